@@ -1,0 +1,100 @@
+# sandboxlua — `make` builds, `make demo` runs a jail, `make test` runs the specs.
+# On a fresh Debian machine the build installs the packages it needs first.
+PREFIX      ?= /usr/local
+LUA_VERSION ?= 5.4
+BINDIR      ?= $(PREFIX)/bin
+LUADIR      ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+LIBDIR      ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
+CC          ?= gcc
+B           := build
+V           ?= 0
+Q           := $(if $(filter 1,$(V)),,@)
+
+LUA_INC  := $(shell pkg-config --cflags lua$(LUA_VERSION) 2>/dev/null || echo -I/usr/include/lua$(LUA_VERSION))
+LUA_LIB  := $(shell pkg-config --libs lua$(LUA_VERSION) 2>/dev/null || echo -llua$(LUA_VERSION))
+
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wconversion \
+            -Wno-sign-conversion -Wstrict-prototypes -Wmissing-prototypes \
+            -Wvla -Wundef -Wcast-align -Wnull-dereference \
+            -Wno-format-truncation
+HARDEN   := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
+            -D_FORTIFY_SOURCE=2 -fno-strict-overflow -fno-delete-null-pointer-checks
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(HARDEN) -fPIC
+LDHARDEN := -Wl,-z,relro,-z,now,-z,noexecstack,--as-needed
+LIBS     := -lcap -lseccomp -luring
+
+CORE_SRC := $(wildcard core/*.c)
+CORE_OBJ := $(CORE_SRC:core/%.c=$(B)/core/%.o)
+LUA_MODS := $(wildcard lua/cgsandbox/*.lua)
+
+# Debian packages: build, then tests (busted, the busybox rootfs, the VM)
+BUILD_PKGS := lua5.4 liblua5.4-dev libcap-dev liburing-dev libseccomp-dev pkg-config
+TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps
+BENCH_PKGS := bubblewrap crun runc util-linux
+
+.PHONY: all deps test-deps demo test check bench install uninstall clean fuzz
+
+all: deps $(B)/sandboxlua $(B)/cgsandbox/core.so
+
+deps: $(B)/.deps-build
+test-deps: $(B)/.deps-test
+
+$(B)/.deps-%:
+	$(Q)mkdir -p $(B)
+	$(Q)scripts/ensure-packages $(if $(filter build,$*),$(BUILD_PKGS),$(TEST_PKGS))
+	$(Q)touch $@
+
+$(B)/core/%.o: core/%.c core/sbx.h core/util.h core/jail.h | $(B)/.deps-build
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libsbx.a: $(CORE_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/lua/core.o: lua/core.c core/sbx.h | $(B)/.deps-build
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LUA_INC) -c $< -o $@
+
+$(B)/lua/sandboxlua.o: lua/sandboxlua.c | $(B)/.deps-build
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LUA_INC) -c $< -o $@
+
+$(B)/lua/embedded.c: $(LUA_MODS) scripts/embed.lua | $(B)/.deps-build
+	$(Q)mkdir -p $(@D)
+	$(Q)lua$(LUA_VERSION) scripts/embed.lua $@ \
+	  $(foreach m,$(LUA_MODS),$(if $(filter init,$(basename $(notdir $(m)))),cgsandbox,cgsandbox.$(basename $(notdir $(m))))=$(m))
+
+$(B)/lua/embedded.o: $(B)/lua/embedded.c
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(B)/cgsandbox/core.so: $(B)/lua/core.o $(B)/libsbx.a
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -shared $(LDHARDEN) -o $@ $^ $(LIBS)
+
+$(B)/sandboxlua: $(B)/lua/sandboxlua.o $(B)/lua/core.o $(B)/lua/embedded.o $(B)/libsbx.a
+	$(Q)$(CC) -pie $(LDHARDEN) -o $@ $^ $(LUA_LIB) $(LIBS) -lm -ldl
+
+demo: all
+	$(Q)scripts/rootfs-busybox $(B)/rootfs/busybox >/dev/null
+	$(B)/sandboxlua examples/hello.lua
+
+test: all test-deps
+	$(Q)scripts/test
+
+bench: all
+	$(Q)scripts/ensure-packages $(BENCH_PKGS)
+	$(Q)scripts/bench
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUADIR)/cgsandbox $(DESTDIR)$(LIBDIR)/cgsandbox
+	install -m 0755 $(B)/sandboxlua $(DESTDIR)$(BINDIR)/sandboxlua
+	install -m 0644 $(LUA_MODS) $(DESTDIR)$(LUADIR)/cgsandbox/
+	install -m 0755 $(B)/cgsandbox/core.so $(DESTDIR)$(LIBDIR)/cgsandbox/core.so
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sandboxlua $(DESTDIR)$(LIBDIR)/cgsandbox/core.so
+	rm -rf $(DESTDIR)$(LUADIR)/cgsandbox
+
+clean:
+	rm -rf $(B)

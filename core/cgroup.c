@@ -1,0 +1,606 @@
+/* cgroup v2: find the hierarchy, own a place in it, create leaves, write
+ * limits through the leaf's directory fd, read stats, kill and remove.
+ * The tiny API isolate has: create, set, spawn-into (spawn.c), stats, remove. */
+#include "sbx.h"
+#include "util.h"
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
+
+int sbx_cgroup_mountpoint(char *out, size_t len, struct sbx_err *e)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int found = 0;
+
+	if (!f) {
+		sbx_err_set(e, errno, "cgroup", "open /proc/self/mountinfo");
+		return -1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		/* id parent maj:min root mountpoint opts... - fstype src sopts */
+		char *sep = strstr(line, " - ");
+		char mnt[4096];
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		/* mountinfo escapes spaces as \040; cgroup mounts never have
+		 * them in practice, refuse rather than mangle */
+		if (strchr(mnt, '\\'))
+			continue;
+		snprintf(out, len, "%s", mnt);
+		found = 1; /* keep the last: a later mount shadows earlier */
+	}
+	fclose(f);
+	if (!found) {
+		sbx_err_set(e, ENOENT, "cgroup",
+			    "no cgroup2 hierarchy is mounted (see "
+			    "/proc/self/mountinfo; mount -t cgroup2 none "
+			    "/sys/fs/cgroup or boot with "
+			    "systemd.unified_cgroup_hierarchy=1)");
+		return -1;
+	}
+	return 0;
+}
+
+/* our own cgroup path relative to the cgroup2 root ("/" or "/user.slice/...") */
+static int own_cgroup(char *out, size_t len)
+{
+	char buf[4096];
+	ssize_t n = sbx_read_at(AT_FDCWD, "/proc/self/cgroup", buf, sizeof buf);
+	if (n < 0)
+		return -1;
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+		if (strncmp(l, "0::", 3) == 0) {
+			snprintf(out, len, "%s", l + 3);
+			return 0;
+		}
+	errno = ENOENT;
+	return -1;
+}
+
+static bool delegated(const char *path)
+{
+	struct stat st;
+	char v[8];
+	ssize_t n;
+
+	if (stat(path, &st) < 0)
+		return false;
+	/* systemd marks Delegate=yes cgroups with an xattr (v251+) */
+	n = getxattr(path, "trusted.delegate", v, sizeof v);
+	if (n <= 0)
+		n = getxattr(path, "user.delegate", v, sizeof v);
+	if (n > 0 && v[0] == '1')
+		return true;
+	/* an unprivileged owner who can write procs and subtree_control */
+	if (geteuid() != 0 && st.st_uid == geteuid()) {
+		char f[4200];
+		snprintf(f, sizeof f, "%s/cgroup.subtree_control", path);
+		if (access(f, W_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+int sbx_cgroup_pick_parent(const char *explicit_parent, char *out, size_t len,
+			   char *why, size_t whylen, struct sbx_err *e)
+{
+	char mnt[4096], own[4096], p[8300];
+	const char *env = getenv("SANDBOXLUA_CGROUP");
+
+	if (sbx_cgroup_mountpoint(mnt, sizeof mnt, e) < 0)
+		return -1;
+	const char *cand = explicit_parent && *explicit_parent ? explicit_parent
+			   : env && *env			? env
+								: NULL;
+	if (cand) {
+		/* absolute filesystem path, or a path relative to the mount */
+		if (strncmp(cand, mnt, strlen(mnt)) == 0)
+			snprintf(out, len, "%s", cand);
+		else
+			snprintf(out, len, "%s/%s", mnt,
+				 cand + (cand[0] == '/'));
+		snprintf(why, whylen, "%s",
+			 cand == env ? "from $SANDBOXLUA_CGROUP"
+				     : "from the recipe / --cgroup-parent");
+		return 0;
+	}
+	if (own_cgroup(own, sizeof own) == 0 && strcmp(own, "/") != 0) {
+		snprintf(p, sizeof p, "%s%s", mnt, own);
+		if (delegated(p)) {
+			snprintf(out, len, "%s", p);
+			snprintf(why, whylen, "our own delegated cgroup");
+			return 0;
+		}
+	}
+	if (geteuid() == 0) {
+		snprintf(out, len, "%s/sandboxlua", mnt);
+		snprintf(why, whylen, "root default");
+		return 0;
+	}
+	sbx_err_set(e, EACCES, "cgroup",
+		    "no delegated cgroup to create jails in: run under "
+		    "`systemd-run --user --scope -p Delegate=yes sandboxlua "
+		    "...`, or set SANDBOXLUA_CGROUP to a cgroup you own");
+	return -1;
+}
+
+static bool has_word(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *p = list; (p = strstr(p, w)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n] ||
+						    p[n] == '\n'))
+			return true;
+	return false;
+}
+
+/* which v1 hierarchy holds a controller, for the hybrid-host message */
+static bool bound_to_v1(const char *ctl)
+{
+	char buf[4096];
+	if (sbx_read_at(AT_FDCWD, "/proc/self/cgroup", buf, sizeof buf) < 0)
+		return false;
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+		char *a = strchr(l, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+		if (!a || !b || b == a + 1)
+			continue;
+		*b = '\0';
+		for (char *c = strtok(a + 1, ","); c; c = strtok(NULL, ","))
+			if (strcmp(c, ctl) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Move every process of dirfd into dirfd/leaf (no-internal-processes rule:
+ * a cgroup with processes cannot hand controllers to its children). */
+static int evacuate(int dirfd, const char *leaf, struct sbx_err *e)
+{
+	char procs[65536];
+	cleanup_fd int to = -1;
+
+	if (mkdirat(dirfd, leaf, 0755) < 0 && errno != EEXIST) {
+		sbx_err_set(e, errno, "cgroup", "mkdir %s", leaf);
+		return -1;
+	}
+	char f[256];
+	snprintf(f, sizeof f, "%s/cgroup.procs", leaf);
+	to = openat(dirfd, f, O_WRONLY | O_CLOEXEC);
+	if (to < 0) {
+		sbx_err_set(e, errno, "cgroup", "open %s", f);
+		return -1;
+	}
+	for (int round = 0; round < 8; round++) {
+		if (sbx_read_at(dirfd, "cgroup.procs", procs, sizeof procs) < 0)
+			break;
+		if (!procs[0])
+			return 0;
+		for (char *l = strtok(procs, "\n"); l; l = strtok(NULL, "\n"))
+			if (write(to, l, strlen(l)) < 0 && errno != ESRCH) {
+				sbx_err_set(e, errno, "cgroup",
+					    "move pid %s into %s", l, leaf);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+int sbx_cgroup_prepare_parent(const char *parent, const char *controllers,
+			      const char *optional, char *missing,
+			      size_t missinglen, struct sbx_err *e)
+{
+	char mnt[4096], avail[1024], enabled[1024], own[4096], ownp[8300];
+	char want[1024];
+	cleanup_fd int pfd = -1;
+
+	if (missing && missinglen)
+		missing[0] = '\0';
+	if (sbx_cgroup_mountpoint(mnt, sizeof mnt, e) < 0)
+		return -1;
+	if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
+		sbx_err_set(e, errno, "cgroup", "create parent cgroup %s",
+			    parent);
+		return -1;
+	}
+	pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0) {
+		sbx_err_set(e, errno, "cgroup", "open %s", parent);
+		return -1;
+	}
+	if (sbx_read_at(pfd, "cgroup.controllers", avail, sizeof avail) < 0) {
+		sbx_err_set(e, errno, "cgroup",
+			    "%s is not a cgroup v2 directory", parent);
+		return -1;
+	}
+	snprintf(want, sizeof want, "%s", controllers ? controllers : "");
+	/* controllers the parent itself cannot offer */
+	for (char *c = strtok(want, " "); c; c = strtok(NULL, " ")) {
+		if (has_word(avail, c))
+			continue;
+		if (optional && has_word(optional, c)) {
+			if (missing && missinglen) {
+				size_t l = strlen(missing);
+				snprintf(missing + l, missinglen - l, "%s%s",
+					 l ? " " : "", c);
+			}
+			continue;
+		}
+		if (bound_to_v1(c))
+			sbx_err_set(e, ENOTSUP, "cgroup",
+				    "controller %s is bound to cgroup v1 on "
+				    "this host (hybrid hierarchy); boot with "
+				    "cgroup_no_v1=all or "
+				    "systemd.unified_cgroup_hierarchy=1, or "
+				    "mark the limit optional",
+				    c);
+		else
+			sbx_err_set(e, ENOTSUP, "cgroup",
+				    "controller %s is not available in %s "
+				    "(cgroup.controllers: \"%s\"); delegate "
+				    "it from the parent, e.g. systemd-run -p "
+				    "Delegate=%s, or mark the limit optional",
+				    c, parent, avail, c);
+		return -1;
+	}
+	if (sbx_read_at(pfd, "cgroup.subtree_control", enabled,
+			sizeof enabled) < 0) {
+		sbx_err_set(e, errno, "cgroup", "read %s/cgroup.subtree_control",
+			    parent);
+		return -1;
+	}
+	snprintf(want, sizeof want, "%s", controllers ? controllers : "");
+	for (char *c = strtok(want, " "); c; c = strtok(NULL, " ")) {
+		char w[64];
+		if (has_word(enabled, c) || !has_word(avail, c))
+			continue;
+		snprintf(w, sizeof w, "+%s", c);
+		if (sbx_write_at(pfd, "cgroup.subtree_control", w) == 0)
+			continue;
+		if (errno != EBUSY) {
+			sbx_err_set(e, errno, "cgroup",
+				    "enable %s in %s/cgroup.subtree_control",
+				    c, parent);
+			return -1;
+		}
+		/* EBUSY: processes live in the parent.  Only when it is our
+		 * own cgroup may we move them (ourselves) into a leaf. */
+		snprintf(ownp, sizeof ownp, "%s", "");
+		if (own_cgroup(own, sizeof own) == 0)
+			snprintf(ownp, sizeof ownp, "%s%s", mnt, own);
+		if (strcmp(ownp, parent) != 0) {
+			sbx_err_set(e, EBUSY, "cgroup",
+				    "cannot enable %s in %s: it has processes "
+				    "of its own (no-internal-processes rule); "
+				    "pick a parent without processes",
+				    c, parent);
+			return -1;
+		}
+		if (evacuate(pfd, "supervisor", e) < 0)
+			return -1;
+		if (sbx_write_at(pfd, "cgroup.subtree_control", w) < 0) {
+			sbx_err_set(e, errno, "cgroup",
+				    "enable %s in %s/cgroup.subtree_control",
+				    c, parent);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int open_dir(const char *path, struct sbx_cgroup *cg,
+		    struct sbx_err *e)
+{
+	cg->dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cg->dirfd < 0) {
+		sbx_err_set(e, errno, "cgroup", "open %s", path);
+		return -1;
+	}
+	snprintf(cg->path, sizeof cg->path, "%s", path);
+	return 0;
+}
+
+static unsigned long long self_starttime(pid_t pid)
+{
+	char f[64], buf[1024];
+	snprintf(f, sizeof f, "/proc/%d/stat", (int)pid);
+	if (sbx_read_at(AT_FDCWD, f, buf, sizeof buf) < 0)
+		return 0;
+	char *p = strrchr(buf, ')');
+	unsigned long long st = 0;
+	/* field 22 is starttime; after ')' come fields 3.. */
+	if (p && sscanf(p + 2,
+			"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+			"%*d %*d %*d %*d %*d %*d %llu",
+			&st) == 1)
+		return st;
+	return 0;
+}
+
+int sbx_cgroup_create(const char *parent, struct sbx_cgroup *cg,
+		      struct sbx_err *e)
+{
+	static unsigned seq;
+	char path[4096];
+	pid_t me = getpid();
+	unsigned long long st = self_starttime(me);
+
+	cg->dirfd = -1;
+	cg->owned = false;
+	/* the name carries our pid and start time, so a later run can tell
+	 * a leaf of a dead host (reap_stale) from one of a live one */
+	for (int tries = 0; tries < 16; tries++) {
+		snprintf(path, sizeof path, "%s/sbx-%d-%llu-%u", parent,
+			 (int)me, st, seq++);
+		if (mkdir(path, 0755) == 0)
+			break;
+		if (errno != EEXIST) {
+			sbx_err_set(e, errno, "cgroup", "create cgroup %s",
+				    path);
+			return -1;
+		}
+	}
+	if (open_dir(path, cg, e) < 0) {
+		rmdir(path);
+		return -1;
+	}
+	cg->owned = true;
+	return 0;
+}
+
+int sbx_cgroup_open(const char *path, struct sbx_cgroup *cg,
+		    struct sbx_err *e)
+{
+	cg->owned = false;
+	if (open_dir(path, cg, e) < 0)
+		return -1;
+	if (faccessat(cg->dirfd, "cgroup.procs", F_OK, 0) < 0) {
+		sbx_err_set(e, errno, "cgroup", "%s is not a cgroup v2 dir",
+			    path);
+		sbx_cgroup_close(cg);
+		return -1;
+	}
+	return 0;
+}
+
+int sbx_cgroup_set(struct sbx_cgroup *cg, const char *file, const char *value,
+		   struct sbx_err *e)
+{
+	/* file names are plain: no walking out of the leaf */
+	if (strchr(file, '/') || file[0] == '.' || !file[0]) {
+		sbx_err_set(e, EINVAL, "cgroup", "bad cgroup file \"%s\"", file);
+		return -1;
+	}
+	if (sbx_write_at(cg->dirfd, file, value) < 0) {
+		int err = errno;
+		if (err == ENOENT)
+			sbx_err_set(e, err, "cgroup",
+				    "write %s=\"%s\" (this kernel or this "
+				    "cgroup has no %s)",
+				    file, value, file);
+		else
+			sbx_err_set(e, err, "cgroup", "write %s=\"%s\"", file,
+				    value);
+		return -1;
+	}
+	return 0;
+}
+
+int sbx_cgroup_get(struct sbx_cgroup *cg, const char *file, char *buf,
+		   size_t len, struct sbx_err *e)
+{
+	if (strchr(file, '/') || file[0] == '.' || !file[0]) {
+		sbx_err_set(e, EINVAL, "cgroup", "bad cgroup file \"%s\"", file);
+		return -1;
+	}
+	if (sbx_read_at(cg->dirfd, file, buf, len) < 0) {
+		sbx_err_set(e, errno, "cgroup", "read %s", file);
+		return -1;
+	}
+	return 0;
+}
+
+int sbx_cgroup_key(struct sbx_cgroup *cg, const char *file, const char *key,
+		   int64_t *out)
+{
+	char buf[4096];
+	size_t kl = strlen(key);
+
+	*out = -1;
+	if (sbx_read_at(cg->dirfd, file, buf, sizeof buf) < 0)
+		return -1;
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+		if (strncmp(l, key, kl) == 0 && l[kl] == ' ') {
+			*out = strtoll(l + kl + 1, NULL, 10);
+			return 0;
+		}
+	return -1;
+}
+
+static int64_t single(struct sbx_cgroup *cg, const char *file)
+{
+	char buf[64];
+	if (sbx_read_at(cg->dirfd, file, buf, sizeof buf) < 0)
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+/* read a flat-keyed file once, picking several keys */
+struct kv { const char *k; int64_t *v; };
+static void keys(struct sbx_cgroup *cg, const char *file, struct kv *kv,
+		 size_t n)
+{
+	char buf[4096];
+	for (size_t i = 0; i < n; i++)
+		*kv[i].v = -1;
+	if (sbx_read_at(cg->dirfd, file, buf, sizeof buf) < 0)
+		return;
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+		char *sp = strchr(l, ' ');
+		if (!sp)
+			continue;
+		*sp = '\0';
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(l, kv[i].k))
+				*kv[i].v = strtoll(sp + 1, NULL, 10);
+	}
+}
+
+void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_cgstats *st)
+{
+	struct kv mem[] = { { "max", &st->memory_max_events },
+			    { "oom_kill", &st->oom_kills },
+			    { "oom_group_kill", &st->oom_group_kills },
+			    { "high", &st->memory_high_events } };
+	struct kv cpu[] = { { "usage_usec", &st->cpu_usage_us },
+			    { "user_usec", &st->cpu_user_us },
+			    { "system_usec", &st->cpu_system_us },
+			    { "throttled_usec", &st->throttled_us },
+			    { "nr_throttled", &st->nr_throttled } };
+	struct kv pids[] = { { "max", &st->pids_max_hits } };
+
+	st->memory_current = single(cg, "memory.current");
+	st->memory_peak = single(cg, "memory.peak");
+	keys(cg, "memory.events", mem, 4);
+	keys(cg, "cpu.stat", cpu, 5);
+	st->pids_current = single(cg, "pids.current");
+	keys(cg, "pids.events", pids, 1);
+}
+
+/* signal every pid listed (pre-5.14 kernels without cgroup.kill) */
+static int kill_listed(struct sbx_cgroup *cg)
+{
+	char buf[65536];
+	if (sbx_read_at(cg->dirfd, "cgroup.procs", buf, sizeof buf) < 0)
+		return -1;
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+		kill((pid_t)atoi(l), SIGKILL);
+	return 0;
+}
+
+int sbx_cgroup_kill(struct sbx_cgroup *cg, struct sbx_err *e)
+{
+	if (sbx_write_at(cg->dirfd, "cgroup.kill", "1") == 0)
+		return 0;
+	if (errno != ENOENT) {
+		sbx_err_set(e, errno, "cgroup", "write %s/cgroup.kill",
+			    cg->path);
+		return -1;
+	}
+	/* no cgroup.kill: freeze so nothing forks while we signal */
+	sbx_write_at(cg->dirfd, "cgroup.freeze", "1");
+	kill_listed(cg);
+	sbx_write_at(cg->dirfd, "cgroup.freeze", "0");
+	return 0;
+}
+
+int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err *e)
+{
+	return sbx_cgroup_set(cg, "cgroup.freeze", frozen ? "1" : "0", e);
+}
+
+static bool populated(struct sbx_cgroup *cg)
+{
+	int64_t v;
+	if (sbx_cgroup_key(cg, "cgroup.events", "populated", &v) < 0)
+		return false;
+	return v != 0;
+}
+
+/* wait for populated 0: cgroup.events raises POLLPRI on change */
+static int wait_empty(struct sbx_cgroup *cg, int timeout_ms)
+{
+	cleanup_fd int fd = openat(cg->dirfd, "cgroup.events",
+				   O_RDONLY | O_CLOEXEC);
+	int64_t end = sbx_now_ns() + (int64_t)timeout_ms * 1000000;
+
+	while (populated(cg)) {
+		int64_t left = (end - sbx_now_ns()) / 1000000;
+		if (left <= 0)
+			return -1;
+		if (fd >= 0) {
+			struct pollfd p = { .fd = fd, .events = POLLPRI };
+			poll(&p, 1, left > 50 ? 50 : (int)left);
+		} else {
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
+}
+
+int sbx_cgroup_remove(struct sbx_cgroup *cg, struct sbx_err *e)
+{
+	int rc = 0;
+
+	if (cg->dirfd < 0)
+		return 0;
+	if (cg->owned) {
+		for (int round = 0; round < 50 && populated(cg); round++) {
+			sbx_cgroup_kill(cg, NULL);
+			if (wait_empty(cg, 100) == 0)
+				break;
+		}
+		/* remove child cgroups a jail may have made (delegation) */
+		sbx_cgroup_reap_stale(cg->path);
+		if (rmdir(cg->path) < 0 && errno != ENOENT) {
+			sbx_err_set(e, errno, "cgroup", "rmdir %s", cg->path);
+			rc = -1;
+		}
+	}
+	sbx_cgroup_close(cg);
+	return rc;
+}
+
+void sbx_cgroup_close(struct sbx_cgroup *cg)
+{
+	sbx_closep(&cg->dirfd);
+}
+
+static bool host_alive(const char *name)
+{
+	int pid;
+	unsigned long long st;
+	if (sscanf(name, "sbx-%d-%llu-", &pid, &st) != 2)
+		return true; /* not ours: never touch */
+	return self_starttime((pid_t)pid) == st;
+}
+
+/* Remove sbx-* leaves under parent whose host is gone; with parent == a
+ * leaf, remove any child cgroups (made by a jail with cgroup delegation). */
+int sbx_cgroup_reap_stale(const char *parent)
+{
+	DIR *d = opendir(parent);
+	struct dirent *de;
+	int n = 0;
+	bool is_leaf = strstr(parent, "/sbx-") != NULL;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct sbx_cgroup cg = { .dirfd = -1 };
+		char p[4096];
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (!is_leaf && (strncmp(de->d_name, "sbx-", 4) != 0 ||
+				 host_alive(de->d_name)))
+			continue;
+		snprintf(p, sizeof p, "%s/%s", parent, de->d_name);
+		if (sbx_cgroup_open(p, &cg, NULL) < 0)
+			continue;
+		cg.owned = true;
+		if (sbx_cgroup_remove(&cg, NULL) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}

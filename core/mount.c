@@ -1,0 +1,491 @@
+/* Child side: build the jail's mount table and switch root.
+ *
+ * Every host path is cloned into a detached mount (open_tree) before the
+ * new root is attached, and every target is resolved with openat2
+ * RESOLVE_IN_ROOT against the new root, so a hostile rootfs cannot point a
+ * mount (via symlinks or "..") at anything outside itself. */
+#include "sbx.h"
+#include "util.h"
+#include "jail.h"
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+static int openat2_in(int root, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	return (int)syscall(SYS_openat2, root, path, &how, sizeof how);
+}
+
+/* mkdir -p inside root (each step resolved in root); returns O_PATH fd */
+static int mkdirs_in(int root, const char *path, unsigned mode)
+{
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *s = buf + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			int fd = openat2_in(root, buf, O_PATH | O_DIRECTORY);
+			if (fd < 0) {
+				if (errno != ENOENT)
+					return -1;
+				char *slash = strrchr(buf, '/');
+				*slash = '\0';
+				cleanup_fd int pfd = openat2_in(
+					root, slash == buf ? "/" : buf,
+					O_PATH | O_DIRECTORY);
+				*slash = '/';
+				if (pfd < 0)
+					return -1;
+				if (mkdirat(pfd, slash + 1, mode ? mode : 0755) < 0 &&
+				    errno != EEXIST)
+					return -1;
+				fd = openat2_in(root, buf, O_PATH | O_DIRECTORY);
+				if (fd < 0)
+					return -1;
+			}
+			if (c == '\0')
+				return fd;
+			close(fd);
+			*s = c;
+		}
+	}
+}
+
+/* target for a mount: existing path, or created (dir or empty file) */
+static int target_in(int root, const char *dst, bool file, unsigned mode)
+{
+	int fd = openat2_in(root, dst, O_PATH);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	if (!file)
+		return mkdirs_in(root, dst, mode);
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", dst);
+	char *slash = strrchr(dir, '/');
+	*slash = '\0';
+	cleanup_fd int pfd = mkdirs_in(root, dir[0] ? dir : "/", 0755);
+	if (pfd < 0)
+		return -1;
+	int nfd = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_CLOEXEC |
+					     O_NOFOLLOW, mode ? mode : 0644);
+	if (nfd < 0)
+		return -1;
+	close(nfd);
+	return openat2_in(root, dst, O_PATH);
+}
+
+static int setattr_fd(int fd, uint64_t set, bool rec)
+{
+	struct mount_attr a = { .attr_set = set };
+	return (int)syscall(SYS_mount_setattr, fd, "",
+			    AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &a,
+			    sizeof a);
+}
+
+static int attach(int mfd, int tfd)
+{
+	return (int)syscall(SYS_move_mount, mfd, "", tfd, "",
+			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+/* a fresh filesystem instance as a detached mount */
+static int new_fs(const char *type, const char *opts, uint64_t attrs)
+{
+	cleanup_fd int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
+	char buf[1024];
+
+	if (fs < 0)
+		return -1;
+	snprintf(buf, sizeof buf, "%s", opts ? opts : "");
+	for (char *kv = strtok(buf, ","); kv; kv = strtok(NULL, ",")) {
+		char *eq = strchr(kv, '=');
+		int r;
+		if (eq) {
+			*eq = '\0';
+			r = (int)syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING,
+					 kv, eq + 1, 0);
+		} else {
+			r = (int)syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG,
+					 kv, NULL, 0);
+		}
+		if (r < 0)
+			return -1;
+	}
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	return (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attrs);
+}
+
+static uint64_t attrs_of(const struct sbx_mount *m)
+{
+	return (m->ro ? MOUNT_ATTR_RDONLY : 0) |
+	       (m->nosuid ? MOUNT_ATTR_NOSUID : 0) |
+	       (m->nodev ? MOUNT_ATTR_NODEV : 0) |
+	       (m->noexec ? MOUNT_ATTR_NOEXEC : 0);
+}
+
+static int mount_fs_at(int root, const char *dst, const char *type,
+		       const char *opts, uint64_t attrs)
+{
+	cleanup_fd int t = target_in(root, dst, false, 0);
+	cleanup_fd int m = -1;
+	if (t < 0)
+		return -1;
+	m = new_fs(type, opts, attrs);
+	if (m < 0)
+		return -1;
+	return attach(m, t);
+}
+
+static int symlink_in(int root, const char *text, const char *dst)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", dst);
+	char *slash = strrchr(dir, '/');
+	*slash = '\0';
+	cleanup_fd int pfd = mkdirs_in(root, dir[0] ? dir : "/", 0755);
+	if (pfd < 0)
+		return -1;
+	if (symlinkat(text, pfd, slash + 1) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* /dev: a small tmpfs with the host's harmless nodes bound in (binding
+ * instead of mknod also works inside a user namespace) */
+static int build_dev(int root, const char *dst, const struct sbx_jailctx *cx,
+		     struct sbx_err *e)
+{
+	static const char *const nodes[] = { "null", "zero", "full",
+					     "random", "urandom", "tty" };
+	char p[4200];
+	cleanup_fd int dfd = -1;
+
+	if (mount_fs_at(root, dst, "tmpfs", "mode=0755,size=512k",
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0) {
+		sbx_err_set(e, errno, "mount", "mount dev -> %s", dst);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", dst, nodes[i]);
+		if (cx->devfd[i] < 0)
+			continue;
+		cleanup_fd int t = target_in(root, p, true, 0666);
+		cleanup_fd int m = (int)syscall(SYS_open_tree, cx->devfd[i], "",
+					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						 AT_EMPTY_PATH);
+		if (t < 0 || m < 0 || attach(m, t) < 0) {
+			sbx_err_set(e, errno, "mount", "bind /dev/%s -> %s",
+				    nodes[i], p);
+			return -1;
+		}
+	}
+	snprintf(p, sizeof p, "%s/pts", dst);
+	if (mount_fs_at(root, p, "devpts",
+			"newinstance,ptmxmode=0666,mode=0620",
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0) {
+		sbx_err_set(e, errno, "mount", "mount devpts -> %s", p);
+		return -1;
+	}
+	snprintf(p, sizeof p, "%s/shm", dst);
+	if (mount_fs_at(root, p, "tmpfs", "mode=1777,size=64m",
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0) {
+		sbx_err_set(e, errno, "mount", "mount tmpfs -> %s", p);
+		return -1;
+	}
+	static const char *const links[][2] = {
+		{ "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" },
+		{ "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
+		{ "/proc/self/fd/2", "stderr" }, { "/proc/kcore", "core" },
+	};
+	for (size_t i = 0; i < sizeof links / sizeof links[0] - 1; i++) {
+		snprintf(p, sizeof p, "%s/%s", dst, links[i][1]);
+		if (symlink_in(root, links[i][0], p) < 0) {
+			sbx_err_set(e, errno, "mount", "symlink %s", p);
+			return -1;
+		}
+	}
+	(void)dfd;
+	return 0;
+}
+
+/* detach whatever is mounted at root/dst (host /proc, /sys, /dev when the
+ * rootfs is the host's own /) so no host instance hides under ours */
+static void detach_in(int root, const char *dst)
+{
+	char p[64];
+	cleanup_fd int t = openat2_in(root, dst, O_PATH | O_DIRECTORY);
+	if (t < 0)
+		return;
+	snprintf(p, sizeof p, "/proc/self/fd/%d", t);
+	while (umount2(p, MNT_DETACH) == 0)
+		;
+}
+
+static int do_mount(int root, const struct sbx_mount *m, int srcfd,
+		    const struct sbx_jailctx *cx, struct sbx_err *e)
+{
+	const char *d = m->dst;
+
+	switch (m->kind) {
+	case SBX_MNT_BIND: {
+		struct stat st;
+		if (fstat(srcfd, &st) < 0)
+			goto fail;
+		cleanup_fd int t = target_in(root, d, !S_ISDIR(st.st_mode), 0);
+		if (t < 0)
+			goto fail;
+		/* read-only must hold for every submount too */
+		if (setattr_fd(srcfd, attrs_of(m), true) < 0 && attrs_of(m))
+			goto fail;
+		if (attach(srcfd, t) < 0)
+			goto fail;
+		return 0;
+	}
+	case SBX_MNT_TMPFS:
+		if (mount_fs_at(root, d, "tmpfs", m->data,
+				attrs_of(m) | MOUNT_ATTR_NOSUID |
+					MOUNT_ATTR_NODEV) < 0)
+			goto fail;
+		return 0;
+	case SBX_MNT_PROC:
+		detach_in(root, d);
+		if (mount_fs_at(root, d, "proc", m->data,
+				attrs_of(m) | MOUNT_ATTR_NOSUID |
+					MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) < 0)
+			goto fail;
+		return 0;
+	case SBX_MNT_SYSFS:
+		detach_in(root, d);
+		if (mount_fs_at(root, d, "sysfs", NULL,
+				attrs_of(m) | MOUNT_ATTR_NOSUID |
+					MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) < 0)
+			goto fail;
+		return 0;
+	case SBX_MNT_MQUEUE:
+		if (mount_fs_at(root, d, "mqueue", NULL,
+				MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					MOUNT_ATTR_NOEXEC) < 0)
+			goto fail;
+		return 0;
+	case SBX_MNT_DEV:
+		detach_in(root, d);
+		return build_dev(root, d, cx, e);
+	case SBX_MNT_DIR: {
+		cleanup_fd int t = mkdirs_in(root, d, m->mode);
+		if (t < 0)
+			goto fail;
+		return 0;
+	}
+	case SBX_MNT_SYMLINK:
+		if (symlink_in(root, m->src, d) < 0)
+			goto fail;
+		return 0;
+	case SBX_MNT_FILE: {
+		cleanup_fd int t = target_in(root, d, true,
+					     m->mode ? m->mode : 0644);
+		char p[64];
+		if (t < 0)
+			goto fail;
+		snprintf(p, sizeof p, "/proc/self/fd/%d", t);
+		cleanup_fd int w = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (w < 0 || sbx_write_all(w, m->data, m->datalen) < 0)
+			goto fail;
+		return 0;
+	}
+	}
+fail:
+	if (m->kind == SBX_MNT_BIND)
+		sbx_err_set(e, errno, "mount", "mount %s -> %s", m->src, d);
+	else
+		sbx_err_set(e, errno, "mount", "mount %s -> %s",
+			    sbx_mount_kind_name(m->kind), d);
+	return -1;
+}
+
+const char *sbx_mount_kind_name(enum sbx_mount_kind k)
+{
+	static const char *const n[] = { "bind", "tmpfs", "proc", "dev",
+					 "sysfs", "mqueue", "dir", "symlink",
+					 "file" };
+	return (unsigned)k < sizeof n / sizeof n[0] ? n[k] : "?";
+}
+
+/* hide a path: an empty read-only tmpfs on a directory, /dev/null on a file */
+static int mask_in(int root, const char *path, struct sbx_err *e)
+{
+	struct stat st;
+	cleanup_fd int t = openat2_in(root, path, O_PATH | O_NOFOLLOW);
+	cleanup_fd int m = -1;
+
+	if (t < 0)
+		return 0; /* nothing to hide */
+	if (fstat(t, &st) < 0)
+		goto fail;
+	if (S_ISDIR(st.st_mode))
+		m = new_fs("tmpfs", "size=0,mode=0555", MOUNT_ATTR_RDONLY);
+	else {
+		cleanup_fd int n = openat2_in(root, "/dev/null", O_PATH);
+		if (n < 0) /* no /dev in the jail: use the host's */
+			n = open("/dev/null", O_PATH | O_CLOEXEC);
+		m = (int)syscall(SYS_open_tree, n, "",
+				 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+					 AT_EMPTY_PATH);
+	}
+	if (m < 0 || attach(m, t) < 0)
+		goto fail;
+	return 0;
+fail:
+	sbx_err_set(e, errno, "mask", "mask %s", path);
+	return -1;
+}
+
+static int readonly_in(int root, const char *path, struct sbx_err *e)
+{
+	cleanup_fd int t = openat2_in(root, path, O_PATH | O_NOFOLLOW);
+	cleanup_fd int m = -1;
+	if (t < 0)
+		return 0;
+	m = (int)syscall(SYS_open_tree, t, "",
+			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+				 AT_RECURSIVE);
+	if (m < 0 || setattr_fd(m, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, true) < 0 ||
+	    attach(m, t) < 0) {
+		sbx_err_set(e, errno, "readonly", "make %s read-only", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* open every host path the plan names, while the host tree is visible */
+int sbx_mount_prepare(const struct sbx_plan *p, struct sbx_jailctx *cx,
+		      struct sbx_err *e)
+{
+	static const char *const nodes[] = { "/dev/null", "/dev/zero",
+					     "/dev/full", "/dev/random",
+					     "/dev/urandom", "/dev/tty" };
+	const char *root = p->rootfs ? p->rootfs : "/";
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		sbx_err_set(e, errno, "mount", "make / private");
+		return -1;
+	}
+	cx->rootfd = (int)syscall(SYS_open_tree, AT_FDCWD, root,
+				  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+					  AT_RECURSIVE);
+	if (cx->rootfd < 0) {
+		sbx_err_set(e, errno, "rootfs", "rootfs %s", root);
+		return -1;
+	}
+	if (p->rootfs) {
+		struct stat st;
+		if (fstat(cx->rootfd, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			sbx_err_set(e, ENOTDIR, "rootfs", "rootfs %s", root);
+			return -1;
+		}
+	}
+	if (p->root_readonly &&
+	    setattr_fd(cx->rootfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+					   (p->rootfs ? 0 : MOUNT_ATTR_NODEV),
+		       true) < 0) {
+		sbx_err_set(e, errno, "rootfs", "make rootfs %s read-only",
+			    root);
+		return -1;
+	}
+	for (size_t i = 0; i < 6; i++)
+		cx->devfd[i] = open(nodes[i], O_PATH | O_CLOEXEC);
+	for (size_t i = 0; i < p->nmounts && i < SBX_MAX_MOUNTS; i++) {
+		const struct sbx_mount *m = &p->mounts[i];
+		cx->srcfd[i] = -1;
+		if (m->kind != SBX_MNT_BIND)
+			continue;
+		cx->srcfd[i] = (int)syscall(SYS_open_tree, AT_FDCWD, m->src,
+					    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						    (m->rec ? AT_RECURSIVE : 0));
+		if (cx->srcfd[i] < 0 && !(m->optional && errno == ENOENT)) {
+			sbx_err_set(e, errno, "mount", "mount %s -> %s",
+				    m->src, m->dst);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* attach the root somewhere, build the table, pivot_root (or chroot) */
+int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
+		    struct sbx_err *e)
+{
+	static const char *const stages[] = { "/tmp", "/mnt", "/run", "/var/tmp" };
+	cleanup_fd int stage = -1, root = -1;
+	const char *sp = NULL;
+
+	for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+		stage = open(stages[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (stage >= 0) {
+			sp = stages[i];
+			break;
+		}
+	}
+	if (stage < 0 || attach(cx->rootfd, stage) < 0) {
+		sbx_err_set(e, errno, "rootfs", "attach the new root");
+		return -1;
+	}
+	root = open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		sbx_err_set(e, errno, "rootfs", "open the new root");
+		return -1;
+	}
+	for (size_t i = 0; i < p->nmounts && i < SBX_MAX_MOUNTS; i++) {
+		const struct sbx_mount *m = &p->mounts[i];
+		if (m->kind == SBX_MNT_BIND && cx->srcfd[i] < 0)
+			continue; /* optional and absent */
+		if (do_mount(root, m, cx->srcfd[i], cx, e) < 0) {
+			if (m->optional)
+				continue; /* e.g. no /sys in a minimal rootfs */
+			return -1;
+		}
+	}
+	for (const char *const *r = p->readonly; r && *r; r++)
+		if (readonly_in(root, *r, e) < 0)
+			return -1;
+	for (const char *const *m = p->masked; m && *m; m++)
+		if (mask_in(root, *m, e) < 0)
+			return -1;
+	if (fchdir(root) < 0) {
+		sbx_err_set(e, errno, "pivot_root", "chdir to the new root");
+		return -1;
+	}
+	if (p->root_switch == SBX_ROOT_CHROOT) {
+		if (chroot(".") < 0) {
+			sbx_err_set(e, errno, "chroot", "chroot");
+			return -1;
+		}
+	} else {
+		/* pivot_root(".", "."): the old root lands on top of the new
+		 * one and is detached at once: never reachable */
+		if (syscall(SYS_pivot_root, ".", ".") < 0) {
+			sbx_err_set(e, errno, "pivot_root", "pivot_root");
+			return -1;
+		}
+		if (umount2(".", MNT_DETACH) < 0) {
+			sbx_err_set(e, errno, "pivot_root",
+				    "detach the old root");
+			return -1;
+		}
+	}
+	if (chdir("/") < 0) {
+		sbx_err_set(e, errno, "pivot_root", "chdir /");
+		return -1;
+	}
+	return 0;
+}

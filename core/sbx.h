@@ -1,0 +1,256 @@
+/* libsbx: Linux isolation primitives for sandboxlua.
+ *
+ * Knows nothing of Lua.  A caller fills a struct sbx_plan (a flat list of
+ * setup ops, limits and a command), then sbx_jail_spawn() creates the cgroup
+ * leaf, writes every limit through its directory fd and clone3()s the jail
+ * straight into it.  A struct sbx_sup (io_uring) supervises any number of
+ * jails until they exit, and the result is read back from the kernel.
+ *
+ * Errors: every fallible call takes a struct sbx_err * out-param that gets
+ * the errno, the step that failed and a readable message. */
+#ifndef SBX_H
+#define SBX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <sys/resource.h>
+
+#define SBX_VERSION "0.1.0"
+
+/* ---- errors (err.c) ---------------------------------------------------- */
+struct sbx_err {
+	int errnum;     /* errno, 0 when not an OS error */
+	char step[64];  /* what we were doing: "mount", "cgroup", "exec", ... */
+	char msg[512];  /* one readable line, no trailing newline */
+};
+void sbx_err_set(struct sbx_err *e, int errnum, const char *step,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* prefix an existing message with more context, as errors rise */
+void sbx_err_wrap(struct sbx_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+const char *sbx_errno_name(int errnum); /* "ENOENT"; "EUNKNOWN" if unknown */
+
+/* ---- cleanup helpers (util.h) ------------------------------------------ */
+/* see util.h; not part of the public API */
+
+/* ---- cgroup v2 (cgroup.c) ---------------------------------------------- */
+struct sbx_cgroup {
+	int dirfd;        /* O_PATH|O_DIRECTORY fd of the leaf, -1 when closed */
+	bool owned;       /* we created it: kill + rmdir on remove */
+	char path[4096];  /* absolute path, for messages and the result */
+};
+struct sbx_cgstats {
+	/* -1 (or negative) when the kernel does not provide the value */
+	int64_t memory_current, memory_peak, memory_max_events, oom_kills,
+		oom_group_kills, memory_high_events;
+	int64_t cpu_usage_us, cpu_user_us, cpu_system_us, throttled_us,
+		nr_throttled;
+	int64_t pids_current, pids_max_hits;
+};
+/* find the cgroup2 mount point in /proc/self/mountinfo */
+int sbx_cgroup_mountpoint(char *out, size_t len, struct sbx_err *e);
+/* pick the parent: explicit > $SANDBOXLUA_CGROUP > own delegated > root's
+ * <mnt>/sandboxlua.  'why' explains the choice (for --check). */
+int sbx_cgroup_pick_parent(const char *explicit_parent, char *out, size_t len,
+			   char *why, size_t whylen, struct sbx_err *e);
+/* enable controllers ("memory cpu pids") for children of parent,
+ * creating parent (and moving ourselves out of it when it is our own
+ * cgroup) as needed.  'missing' lists optional controllers left out. */
+int sbx_cgroup_prepare_parent(const char *parent, const char *controllers,
+			      const char *optional, char *missing,
+			      size_t missinglen, struct sbx_err *e);
+int sbx_cgroup_create(const char *parent, struct sbx_cgroup *cg,
+		      struct sbx_err *e);
+int sbx_cgroup_open(const char *path, struct sbx_cgroup *cg,
+		    struct sbx_err *e);
+int sbx_cgroup_set(struct sbx_cgroup *cg, const char *file, const char *value,
+		   struct sbx_err *e);
+/* read a whole file (trailing newline stripped) */
+int sbx_cgroup_get(struct sbx_cgroup *cg, const char *file, char *buf,
+		   size_t len, struct sbx_err *e);
+int sbx_cgroup_key(struct sbx_cgroup *cg, const char *file, const char *key,
+		   int64_t *out); /* "file" flat-keyed lookup; -1 on absence */
+void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_cgstats *st);
+int sbx_cgroup_kill(struct sbx_cgroup *cg, struct sbx_err *e);
+int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err *e);
+/* kill everything, wait for populated 0, rmdir (when owned), close */
+int sbx_cgroup_remove(struct sbx_cgroup *cg, struct sbx_err *e);
+void sbx_cgroup_close(struct sbx_cgroup *cg);
+/* remove leaves left by sandboxlua hosts that no longer run */
+int sbx_cgroup_reap_stale(const char *parent);
+
+/* ---- the plan: what the recipe layer compiles to ------------------------ */
+enum sbx_mount_kind {
+	SBX_MNT_BIND,
+	SBX_MNT_TMPFS,
+	SBX_MNT_PROC,
+	SBX_MNT_DEV,
+	SBX_MNT_SYSFS,
+	SBX_MNT_MQUEUE,
+	SBX_MNT_DIR,     /* mkdir in the jail's tree */
+	SBX_MNT_SYMLINK, /* src = link text */
+	SBX_MNT_FILE,    /* data = file content */
+};
+struct sbx_mount {
+	enum sbx_mount_kind kind;
+	const char *src;   /* host path (bind) or link text */
+	const char *dst;   /* absolute path inside the jail */
+	const char *data;  /* fs options ("size=64m,mode=1777") or content */
+	size_t datalen;
+	bool ro, rec, nosuid, nodev, noexec, optional;
+	unsigned mode;     /* dir/file mode, 0 = default */
+};
+struct sbx_cgwrite {
+	const char *file;  /* "memory.max" */
+	const char *value; /* "52428800" */
+	bool optional;     /* skip (and report) when the controller is absent */
+};
+struct sbx_rlim {
+	int resource;      /* RLIMIT_* */
+	rlim_t soft, hard;
+};
+struct sbx_idmap {
+	const char *uid_map, *gid_map; /* "0 1000 1\n" lines; NULL = none */
+	bool use_helpers;              /* newuidmap/newgidmap */
+};
+enum sbx_stdio_kind { SBX_IO_INHERIT, SBX_IO_NULL, SBX_IO_PIPE, SBX_IO_FILE,
+		      SBX_IO_DATA };
+struct sbx_stdio {
+	enum sbx_stdio_kind kind;
+	const char *path;  /* FILE */
+	const char *data;  /* DATA (stdin only) */
+	size_t datalen;
+	bool append;
+};
+enum sbx_seccomp_default { SBX_SECCOMP_OFF, SBX_SECCOMP_ERRNO,
+			   SBX_SECCOMP_KILL, SBX_SECCOMP_ALLOW };
+struct sbx_seccomp {
+	bool enabled;
+	bool use_default_denylist;   /* Docker-like deny list */
+	bool keep_sys_admin;         /* allow mount/umount/pivot_root/... */
+	enum sbx_seccomp_default def;/* action for syscalls not listed */
+	const char *const *allow;    /* NULL-terminated syscall names */
+	const char *const *deny;
+};
+enum sbx_root_switch { SBX_ROOT_PIVOT, SBX_ROOT_CHROOT };
+
+struct sbx_plan {
+	const char *const *argv;     /* argv[0] resolved with env PATH */
+	const char *const *envp;     /* replaces the environment */
+	const char *cwd;
+	const char *hostname;
+	const char *rootfs;          /* NULL: host / read-only */
+	bool root_readonly;
+	enum sbx_root_switch root_switch;
+	int ns_flags;                /* CLONE_NEW* */
+	bool net_loopback;           /* bring lo up in a new net ns */
+	uid_t uid; gid_t gid;
+	const gid_t *groups; size_t ngroups;
+	struct sbx_idmap idmap;
+	const struct sbx_mount *mounts; size_t nmounts;
+	const char *const *masked;   /* NULL-terminated */
+	const char *const *readonly;
+	/* cgroup */
+	bool use_cgroup;
+	const char *cgroup_parent;   /* NULL: pick */
+	const struct sbx_cgwrite *cgwrites; size_t ncgwrites;
+	/* process */
+	uint64_t caps_keep;          /* bit n = capability n */
+	bool no_new_privs;
+	struct sbx_seccomp seccomp;
+	const struct sbx_rlim *rlimits; size_t nrlimits;
+	int umask;                   /* -1 = leave */
+	struct sbx_stdio stdio[3];
+	/* supervision */
+	int64_t wall_ns;             /* 0 = none */
+	int64_t cpu_time_us;         /* 0 = none */
+	size_t output_limit;         /* per captured stream; 0 = default 16 MiB */
+	bool no_into_cgroup;         /* test hook: force the fallback path */
+};
+
+/* ---- process privileges (priv.c) & seccomp (seccomp.c): child side ----- */
+/* setgroups/setresgid/setresuid, bounding/effective/permitted/inheritable/
+ * ambient sets reduced to caps_keep, PR_SET_NO_NEW_PRIVS */
+int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e);
+int sbx_cap_from_name(const char *name); /* "net_bind_service" -> 10; -1 */
+const char *sbx_cap_name(int cap);       /* NULL when out of range */
+int sbx_cap_last(void);                  /* highest cap the kernel knows */
+int sbx_seccomp_apply(const struct sbx_seccomp *s, struct sbx_err *e);
+int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e);
+const char *sbx_syscall_name(int nr);    /* NULL when unknown */
+
+/* ---- the jail (spawn.c, child.c, init.c) -------------------------------- */
+enum sbx_status { SBX_ST_RUNNING, SBX_ST_EXITED, SBX_ST_SIGNALED,
+		  SBX_ST_TIMEOUT, SBX_ST_OOM, SBX_ST_SETUP_ERROR };
+struct sbx_buf { char *data; size_t len, cap, limit; bool truncated, eof; };
+
+struct sbx_result {
+	enum sbx_status status;
+	int exit_code;               /* -1 when signaled */
+	int signal;                  /* 0 when exited */
+	int syscall;                 /* SIGSYS: the syscall nr, else -1 */
+	double wall_s;
+	bool timeout_cpu;            /* timeout by cpu_time rather than wall */
+	bool core_dumped;
+	struct sbx_cgstats cg;       /* negative when unknown */
+	struct sbx_err err;          /* SETUP_ERROR */
+	int exit_hint;               /* 125/126/127 for setup errors */
+	char skipped[256];           /* optional limits left out */
+};
+
+struct sbx_jail {
+	pid_t pid;                   /* init of the jail, in our pid ns */
+	int pidfd, sockfd;
+	int outfd[3];                /* [1],[2]: capture pipes, -1 if none */
+	int infd;                    /* stdin data pipe write end, -1 */
+	const char *indata; size_t inlen, inoff;
+	struct sbx_cgroup cg;
+	bool has_cg;
+	struct sbx_buf out[3];
+	int64_t t0_ns, deadline_ns;  /* monotonic */
+	int64_t cpu_time_us;
+	bool exited, killed_timeout, killed_cpu, reaped, done;
+	int64_t oom_seen;            /* oom_kill count last seen */
+	int wait_status;             /* from the init's EXIT record */
+	bool got_exit_record;
+	int inotify_wd;
+	unsigned pending;            /* io_uring ops in flight for this jail */
+	struct sbx_result res;
+	void *user;                  /* the binding's anchor */
+	struct sbx_jail *next_done;
+};
+
+/* spawn: on failure returns -1 with *e set and NOTHING left behind; setup
+ * errors from inside the jail also return -1 (res->status SETUP_ERROR).  */
+int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
+		   struct sbx_err *e);
+int sbx_jail_kill(struct sbx_jail *j, int sig, struct sbx_err *e);
+/* after the init exited: reap it, read stats, remove the cgroup */
+void sbx_jail_finish(struct sbx_jail *j);
+void sbx_jail_free(struct sbx_jail *j); /* buffers and fds; kills if alive */
+const char *sbx_status_name(enum sbx_status s);
+
+/* ---- supervisor (supervise.c) ------------------------------------------ */
+enum sbx_event { SBX_EV_EXIT, SBX_EV_OOM, SBX_EV_TIMEOUT };
+struct sbx_sup;
+struct sbx_sup *sbx_sup_new(struct sbx_err *e);
+void sbx_sup_free(struct sbx_sup *s);        /* kills what still runs */
+int sbx_sup_add(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e);
+/* drop a jail (e.g. being freed): cancels its I/O, so no completion refers
+ * to it afterwards; kills it if it still runs */
+void sbx_sup_remove(struct sbx_sup *s, struct sbx_jail *j);
+/* wait up to timeout_ms (-1 = until something happens) and process what
+ * the kernel reports; events queue up for sbx_sup_pop.  A jail's EXIT
+ * event comes after sbx_jail_finish: its result is complete.  Returns the
+ * number of queued events, -1 on error (EINTR when a signal came). */
+int sbx_sup_step(struct sbx_sup *s, int timeout_ms, struct sbx_err *e);
+bool sbx_sup_pop(struct sbx_sup *s, struct sbx_jail **j, enum sbx_event *ev);
+int sbx_sup_count(struct sbx_sup *s);
+/* kill every jail still running (host got SIGINT/SIGTERM) */
+void sbx_sup_kill_all(struct sbx_sup *s);
+
+int64_t sbx_now_ns(void);
+
+#endif

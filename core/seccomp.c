@@ -1,0 +1,473 @@
+/* Seccomp filters (libseccomp) for the jailed command.
+ *
+ * Policy, for an enabled struct sbx_seccomp:
+ *
+ *   def  ALLOW (or OFF): default ALLOW; `deny` names -> ERRNO(EPERM);
+ *                        `allow` names are validated but change nothing.
+ *   def  ERRNO:          default ERRNO(EPERM); `allow` names -> ALLOW.
+ *   def  KILL:           default KILL_PROCESS (SIGSYS); `allow` -> ALLOW;
+ *                        `deny` names -> ERRNO(EPERM) instead of a kill.
+ *
+ *   In the ERRNO and KILL (whitelist) modes execve, execveat, exit and
+ *   exit_group are always allowed: the filter is loaded right before
+ *   execve.  Everything else the program (and its dynamic loader) needs
+ *   must be listed by the user; between sbx_seccomp_apply() and execve the
+ *   caller must itself only make allowed syscalls.
+ *
+ *   use_default_denylist adds, on top of the above (it wins over `allow`),
+ *   a Docker-like deny list:
+ *     - ERRNO(EPERM): kernel modules, kexec, reboot, swap, handles, keyrings,
+ *       bpf, perf, userfaultfd, acct, quotas, iopl/ioperm, obsolete calls,
+ *       clock setting, syslog, io_uring (its ops would bypass the filter);
+ *     - unless keep_sys_admin: mount, umount(2), pivot_root, chroot,
+ *       unshare, setns and the new mount API (fsopen, fsconfig, fsmount,
+ *       fspick, open_tree, move_mount, mount_setattr -- the same power as
+ *       mount(2), and what util-linux >= 2.39 uses), clone with any
+ *       CLONE_NEW* flag -> EPERM, clone3 denied (its flags are in memory
+ *       where the filter cannot look);
+ *     - personality: only PER_LINUX (0), UNAME26 (0x20000), PER_LINUX32
+ *       (0x8), their union (0x20008) and the query 0xffffffff; any other
+ *       persona -> EPERM.
+ *   ptrace stays allowed (capabilities and namespaces already confine it).
+ *   A name of the built-in list that this architecture does not have
+ *   (stime, vm86, ...) is skipped; a name the user gives must exist here.
+ *
+ *   Only the native architecture is in the filter: a syscall through
+ *   another ABI (int $0x80 on x86_64) kills the process with SIGSYS.
+ *   Conflicts: a name in both `allow` and `deny` is denied.
+ *   clone3, whenever it is denied (by any of the above, or by a whitelist
+ *   that does not name it), fails with ENOSYS rather than EPERM or a kill,
+ *   as Docker does: glibc then falls back to clone(2). */
+#include "sbx.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+#define NS_FLAGS                                                          \
+	((uint64_t)(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |           \
+		    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |         \
+		    CLONE_NEWCGROUP | CLONE_NEWTIME))
+
+/* clone(2)'s flags argument; s390 swaps the first two arguments */
+#if defined(__s390__) || defined(__s390x__) || defined(__CRIS__)
+#define CLONE_FLAGS_ARG 1
+#else
+#define CLONE_FLAGS_ARG 0
+#endif
+
+static const char *const deny_always[] = {
+	/* modules, kexec, power */
+	"init_module", "finit_module", "delete_module", "create_module",
+	"get_kernel_syms", "query_module", "kexec_load", "kexec_file_load",
+	"reboot", "swapon", "swapoff",
+	/* file handles: open_by_handle_at escapes bind mounts */
+	"open_by_handle_at", "name_to_handle_at",
+	/* keyrings are not namespaced */
+	"keyctl", "add_key", "request_key",
+	/* big kernel attack surface */
+	"bpf", "perf_event_open", "userfaultfd",
+	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	/* host-wide state */
+	"acct", "lookup_dcookie", "quotactl", "quotactl_fd", "nfsservctl",
+	"iopl", "ioperm", "uselib", "vm86", "vm86old",
+	"settimeofday", "stime", "clock_settime", "clock_settime64",
+	"clock_adjtime", "clock_adjtime64", "adjtimex", "syslog",
+	NULL,
+};
+static const char *const deny_sys_admin[] = {
+	"mount", "umount", "umount2", "pivot_root", "chroot", "unshare",
+	"setns", "mount_setattr", "move_mount", "open_tree", "fsopen",
+	"fsconfig", "fsmount", "fspick",
+	NULL,
+};
+/* always allowed in the whitelist modes */
+static const char *const allow_always[] = {
+	"execve", "execveat", "exit", "exit_group", NULL,
+};
+
+/* personalities allowed by the default list (like Docker) */
+static const uint32_t persona_ok[] = { 0x0, 0x8, 0x20000, 0x20008,
+				       0xffffffffu };
+
+struct nrset {
+	int *v;
+	size_t n, cap;
+};
+
+static bool nrset_has(const struct nrset *s, int nr)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == nr)
+			return true;
+	return false;
+}
+
+static int nrset_add(struct nrset *s, int nr)
+{
+	if (nrset_has(s, nr))
+		return 0;
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 64;
+		int *nv = realloc(s->v, nc * sizeof *nv);
+		if (!nv)
+			return -1;
+		s->v = nv;
+		s->cap = nc;
+	}
+	s->v[s->n++] = nr;
+	return 0;
+}
+
+static const char *native_arch_name(void)
+{
+	switch (seccomp_arch_native()) {
+	case SCMP_ARCH_X86_64: return "x86_64";
+	case SCMP_ARCH_X86: return "x86";
+	case SCMP_ARCH_X32: return "x32";
+	case SCMP_ARCH_ARM: return "arm";
+	case SCMP_ARCH_AARCH64: return "aarch64";
+	case SCMP_ARCH_PPC64LE: return "ppc64le";
+	case SCMP_ARCH_S390X: return "s390x";
+	case SCMP_ARCH_RISCV64: return "riscv64";
+	default: return "this architecture";
+	}
+}
+
+/* user-given names: must exist on the native arch */
+static int add_user_names(struct nrset *set, const char *const *names,
+			  const char *what, struct sbx_err *e)
+{
+	if (!names)
+		return 0;
+	for (size_t i = 0; names[i]; i++) {
+		const char *n = names[i];
+		int nr = *n ? seccomp_syscall_resolve_name_arch(
+				      SCMP_ARCH_NATIVE, n)
+			    : __NR_SCMP_ERROR;
+		if (nr == __NR_SCMP_ERROR) {
+			sbx_err_set(e, EINVAL, "seccomp",
+				    "unknown syscall \"%s\" (in %s)", n, what);
+			return -1;
+		}
+		if (nr < 0) {
+			sbx_err_set(e, EINVAL, "seccomp",
+				    "unknown syscall \"%s\" (in %s): it does "
+				    "not exist on %s",
+				    n, what, native_arch_name());
+			return -1;
+		}
+		if (nrset_add(set, nr) < 0) {
+			sbx_err_set(e, ENOMEM, "seccomp", "syscall list");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* built-in names: skipped when this arch does not have them */
+static int add_builtin_names(struct nrset *set, const char *const *names,
+			     struct sbx_err *e)
+{
+	for (size_t i = 0; names[i]; i++) {
+		int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE,
+							   names[i]);
+		if (nr < 0)
+			continue;
+		if (nrset_add(set, nr) < 0) {
+			sbx_err_set(e, ENOMEM, "seccomp", "syscall list");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int rule_err(struct sbx_err *e, int rc, int nr, const char *what)
+{
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	sbx_err_set(e, -rc, "seccomp", "add %s rule for %s", what,
+		    name ? name : "?");
+	free(name);
+	return -1;
+}
+
+/* add unless the rule would just repeat the default action */
+static int add_rule(scmp_filter_ctx ctx, uint32_t def, uint32_t act, int nr,
+		    unsigned cnt, const struct scmp_arg_cmp *cmp,
+		    struct sbx_err *e)
+{
+	if (act == def)
+		return 0;
+	int rc = seccomp_rule_add_array(ctx, act, nr, cnt, cmp);
+	if (rc < 0)
+		return rule_err(e, rc, nr, "a");
+	return 0;
+}
+
+static int masked(scmp_filter_ctx ctx, uint32_t def, uint32_t act, int nr,
+		  unsigned arg, uint64_t mask, uint64_t val, struct sbx_err *e)
+{
+	struct scmp_arg_cmp c = { .arg = arg, .op = SCMP_CMP_MASKED_EQ,
+				  .datum_a = mask, .datum_b = val };
+	return add_rule(ctx, def, act, nr, 1, &c, e);
+}
+
+/* personality(2): EPERM unless the persona (an unsigned int: the upper
+ * half of the register is ignored, as the kernel does) is one of
+ * persona_ok.  libseccomp takes one comparison per argument and rule, so
+ * the complement is covered by single masked comparisons:
+ *   bit 0 clear and some other bit outside 0x20008 set   (29 rules)
+ *   bit 0 set and some bit 1..31 clear (not 0xffffffff)  (31 rules)
+ * which together are exactly "low 32 bits not in persona_ok".  When the
+ * default is not ALLOW and the user allowed personality, the good values
+ * get ALLOW rules. */
+static int personality_rules(scmp_filter_ctx ctx, uint32_t def, int nr,
+			     bool user_allowed, struct sbx_err *e)
+{
+	const uint64_t keep_bits = 0x20008;
+	uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+
+	for (unsigned b = 1; b < 32; b++) {
+		uint64_t bit = UINT64_C(1) << b;
+		if (bit & keep_bits)
+			continue;
+		if (masked(ctx, def, eperm, nr, 0, bit | 1, bit, e) < 0)
+			return -1;
+	}
+	for (unsigned b = 1; b < 32; b++) {
+		uint64_t bit = UINT64_C(1) << b;
+		if (masked(ctx, def, eperm, nr, 0, bit | 1, 1, e) < 0)
+			return -1;
+	}
+	if (user_allowed)
+		for (size_t i = 0; i < sizeof persona_ok / sizeof *persona_ok;
+		     i++)
+			if (masked(ctx, def, SCMP_ACT_ALLOW, nr, 0,
+				   0xffffffffu, persona_ok[i], e) < 0)
+				return -1;
+	return 0;
+}
+
+/* clone(2): EPERM when any CLONE_NEW* flag is set (one masked rule per
+ * flag: rules are OR-ed); ALLOW when none is and the user allowed it. */
+static int clone_rules(scmp_filter_ctx ctx, uint32_t def, int nr,
+		       bool user_allowed, struct sbx_err *e)
+{
+	for (unsigned b = 0; b < 64; b++) {
+		uint64_t bit = UINT64_C(1) << b;
+		if (!(NS_FLAGS & bit))
+			continue;
+		if (masked(ctx, def, SCMP_ACT_ERRNO(EPERM), nr,
+			   CLONE_FLAGS_ARG, bit, bit, e) < 0)
+			return -1;
+	}
+	if (user_allowed &&
+	    masked(ctx, def, SCMP_ACT_ALLOW, nr, CLONE_FLAGS_ARG, NS_FLAGS, 0,
+		   e) < 0)
+		return -1;
+	return 0;
+}
+
+static uint32_t default_action(enum sbx_seccomp_default d)
+{
+	switch (d) {
+	case SBX_SECCOMP_ERRNO: return SCMP_ACT_ERRNO(EPERM);
+	case SBX_SECCOMP_KILL: return SCMP_ACT_KILL_PROCESS;
+	case SBX_SECCOMP_OFF:
+	case SBX_SECCOMP_ALLOW:
+	default: return SCMP_ACT_ALLOW;
+	}
+}
+
+/* build the whole filter; NULL with *e set on failure */
+static scmp_filter_ctx build(const struct sbx_seccomp *s, struct sbx_err *e)
+{
+	uint32_t def = default_action(s->def);
+	struct nrset allow = { 0 }, deny = { 0 }, udeny = { 0 };
+	scmp_filter_ctx ctx = NULL;
+	bool builtin = s->use_default_denylist;
+	bool ns_rules = builtin && !s->keep_sys_admin;
+	int nr_clone = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE,
+							 "clone");
+	int nr_clone3 = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE,
+							  "clone3");
+	int nr_pers = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE,
+							"personality");
+	int rc;
+
+	/* names first: a bad one is the most likely error */
+	if (add_user_names(&allow, s->allow, "allow", e) < 0 ||
+	    add_user_names(&udeny, s->deny, "deny", e) < 0)
+		goto fail;
+	if (def != SCMP_ACT_ALLOW && add_builtin_names(&allow, allow_always,
+						       e) < 0)
+		goto fail;
+	for (size_t i = 0; i < udeny.n; i++)
+		if (nrset_add(&deny, udeny.v[i]) < 0) {
+			sbx_err_set(e, ENOMEM, "seccomp", "syscall list");
+			goto fail;
+		}
+	if (builtin && add_builtin_names(&deny, deny_always, e) < 0)
+		goto fail;
+	if (ns_rules && add_builtin_names(&deny, deny_sys_admin, e) < 0)
+		goto fail;
+
+	ctx = seccomp_init(def);
+	if (!ctx) {
+		sbx_err_set(e, ENOMEM, "seccomp", "seccomp_init");
+		goto fail;
+	}
+	/* report the kernel's errno from seccomp_load, not -ECANCELED */
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+	/* other ABIs (x86 / x32 on x86_64) are not in the filter: die */
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+			      SCMP_ACT_KILL_PROCESS);
+	if (rc < 0) {
+		sbx_err_set(e, -rc, "seccomp", "set the bad-arch action");
+		goto fail;
+	}
+
+	/* clone3: when it is not allowed it fails with ENOSYS, whatever
+	 * denied it, so that glibc falls back to clone (EPERM or a kill would
+	 * break pthread_create and posix_spawn) */
+	if (nr_clone3 >= 0) {
+		bool ok = (def == SCMP_ACT_ALLOW ||
+			   nrset_has(&allow, nr_clone3)) &&
+			  !nrset_has(&deny, nr_clone3) && !ns_rules;
+		if (add_rule(ctx, def,
+			     ok ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(ENOSYS),
+			     nr_clone3, 0, NULL, e) < 0)
+			goto fail;
+	}
+	/* unconditional denials (user deny list wins over everything) */
+	for (size_t i = 0; i < deny.n; i++) {
+		if (deny.v[i] == nr_clone3)
+			continue;
+		if (add_rule(ctx, def, SCMP_ACT_ERRNO(EPERM), deny.v[i], 0,
+			     NULL, e) < 0)
+			goto fail;
+	}
+	/* argument-filtered built-ins, unless denied outright */
+	if (ns_rules && nr_clone >= 0 && !nrset_has(&deny, nr_clone) &&
+	    clone_rules(ctx, def, nr_clone, nrset_has(&allow, nr_clone), e) <
+		    0)
+		goto fail;
+	if (builtin && nr_pers >= 0 && !nrset_has(&deny, nr_pers) &&
+	    personality_rules(ctx, def, nr_pers, nrset_has(&allow, nr_pers),
+			      e) < 0)
+		goto fail;
+	/* the whitelist */
+	for (size_t i = 0; i < allow.n; i++) {
+		int nr = allow.v[i];
+		if (nrset_has(&deny, nr))
+			continue;
+		if (nr == nr_clone3 || (ns_rules && nr == nr_clone))
+			continue;
+		if (builtin && nr == nr_pers)
+			continue;
+		if (add_rule(ctx, def, SCMP_ACT_ALLOW, nr, 0, NULL, e) < 0)
+			goto fail;
+	}
+	free(allow.v);
+	free(deny.v);
+	free(udeny.v);
+	return ctx;
+fail:
+	if (ctx)
+		seccomp_release(ctx);
+	free(allow.v);
+	free(deny.v);
+	free(udeny.v);
+	return NULL;
+}
+
+int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e)
+{
+	if (!s || !s->enabled)
+		return 0;
+	scmp_filter_ctx ctx = build(s, e);
+	if (!ctx)
+		return -1;
+	seccomp_release(ctx);
+	return 0;
+}
+
+static bool have_sys_admin(void)
+{
+	cap_t c = cap_get_proc();
+	cap_flag_value_t v = CAP_CLEAR;
+
+	if (!c)
+		return false;
+	if (cap_get_flag(c, CAP_SYS_ADMIN, CAP_EFFECTIVE, &v) < 0)
+		v = CAP_CLEAR;
+	cap_free(c);
+	return v == CAP_SET;
+}
+
+int sbx_seccomp_apply(const struct sbx_seccomp *s, struct sbx_err *e)
+{
+	if (!s || !s->enabled)
+		return 0;
+	scmp_filter_ctx ctx = build(s, e);
+	if (!ctx)
+		return -1;
+	/* The kernel takes a filter from a process that has no_new_privs or
+	 * CAP_SYS_ADMIN (in its user namespace).  Leave no_new_privs as it
+	 * is when either holds (the plan's no_new_privs is already applied
+	 * by sbx_priv_drop); otherwise let libseccomp set it, since the
+	 * load would fail without it. */
+	int nnp = prctl(PR_GET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL);
+	if (nnp == 1 || have_sys_admin()) {
+		int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+		if (rc < 0) {
+			seccomp_release(ctx);
+			sbx_err_set(e, -rc, "seccomp",
+				    "clear the no_new_privs attribute");
+			return -1;
+		}
+	}
+	int rc = seccomp_load(ctx);
+	if (rc < 0) {
+		seccomp_release(ctx);
+		sbx_err_set(e, -rc, "seccomp", "load the seccomp filter");
+		return -1;
+	}
+	/* Deliberately not released: free() may munmap/brk, which a
+	 * whitelist may not allow.  The process execs right after. */
+	return 0;
+}
+
+const char *sbx_syscall_name(int nr)
+{
+	static char *cache[1024];
+	static char other[64];
+	char *n;
+
+	if (nr < 0)
+		return NULL;
+	if ((size_t)nr < sizeof cache / sizeof *cache && cache[nr])
+		return cache[nr];
+	n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	if (!n)
+		return NULL;
+	if ((size_t)nr < sizeof cache / sizeof *cache) {
+		cache[nr] = n; /* kept for the life of the process */
+		return n;
+	}
+	snprintf(other, sizeof other, "%s", n);
+	free(n);
+	return other;
+}

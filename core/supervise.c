@@ -1,0 +1,446 @@
+/* The supervisor: one io_uring drives any number of jails from one thread.
+ *
+ * Per jail: POLL_ADD on its pidfd (exit), READ on each captured pipe.  One
+ * inotify fd, read through the ring, watches every jail's memory.events so
+ * an OOM kill is seen as it happens.  Wall-clock deadlines and CPU-time
+ * limits bound the wait; expiry kills the whole cgroup (cgroup.kill).
+ * Exit status comes from waitid(P_PIDFD) of our own children only. */
+#include "sbx.h"
+#include "util.h"
+#include <liburing.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+
+enum { TAG_PID = 1, TAG_OUT1 = 2, TAG_OUT2 = 3, TAG_CANCEL = 4, TAG_INO = 5 };
+#define TAG_MASK 7ULL
+#define CPU_POLL_MS 50
+
+struct ev { struct sbx_jail *j; enum sbx_event ev; };
+
+struct sbx_sup {
+	struct io_uring ring;
+	struct sbx_jail **jails;
+	size_t n, cap;
+	struct ev *q;
+	size_t qn, qcap, qhead;
+	int ino;
+	bool ino_armed;
+	char inobuf[4096] __attribute__((aligned(8)));
+	char scratch[65536];   /* reads past the output limit land here */
+};
+
+static uint64_t ud(struct sbx_jail *j, int tag)
+{
+	return (uint64_t)(uintptr_t)j | (uint64_t)tag;
+}
+
+struct sbx_sup *sbx_sup_new(struct sbx_err *e)
+{
+	struct sbx_sup *s = calloc(1, sizeof *s);
+	int r;
+
+	if (!s) {
+		sbx_err_set(e, ENOMEM, "supervisor", "allocate");
+		return NULL;
+	}
+	r = io_uring_queue_init(256, &s->ring, 0);
+	if (r < 0) {
+		sbx_err_set(e, -r, "supervisor", "io_uring_queue_init");
+		free(s);
+		return NULL;
+	}
+	s->ino = inotify_init1(IN_CLOEXEC);
+	return s;
+}
+
+static struct io_uring_sqe *sqe_get(struct sbx_sup *s)
+{
+	struct io_uring_sqe *q = io_uring_get_sqe(&s->ring);
+	if (!q) {
+		io_uring_submit(&s->ring);
+		q = io_uring_get_sqe(&s->ring);
+	}
+	return q;
+}
+
+static void push(struct sbx_sup *s, struct sbx_jail *j, enum sbx_event ev)
+{
+	if (s->qn == s->qcap) {
+		size_t nc = s->qcap ? s->qcap * 2 : 16;
+		struct ev *nq = realloc(s->q, nc * sizeof *nq);
+		if (!nq)
+			return;
+		s->q = nq;
+		s->qcap = nc;
+	}
+	s->q[s->qn++] = (struct ev){ j, ev };
+}
+
+static int arm_read(struct sbx_sup *s, struct sbx_jail *j, int i)
+{
+	struct sbx_buf *b = &j->out[i];
+	struct io_uring_sqe *q;
+	void *dst;
+	size_t want = 65536;
+
+	if (b->len < b->limit) {
+		if (b->cap - b->len < want) {
+			size_t nc = b->cap ? b->cap : 65536;
+			while (nc - b->len < want)
+				nc *= 2;
+			char *nd = realloc(b->data, nc);
+			if (!nd)
+				return -1;
+			b->data = nd;
+			b->cap = nc;
+		}
+		dst = b->data + b->len;
+	} else {
+		dst = s->scratch; /* counted, then dropped */
+		want = sizeof s->scratch;
+	}
+	q = sqe_get(s);
+	if (!q)
+		return -1;
+	/* offset -1: read at the current position (pipes) */
+	io_uring_prep_read(q, j->outfd[i], dst, (unsigned)want, (uint64_t)-1);
+	io_uring_sqe_set_data64(q, ud(j, i == 1 ? TAG_OUT1 : TAG_OUT2));
+	j->pending++;
+	return 0;
+}
+
+static void arm_ino(struct sbx_sup *s)
+{
+	struct io_uring_sqe *q;
+	if (s->ino < 0 || s->ino_armed)
+		return;
+	q = sqe_get(s);
+	if (!q)
+		return;
+	io_uring_prep_read(q, s->ino, s->inobuf, sizeof s->inobuf, 0);
+	io_uring_sqe_set_data64(q, TAG_INO);
+	s->ino_armed = true;
+}
+
+int sbx_sup_add(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e)
+{
+	struct io_uring_sqe *q;
+
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 16;
+		struct sbx_jail **nj = realloc(s->jails, nc * sizeof *nj);
+		if (!nj) {
+			sbx_err_set(e, ENOMEM, "supervisor", "allocate");
+			return -1;
+		}
+		s->jails = nj;
+		s->cap = nc;
+	}
+	q = sqe_get(s);
+	if (!q) {
+		sbx_err_set(e, EBUSY, "supervisor", "submission queue full");
+		return -1;
+	}
+	io_uring_prep_poll_add(q, j->pidfd, POLLIN);
+	io_uring_sqe_set_data64(q, ud(j, TAG_PID));
+	j->pending++;
+	for (int i = 1; i < 3; i++) {
+		j->out[i].eof = j->outfd[i] < 0;
+		if (j->outfd[i] >= 0 && arm_read(s, j, i) < 0) {
+			sbx_err_set(e, ENOMEM, "supervisor", "output buffer");
+			return -1;
+		}
+	}
+	if (j->has_cg && s->ino >= 0) {
+		char p[4200];
+		snprintf(p, sizeof p, "%s/memory.events", j->cg.path);
+		j->inotify_wd = inotify_add_watch(s->ino, p, IN_MODIFY);
+		arm_ino(s);
+	}
+	s->jails[s->n++] = j;
+	io_uring_submit(&s->ring);
+	return 0;
+}
+
+static void drop(struct sbx_sup *s, struct sbx_jail *j)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->jails[i] == j) {
+			s->jails[i] = s->jails[--s->n];
+			break;
+		}
+	if (j->inotify_wd >= 0 && s->ino >= 0)
+		inotify_rm_watch(s->ino, j->inotify_wd);
+	j->inotify_wd = -1;
+}
+
+static bool tracked(struct sbx_sup *s, struct sbx_jail *j)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->jails[i] == j)
+			return true;
+	return false;
+}
+
+/* a jail is over when its init exited and its pipes hit EOF */
+static void maybe_finish(struct sbx_sup *s, struct sbx_jail *j)
+{
+	if (!j->exited || !j->out[1].eof || !j->out[2].eof || j->pending)
+		return;
+	if (j->done)
+		return;
+	sbx_jail_finish(j);
+	for (int i = 1; i < 3; i++)
+		sbx_closep(&j->outfd[i]);
+	drop(s, j);
+	push(s, j, SBX_EV_EXIT);
+}
+
+static void check_oom(struct sbx_sup *s, struct sbx_jail *j)
+{
+	int64_t n;
+	if (!j->has_cg || j->done ||
+	    sbx_cgroup_key(&j->cg, "memory.events", "oom_kill", &n) < 0)
+		return;
+	if (n > j->oom_seen) {
+		j->oom_seen = n;
+		push(s, j, SBX_EV_OOM);
+	}
+}
+
+static void on_ino(struct sbx_sup *s, int len)
+{
+	for (int off = 0; off < len;) {
+		struct inotify_event *ie = (void *)(s->inobuf + off);
+		for (size_t i = 0; i < s->n; i++)
+			if (s->jails[i]->inotify_wd == ie->wd)
+				check_oom(s, s->jails[i]);
+		off += (int)(sizeof *ie + ie->len);
+	}
+}
+
+static void handle(struct sbx_sup *s, struct io_uring_cqe *c)
+{
+	uint64_t d = io_uring_cqe_get_data64(c);
+	int tag = (int)(d & TAG_MASK);
+	struct sbx_jail *j = (struct sbx_jail *)(uintptr_t)(d & ~TAG_MASK);
+
+	if (tag == TAG_INO) {
+		s->ino_armed = false;
+		if (c->res > 0)
+			on_ino(s, c->res);
+		if (s->n)
+			arm_ino(s);
+		return;
+	}
+	if (!j || tag == TAG_CANCEL)
+		return;
+	j->pending--;
+	if (tag == TAG_PID) {
+		if (c->res == -ECANCELED)
+			return;
+		j->exited = true;
+		/* stragglers outside the pid namespace must not hold the
+		 * pipes open: the jail is over once its init is */
+		if (j->has_cg)
+			sbx_cgroup_kill(&j->cg, NULL);
+	} else {
+		int i = tag == TAG_OUT1 ? 1 : 2;
+		struct sbx_buf *b = &j->out[i];
+		if (c->res > 0) {
+			size_t n = (size_t)c->res;
+			if (b->len >= b->limit) {
+				b->truncated = true;
+			} else if (b->len + n > b->limit) {
+				b->len = b->limit;
+				b->truncated = true;
+			} else {
+				b->len += n;
+			}
+			if (!j->done && j->outfd[i] >= 0)
+				arm_read(s, j, i);
+		} else if (c->res == -EAGAIN || c->res == -EINTR) {
+			/* nonblocking pipe with nothing yet: wait for data */
+			struct io_uring_sqe *q = sqe_get(s);
+			if (q) {
+				io_uring_prep_poll_add(q, j->outfd[i], POLLIN);
+				io_uring_sqe_set_data64(q, ud(j, TAG_CANCEL));
+				/* re-arm the read linked after the poll */
+				q->flags |= IOSQE_IO_LINK;
+				arm_read(s, j, i);
+			}
+		} else {
+			b->eof = true; /* 0 = EOF, or an error: stop reading */
+		}
+	}
+	maybe_finish(s, j);
+}
+
+static void check_limits(struct sbx_sup *s, int64_t now)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct sbx_jail *j = s->jails[i];
+		bool expire = false, cpu = false;
+		if (j->killed_timeout || j->exited)
+			continue;
+		if (j->deadline_ns && now >= j->deadline_ns)
+			expire = true;
+		if (!expire && j->cpu_time_us && j->has_cg) {
+			int64_t u;
+			if (sbx_cgroup_key(&j->cg, "cpu.stat", "usage_usec",
+					   &u) == 0 &&
+			    u >= j->cpu_time_us)
+				expire = cpu = true;
+		}
+		if (!expire)
+			continue;
+		j->killed_timeout = true;
+		j->killed_cpu = cpu;
+		sbx_jail_kill(j, SIGKILL, NULL);
+		push(s, j, SBX_EV_TIMEOUT);
+	}
+}
+
+static int64_t next_wake(struct sbx_sup *s, int64_t now)
+{
+	int64_t w = -1;
+	for (size_t i = 0; i < s->n; i++) {
+		struct sbx_jail *j = s->jails[i];
+		int64_t t = -1;
+		if (j->killed_timeout || j->exited)
+			continue;
+		if (j->deadline_ns)
+			t = j->deadline_ns;
+		if (j->cpu_time_us) {
+			int64_t c = now + CPU_POLL_MS * 1000000LL;
+			t = t < 0 || c < t ? c : t;
+		}
+		if (t >= 0 && (w < 0 || t < w))
+			w = t;
+	}
+	return w;
+}
+
+int sbx_sup_step(struct sbx_sup *s, int timeout_ms, struct sbx_err *e)
+{
+	struct io_uring_cqe *c;
+	int64_t now = sbx_now_ns(), wake = next_wake(s, now), lim = -1;
+	int r;
+
+	if (s->qhead < s->qn)
+		return (int)(s->qn - s->qhead);
+	if (timeout_ms >= 0)
+		lim = now + (int64_t)timeout_ms * 1000000;
+	if (wake >= 0 && (lim < 0 || wake < lim))
+		lim = wake;
+	io_uring_submit(&s->ring);
+	if (lim < 0) {
+		r = io_uring_wait_cqe(&s->ring, &c);
+	} else {
+		int64_t d = lim - now;
+		if (d < 0)
+			d = 0;
+		struct __kernel_timespec ts = { .tv_sec = d / 1000000000,
+						.tv_nsec = d % 1000000000 };
+		r = io_uring_wait_cqe_timeout(&s->ring, &c, &ts);
+	}
+	if (r < 0 && r != -ETIME) {
+		sbx_err_set(e, -r, "supervisor", "wait for events");
+		return -1;
+	}
+	unsigned head, n = 0;
+	io_uring_for_each_cqe(&s->ring, head, c) {
+		handle(s, c);
+		n++;
+	}
+	io_uring_cq_advance(&s->ring, n);
+	check_limits(s, sbx_now_ns());
+	io_uring_submit(&s->ring);
+	return (int)(s->qn - s->qhead);
+}
+
+bool sbx_sup_pop(struct sbx_sup *s, struct sbx_jail **j, enum sbx_event *ev)
+{
+	if (s->qhead >= s->qn) {
+		s->qhead = s->qn = 0;
+		return false;
+	}
+	*j = s->q[s->qhead].j;
+	*ev = s->q[s->qhead].ev;
+	s->qhead++;
+	return true;
+}
+
+int sbx_sup_count(struct sbx_sup *s)
+{
+	return (int)s->n;
+}
+
+static void purge_events(struct sbx_sup *s, struct sbx_jail *j)
+{
+	for (size_t i = s->qhead; i < s->qn; i++)
+		if (s->q[i].j == j)
+			s->q[i].j = NULL;
+}
+
+void sbx_sup_remove(struct sbx_sup *s, struct sbx_jail *j)
+{
+	if (tracked(s, j)) {
+		if (!j->exited)
+			sbx_jail_kill(j, SIGKILL, NULL);
+		/* cancel everything of this jail, then drain until the ring
+		 * holds nothing that points at it */
+		for (int tag = TAG_PID; tag <= TAG_OUT2; tag++) {
+			struct io_uring_sqe *q = sqe_get(s);
+			if (!q)
+				break;
+			io_uring_prep_cancel64(q, ud(j, tag), 0);
+			io_uring_sqe_set_data64(q, TAG_CANCEL);
+		}
+		io_uring_submit(&s->ring);
+		while (j->pending) {
+			struct io_uring_cqe *c;
+			if (io_uring_wait_cqe(&s->ring, &c) < 0)
+				break;
+			uint64_t d = io_uring_cqe_get_data64(c);
+			struct sbx_jail *o =
+				(struct sbx_jail *)(uintptr_t)(d & ~TAG_MASK);
+			int tag = (int)(d & TAG_MASK);
+			io_uring_cqe_seen(&s->ring, c);
+			if (o == j && tag != TAG_CANCEL) {
+				j->pending--;
+				continue;
+			}
+			/* someone else's: handle it normally */
+			struct io_uring_cqe copy = *c;
+			handle(s, &copy);
+		}
+		drop(s, j);
+	}
+	purge_events(s, j);
+}
+
+void sbx_sup_kill_all(struct sbx_sup *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->jails[i]->exited)
+			sbx_jail_kill(s->jails[i], SIGKILL, NULL);
+}
+
+void sbx_sup_free(struct sbx_sup *s)
+{
+	if (!s)
+		return;
+	while (s->n)
+		sbx_sup_remove(s, s->jails[0]);
+	io_uring_queue_exit(&s->ring);
+	if (s->ino >= 0)
+		close(s->ino);
+	free(s->jails);
+	free(s->q);
+	free(s);
+}

@@ -1,0 +1,66 @@
+#include "util.h"
+#include "sbx.h"
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+
+ssize_t sbx_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t sbx_read_at(int dirfd, const char *name, char *buf, size_t len)
+{
+	cleanup_fd int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+
+	if (fd < 0 || len == 0)
+		return -1;
+	while (got < len - 1) {
+		ssize_t n = read(fd, buf + got, len - 1 - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	while (got > 0 && buf[got - 1] == '\n')
+		got--;
+	buf[got] = '\0';
+	return (ssize_t)got;
+}
+
+int sbx_write_at(int dirfd, const char *name, const char *s)
+{
+	cleanup_fd int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	/* cgroup files take one value per write(): never split it */
+	ssize_t n = write(fd, s, strlen(s));
+	if (n < 0)
+		return -1;
+	return 0;
+}
+
+int64_t sbx_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

@@ -1,0 +1,272 @@
+-- The sandboxlua command line.  A recipe file is a Lua script that returns a
+-- recipe table (one jail), a list of recipes (a job list), or nothing (it
+-- did its own work through require "cgsandbox").
+local sb = require "cgsandbox"
+local json = require "cgsandbox.json"
+local units = require "cgsandbox.units"
+local core = sb.core
+
+local M = {}
+
+-- exit statuses (README "Exit status")
+M.EXIT_USAGE, M.EXIT_SETUP, M.EXIT_NOEXEC, M.EXIT_NOTFOUND, M.EXIT_TIMEOUT = 2, 125, 126, 127, 124
+
+local USAGE = [[
+usage: sandboxlua [options] recipe.lua [--] [args...]
+
+Runs the jail (or the list of jails) that recipe.lua returns; args reach
+the recipe as `...`.
+
+options:
+  --check               validate the recipe and print the compiled plan; spawn nothing
+  --json FILE           write the result (or the list of results) as JSON ("-" = stdout)
+  --junit FILE          write a JUnit XML report of a job list
+  --cgroup-parent PATH  create the jail's cgroup under PATH
+  --parallel N          jobs at once for a job list (default: the list's own, or 2)
+  -q, --quiet           no summary table or progress line
+  -h, --help            this text
+  -V, --version         print the version
+
+exit status: the command's own; 128+N when killed by signal N; 124 timeout;
+125 setup failure; 126 not executable; 127 command not found; 2 bad recipe
+or usage.  A job list exits 0 only when every job exited 0.
+]]
+
+local function die(code, fmt, ...)
+  io.stderr:write("sandboxlua: ", fmt:format(...), "\n")
+  return code
+end
+
+local function parse_args(argv)
+  local o = { args = {} }
+  local i = 1
+  while i <= #argv do
+    local a = argv[i]
+    if o.file then
+      if a ~= "--" or #o.args > 0 then o.args[#o.args + 1] = a end
+    elseif a == "-h" or a == "--help" then o.help = true
+    elseif a == "-V" or a == "--version" then o.version = true
+    elseif a == "--check" then o.check = true
+    elseif a == "-q" or a == "--quiet" then o.quiet = true
+    elseif a == "--json" or a == "--junit" or a == "--cgroup-parent" or a == "--parallel" then
+      local v = argv[i + 1]
+      if not v then return nil, a .. " needs a value" end
+      o[a:sub(3):gsub("-", "_")] = v
+      i = i + 1
+    elseif a:match("^%-%-[%w-]+=") then
+      local k, v = a:match("^%-%-([%w-]+)=(.*)$")
+      if k ~= "json" and k ~= "junit" and k ~= "cgroup-parent" and k ~= "parallel" then
+        return nil, "unknown option --" .. k
+      end
+      o[k:gsub("-", "_")] = v
+    elseif a == "--" then
+      -- the recipe file comes next
+    elseif a:sub(1, 1) == "-" and a ~= "-" then
+      return nil, "unknown option " .. a
+    else
+      o.file = a
+    end
+    i = i + 1
+  end
+  if o.parallel then
+    o.parallel = math.tointeger(tonumber(o.parallel))
+    if not o.parallel or o.parallel < 1 then return nil, "--parallel: expected an integer >= 1" end
+  end
+  return o
+end
+
+local function write_file(path, s)
+  if path == "-" then
+    io.stdout:write(s)
+    return true
+  end
+  local f, err = io.open(path, "w")
+  if not f then return nil, err end
+  f:write(s)
+  f:close()
+  return true
+end
+
+local function exit_code_of(r)
+  if r.status == "exited" then return r.exit_code end
+  if r.status == "timeout" then return M.EXIT_TIMEOUT end
+  if r.status == "setup_error" then return r.exit_code or M.EXIT_SETUP end
+  return r.exit_code or M.EXIT_SETUP -- signaled / oom: 128 + signal
+end
+M.exit_code_of = exit_code_of
+
+local function xml(s)
+  return (tostring(s):gsub("[%z\1-\8\11\12\14-\31]", "?"):gsub("[<>&\"']", {
+    ["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;", ['"'] = "&quot;", ["'"] = "&apos;" }))
+end
+
+function M.junit(results, suite)
+  local fails, errs, time = 0, 0, 0
+  local cases = {}
+  for i, r in ipairs(results) do
+    time = time + (r.wall_s or 0)
+    local name = r.name or ("job " .. i)
+    local body = ""
+    if r.status == "setup_error" then
+      errs = errs + 1
+      body = ('<error message="%s" type="setup_error"/>'):format(xml(r.message or ""))
+    elseif r.status ~= "exited" or r.exit_code ~= 0 then
+      fails = fails + 1
+      body = ('<failure message="%s" type="%s"/>'):format(
+        xml(("status %s, exit %s%s"):format(r.status, tostring(r.exit_code),
+                                             r.signal and (", " .. r.signal) or "")), xml(r.status))
+    end
+    if r.stdout and #r.stdout > 0 then body = body .. "<system-out>" .. xml(r.stdout) .. "</system-out>" end
+    if r.stderr and #r.stderr > 0 then body = body .. "<system-err>" .. xml(r.stderr) .. "</system-err>" end
+    cases[#cases + 1] = ('  <testcase classname="%s" name="%s" time="%.3f">%s</testcase>'):format(
+      xml(suite), xml(name), r.wall_s or 0, body)
+  end
+  return ('<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="%s" tests="%d" failures="%d" errors="%d" time="%.3f">\n%s\n</testsuite>\n')
+    :format(xml(suite), #results, fails, errs, time, table.concat(cases, "\n"))
+end
+
+function M.summary(results)
+  local rows = { { "job", "status", "exit", "wall", "cpu", "peak mem" } }
+  for i, r in ipairs(results) do
+    rows[#rows + 1] = {
+      r.name or ("job " .. i),
+      r.status .. (r.timeout and ("(" .. r.timeout .. ")") or ""),
+      tostring(r.exit_code or "-") .. (r.signal and (" " .. r.signal) or ""),
+      r.wall_s and ("%.2fs"):format(r.wall_s) or "-",
+      r.cpu_s and ("%.2fs"):format(r.cpu_s) or "-",
+      r.memory_peak and units.format_size(r.memory_peak) or "-",
+    }
+  end
+  local w = {}
+  for _, row in ipairs(rows) do
+    for c, v in ipairs(row) do w[c] = math.max(w[c] or 0, #v) end
+  end
+  local out = {}
+  for _, row in ipairs(rows) do
+    local cells = {}
+    for c, v in ipairs(row) do cells[c] = v .. (" "):rep(w[c] - #v) end
+    out[#out + 1] = table.concat(cells, "  "):gsub("%s+$", "")
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+local function load_recipe(o)
+  local chunk, err = loadfile(o.file, "t")
+  if not chunk then return nil, err end
+  local ok, r = xpcall(chunk, function(e)
+    if getmetatable(e) == sb.RecipeError then return e end
+    return debug.traceback(tostring(e), 2)
+  end, table.unpack(o.args))
+  if not ok then return nil, tostring(r) end
+  return true, r
+end
+
+local function is_list(t)
+  return type(t) == "table" and t.command == nil and (t.jobs ~= nil or t[1] ~= nil)
+end
+
+function M.main(argv)
+  local o, err = parse_args(argv or {})
+  if not o then return die(M.EXIT_USAGE, "%s (see --help)", err) end
+  if o.help then io.stdout:write(USAGE) return 0 end
+  if o.version then io.stdout:write("sandboxlua ", sb.version, "\n") return 0 end
+  if not o.file then
+    io.stderr:write(USAGE)
+    return M.EXIT_USAGE
+  end
+  local ok, r = load_recipe(o)
+  if not ok then return die(M.EXIT_USAGE, "%s", r) end
+  if r == nil then return 0 end
+  if math.type(r) == "integer" then return r end
+
+  local copts = { cgroup_parent = o.cgroup_parent }
+  if is_list(r) then
+    local jobs = r.jobs or r
+    local parallel = o.parallel or r.parallel or 2
+    for i, job in ipairs(jobs) do
+      local okc, e = pcall(sb.compile, job, copts)
+      if not okc then
+        local msg = getmetatable(e) == sb.RecipeError and e.message:gsub("^recipe", ("jobs[%d]"):format(i)) or tostring(e)
+        return die(M.EXIT_USAGE, "%s", msg)
+      end
+      if o.cgroup_parent then job.cgroup = { parent = o.cgroup_parent } end
+    end
+    if o.check then
+      local plans = {}
+      for i, job in ipairs(jobs) do plans[i] = sb.compile(job, copts) end
+      io.stdout:write(json.encode(plans, true), "\n")
+      return 0
+    end
+    return M.run_jobs(jobs, parallel, o)
+  end
+  if type(r) ~= "table" then
+    return die(M.EXIT_USAGE, "%s must return a recipe table, a list of recipes or nothing (got %s)",
+               o.file, type(r))
+  end
+  local okc, plan = pcall(sb.compile, r, copts)
+  if not okc then
+    if getmetatable(plan) == sb.RecipeError then return die(M.EXIT_USAGE, "%s", plan.message) end
+    error(plan, 0)
+  end
+  if o.check then
+    io.stdout:write(json.encode(plan, true), "\n")
+    return 0
+  end
+  if o.cgroup_parent then r.cgroup = { parent = o.cgroup_parent } end
+  core.trap_signals()
+  local interrupted
+  sb.on_signal = function(sig)
+    interrupted = interrupted or sig
+    core.kill_all()
+  end
+  local res = sb.run(r)
+  if res.status == "setup_error" then
+    io.stderr:write("sandboxlua: ", res.message or "setup failed", "\n")
+  end
+  if o.json then
+    local okw, werr = write_file(o.json, json.encode(res, true) .. "\n")
+    if not okw then return die(M.EXIT_SETUP, "--json: %s", werr) end
+  end
+  if interrupted then return 128 + interrupted end
+  return exit_code_of(res)
+end
+
+function M.run_jobs(jobs, parallel, o)
+  local tty = core.isatty(2) and not o.quiet
+  local interrupted
+  core.trap_signals()
+  sb.on_signal = function(sig)
+    interrupted = interrupted or sig
+    sb.stopping = true
+    core.kill_all()
+  end
+  local results, err = sb.run_all(jobs, {
+    parallel = parallel,
+    on_progress = tty and function(done, n, running, failed)
+      io.stderr:write(("\r\27[K[%d/%d] %d running, %d failed"):format(done, n, running, failed))
+    end or nil,
+  })
+  if tty then io.stderr:write("\r\27[K") end
+  if not results then return die(M.EXIT_SETUP, "%s", err) end
+  for _, r in ipairs(results) do
+    if r.status == "setup_error" then
+      io.stderr:write("sandboxlua: ", r.name and (r.name .. ": ") or "", r.message or "setup failed", "\n")
+    end
+  end
+  if not o.quiet then io.stdout:write(M.summary(results)) end
+  if o.json then
+    local okw, werr = write_file(o.json, json.encode(results, true) .. "\n")
+    if not okw then return die(M.EXIT_SETUP, "--json: %s", werr) end
+  end
+  if o.junit then
+    local okw, werr = write_file(o.junit, M.junit(results, o.file))
+    if not okw then return die(M.EXIT_SETUP, "--junit: %s", werr) end
+  end
+  if interrupted then return 128 + interrupted end
+  for _, r in ipairs(results) do
+    if r.status ~= "exited" or r.exit_code ~= 0 then return 1 end
+  end
+  return 0
+end
+
+return M

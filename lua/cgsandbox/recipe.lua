@@ -1,0 +1,580 @@
+-- The recipe layer: validate a recipe table completely, then compile it into
+-- the flat plan the C core executes.  Nothing here touches the kernel: a bad
+-- recipe is rejected, with the field's path and what was expected, before
+-- any cgroup, namespace or process exists.
+local units = require "cgsandbox.units"
+
+local M = {}
+
+-- recipe errors are values of their own type, so a host can tell them from
+-- bugs (exit 2 vs a traceback)
+local RecipeError = {}
+RecipeError.__index = RecipeError
+RecipeError.__tostring = function(e) return e.message end
+M.RecipeError = RecipeError
+
+local function fail(path, expected, got)
+  local shown
+  if got == nil then
+    shown = "nothing"
+  elseif type(got) == "string" then
+    shown = ("%q"):format(got):gsub("\\\n", "\\n")
+  elseif type(got) == "table" then
+    shown = "a table"
+  else
+    shown = tostring(got)
+  end
+  error(setmetatable({ message = ("%s: expected %s, got %s"):format(path, expected, shown),
+                       field = path }, RecipeError), 0)
+end
+M.fail = fail
+
+local function failmsg(path, msg)
+  error(setmetatable({ message = path .. ": " .. msg, field = path }, RecipeError), 0)
+end
+
+local DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+M.DEFAULT_NAMESPACES = { "pid", "mount", "uts", "ipc", "net", "cgroup" }
+local KNOWN_NS = { pid = true, mount = true, uts = true, ipc = true, net = true,
+                   cgroup = true, user = true, time = true }
+
+-- like the OCI runtime defaults
+M.DEFAULT_MASKED = {
+  "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+  "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+  "/proc/interrupts", "/proc/config.gz", "/sys/firmware", "/sys/devices/virtual/powercap",
+  "/sys/kernel/debug", "/sys/kernel/security", "/sys/fs/cgroup",
+}
+M.DEFAULT_READONLY = {
+  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+}
+
+local TOP = {
+  name = true, command = true, rootfs = true, root_readonly = true, root_switch = true,
+  env = true, env_inherit = true, cwd = true, hostname = true, user = true,
+  namespaces = true, network = true, limits = true, mounts = true, proc = true,
+  dev = true, sys = true, masked_paths = true, readonly_paths = true,
+  capabilities = true, seccomp = true, umask = true, stdio = true, cgroup = true,
+  uid_map = true, gid_map = true,
+  on_start = true, on_exit = true, on_oom = true, on_timeout = true,
+}
+local LIMITS = {
+  memory = true, memory_high = true, memory_low = true, memory_min = true, swap = true,
+  oom_group = true, cpu = true, cpu_weight = true, cpuset = true, pids = true, io = true,
+  wall = true, cpu_time = true, output = true, rlimits = true, optional = true,
+}
+local RLIMITS = { as = "size", core = "size", cpu = "count", data = "size", fsize = "size",
+                  locks = "count", memlock = "size", msgqueue = "size", nice = "count",
+                  nofile = "count", nproc = "count", rss = "size", rtprio = "count",
+                  rttime = "count", sigpending = "count", stack = "size" }
+
+local function check_keys(t, allowed, path)
+  for k in pairs(t) do
+    if type(k) ~= "string" or not allowed[k] then
+      if math.type(k) ~= "integer" then
+        local names = {}
+        for n in pairs(allowed) do if type(n) == "string" then names[#names + 1] = n end end
+        table.sort(names)
+        failmsg(path .. "." .. tostring(k), "unknown field (known: " .. table.concat(names, ", ") .. ")")
+      end
+    end
+  end
+end
+
+local function abspath(v, path)
+  if type(v) ~= "string" or v:sub(1, 1) ~= "/" or v:find("\0", 1, true) then
+    fail(path, "an absolute path", v)
+  end
+  for seg in v:gmatch("[^/]+") do
+    if seg == ".." then fail(path, "an absolute path without \"..\"", v) end
+  end
+  return v
+end
+
+local function hostpath(v, path)
+  if type(v) ~= "string" or v == "" or v:find("\0", 1, true) then
+    fail(path, "a path", v)
+  end
+  return v
+end
+
+local function typed(v, ty, path, what)
+  if type(v) ~= ty then fail(path, what or ("a " .. ty), v) end
+  return v
+end
+
+local function optbool(v, def, path)
+  if v == nil then return def end
+  return typed(v, "boolean", path)
+end
+
+local function list_of_strings(v, path)
+  typed(v, "table", path, "a list of strings")
+  for k, x in pairs(v) do
+    if math.type(k) ~= "integer" then fail(path, "a list of strings", v) end
+    if type(x) ~= "string" then fail(("%s[%d]"):format(path, k), "a string", x) end
+  end
+  return v
+end
+
+local function unit(fn, v, path, ...)
+  local r, what = fn(v, ...)
+  if r == nil then fail(path, what, v) end
+  return r
+end
+
+-- {kind=..., src=..., dst=...} from either { "bind", src, dst, ... } or
+-- { type = "bind", source = ..., target = ... }
+local MOUNT_KEYS = { type = true, source = true, target = true, ro = true, rec = true,
+                     size = true, mode = true, options = true, optional = true,
+                     noexec = true, nosuid = true, nodev = true, content = true }
+local KINDS = { bind = 2, tmpfs = 1, proc = 1, dev = 1, sysfs = 1, mqueue = 1, dir = 1,
+                symlink = 2, file = 2 }
+
+local function compile_mount(m, path)
+  typed(m, "table", path, "a mount table like { \"tmpfs\", \"/tmp\" }")
+  check_keys(m, MOUNT_KEYS, path)
+  local kind = m.type or m[1]
+  if type(kind) ~= "string" or not KINDS[kind] then
+    fail(path .. ".type", "one of bind, tmpfs, proc, dev, sysfs, mqueue, dir, symlink, file", kind)
+  end
+  local src, dst
+  if KINDS[kind] == 2 then
+    src, dst = m.source or m[2], m.target or m[3]
+    if kind == "file" then src, dst = nil, m.target or m[2] end
+  else
+    dst = m.target or m[2]
+  end
+  if #m > KINDS[kind] + 1 then failmsg(path, "too many positional values") end
+  local out = { kind = kind, dst = abspath(dst, path .. ".target") }
+  if kind == "bind" then
+    out.src = hostpath(src, path .. ".source")
+    out.ro = optbool(m.ro, false, path .. ".ro")
+    out.rec = optbool(m.rec, true, path .. ".rec")
+    out.optional = optbool(m.optional, false, path .. ".optional")
+  elseif kind == "symlink" then
+    out.src = typed(src, "string", path .. ".source", "the link's text")
+  elseif kind == "file" then
+    local c = m.content or m[3] or ""
+    out.data = typed(c, "string", path .. ".content")
+  elseif kind == "tmpfs" then
+    local opts = {}
+    if m.size ~= nil then opts[#opts + 1] = "size=" .. unit(units.size, m.size, path .. ".size") end
+    local mode = m.mode ~= nil and unit(units.mode, m.mode, path .. ".mode") or tonumber("1777", 8)
+    opts[#opts + 1] = ("mode=%o"):format(mode)
+    if m.options ~= nil then opts[#opts + 1] = typed(m.options, "string", path .. ".options") end
+    out.data = table.concat(opts, ",")
+    out.ro = optbool(m.ro, false, path .. ".ro")
+  elseif kind == "proc" and m.options ~= nil then
+    out.data = typed(m.options, "string", path .. ".options")
+  elseif kind == "sysfs" then
+    out.ro = optbool(m.ro, true, path .. ".ro")
+  end
+  if kind == "dir" or kind == "file" then
+    if m.mode ~= nil then out.mode = unit(units.mode, m.mode, path .. ".mode") end
+  end
+  for _, f in ipairs { "noexec", "nosuid", "nodev" } do
+    if m[f] ~= nil then out[f] = typed(m[f], "boolean", path .. "." .. f) end
+  end
+  return out
+end
+
+local function compile_limits(l, plan, path, caps_of)
+  typed(l, "table", path)
+  check_keys(l, LIMITS, path)
+  local writes = {}
+  local optional = {}
+  if l.optional == true then
+    optional = setmetatable({}, { __index = function() return true end })
+  elseif l.optional ~= nil then
+    for i, n in ipairs(list_of_strings(l.optional, path .. ".optional")) do
+      if not LIMITS[n] or n == "optional" then
+        fail(("%s.optional[%d]"):format(path, i), "a limit name", n)
+      end
+      optional[n] = true
+    end
+  end
+  local function w(name, file, value)
+    writes[#writes + 1] = { file, tostring(value), optional = optional[name] or nil }
+  end
+  if l.memory ~= nil then w("memory", "memory.max", unit(units.size, l.memory, path .. ".memory", true)) end
+  if l.memory_high ~= nil then w("memory_high", "memory.high", unit(units.size, l.memory_high, path .. ".memory_high", true)) end
+  if l.memory_low ~= nil then w("memory_low", "memory.low", unit(units.size, l.memory_low, path .. ".memory_low", true)) end
+  if l.memory_min ~= nil then w("memory_min", "memory.min", unit(units.size, l.memory_min, path .. ".memory_min", true)) end
+  if l.swap ~= nil then w("swap", "memory.swap.max", unit(units.size, l.swap, path .. ".swap", true)) end
+  if l.oom_group ~= nil then
+    w("oom_group", "memory.oom.group", typed(l.oom_group, "boolean", path .. ".oom_group") and 1 or 0)
+  end
+  if l.cpu ~= nil then w("cpu", "cpu.max", unit(units.cpu, l.cpu, path .. ".cpu")) end
+  if l.cpu_weight ~= nil then
+    local v = unit(units.count, l.cpu_weight, path .. ".cpu_weight")
+    if v > 10000 then fail(path .. ".cpu_weight", "an integer from 1 to 10000", l.cpu_weight) end
+    w("cpu_weight", "cpu.weight", v)
+  end
+  if l.cpuset ~= nil then
+    local cs = l.cpuset
+    if type(cs) ~= "table" then cs = { cpus = cs } end
+    check_keys(cs, { cpus = true, mems = true }, path .. ".cpuset")
+    if cs.cpus ~= nil then w("cpuset", "cpuset.cpus", unit(units.cpulist, cs.cpus, path .. ".cpuset" .. (type(l.cpuset) == "table" and ".cpus" or ""))) end
+    if cs.mems ~= nil then w("cpuset", "cpuset.mems", unit(units.cpulist, cs.mems, path .. ".cpuset.mems")) end
+  end
+  if l.pids ~= nil then w("pids", "pids.max", unit(units.count, l.pids, path .. ".pids", true)) end
+  if l.io ~= nil then
+    typed(l.io, "table", path .. ".io", 'a table like { ["8:0"] = { rbps = "10M" } }')
+    local devs = {}
+    for dev in pairs(l.io) do devs[#devs + 1] = dev end
+    table.sort(devs, function(a, b) return tostring(a) < tostring(b) end)
+    for _, dev in ipairs(devs) do
+      local s = l.io[dev]
+      local p = ("%s.io[%q]"):format(path, tostring(dev))
+      if type(dev) ~= "string" or not dev:match("^%d+:%d+$") then
+        fail(p, 'a device as "MAJOR:MINOR" (e.g. "8:0")', dev)
+      end
+      typed(s, "table", p)
+      check_keys(s, { rbps = true, wbps = true, riops = true, wiops = true, weight = true }, p)
+      local parts = { dev }
+      for _, k in ipairs { "rbps", "wbps" } do
+        if s[k] ~= nil then parts[#parts + 1] = k .. "=" .. unit(units.size, s[k], p .. "." .. k, true) end
+      end
+      for _, k in ipairs { "riops", "wiops" } do
+        if s[k] ~= nil then parts[#parts + 1] = k .. "=" .. unit(units.count, s[k], p .. "." .. k, true) end
+      end
+      if #parts > 1 then w("io", "io.max", table.concat(parts, " ")) end
+      if s.weight ~= nil then
+        local v = unit(units.count, s.weight, p .. ".weight")
+        if v > 10000 then fail(p .. ".weight", "an integer from 1 to 10000", s.weight) end
+        w("io", "io.weight", dev .. " " .. v)
+      end
+    end
+  end
+  if l.wall ~= nil then plan.wall_ms = math.ceil(unit(units.duration, l.wall, path .. ".wall") * 1000) end
+  if l.cpu_time ~= nil then
+    plan.cpu_time_us = math.ceil(unit(units.duration, l.cpu_time, path .. ".cpu_time") * 1e6)
+  end
+  if l.output ~= nil then
+    plan.output_limit = unit(units.size, l.output, path .. ".output")
+  end
+  if l.rlimits ~= nil then
+    typed(l.rlimits, "table", path .. ".rlimits")
+    local names = {}
+    for k in pairs(l.rlimits) do
+      if type(k) ~= "string" or not RLIMITS[k] then
+        local known = {}
+        for n in pairs(RLIMITS) do known[#known + 1] = n end
+        table.sort(known)
+        failmsg(path .. ".rlimits." .. tostring(k), "unknown rlimit (known: " .. table.concat(known, ", ") .. ")")
+      end
+      names[#names + 1] = k
+    end
+    table.sort(names)
+    plan.rlimits = {}
+    for _, k in ipairs(names) do
+      local v, p = l.rlimits[k], path .. ".rlimits." .. k
+      local soft, hard
+      if type(v) == "table" then
+        check_keys(v, { soft = true, hard = true }, p)
+        soft, hard = v.soft, v.hard
+      else
+        soft, hard = v, v
+      end
+      local function one(x, pp)
+        if x == nil or x == "unlimited" or x == "max" then return -1 end
+        if RLIMITS[k] == "size" then return unit(units.size, x, pp) end
+        return unit(units.count, x, pp, false, 0)
+      end
+      local s, h = one(soft, p .. (type(v) == "table" and ".soft" or "")),
+                   one(hard, p .. (type(v) == "table" and ".hard" or ""))
+      if h >= 0 and (s < 0 or s > h) then failmsg(p, "the soft limit exceeds the hard limit") end
+      plan.rlimits[#plan.rlimits + 1] = { name = k, soft = s, hard = h }
+    end
+  end
+  plan.cgroup_writes = writes
+end
+
+local function env_of(r, path, hostenv)
+  local env = {}
+  if r.env == nil then
+    env.PATH = DEFAULT_PATH
+  else
+    typed(r.env, "table", path .. ".env", "a table of NAME = value")
+    for k, v in pairs(r.env) do
+      if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
+        fail(path .. ".env", "names like PATH or MY_VAR", k)
+      end
+      if type(v) == "number" then v = tostring(v) end
+      if type(v) ~= "string" or v:find("\0", 1, true) then
+        fail(path .. ".env." .. k, "a string", v)
+      end
+      env[k] = v
+    end
+  end
+  if r.env_inherit ~= nil then
+    for _, k in ipairs(list_of_strings(r.env_inherit, path .. ".env_inherit")) do
+      local v = (hostenv or os.getenv)(k)
+      if v ~= nil and env[k] == nil then env[k] = v end
+    end
+  end
+  local list = {}
+  for k, v in pairs(env) do list[#list + 1] = k .. "=" .. v end
+  table.sort(list)
+  return list
+end
+
+local function stdio_of(v, i, path)
+  local names = { "stdin", "stdout", "stderr" }
+  local p = path .. "." .. names[i]
+  if v == nil or v == "inherit" then return { kind = "inherit" } end
+  if v == "null" then return { kind = "null" } end
+  if v == "capture" then
+    if i == 1 then fail(p, '"inherit", "null", a file path or { data = "..." }', v) end
+    return { kind = "capture" }
+  end
+  if type(v) == "string" then return { kind = "file", path = hostpath(v, p) } end
+  if type(v) == "table" then
+    check_keys(v, { file = true, data = true, append = true }, p)
+    if v.data ~= nil then
+      if i ~= 1 then failmsg(p .. ".data", "only stdin takes data") end
+      return { kind = "data", data = typed(v.data, "string", p .. ".data") }
+    end
+    return { kind = "file", path = hostpath(v.file, p .. ".file"),
+             append = optbool(v.append, nil, p .. ".append") }
+  end
+  fail(p, '"inherit", "null", "capture", a file path or a table', v)
+end
+
+local function idmap(v, path)
+  if v == nil then return nil end
+  if type(v) == "string" then
+    for line in v:gmatch("[^\n]+") do
+      if not line:match("^%s*%d+%s+%d+%s+%d+%s*$") then fail(path, '"inside outside count" lines', v) end
+    end
+    return v
+  end
+  typed(v, "table", path, 'a map like "0 1000 1" or { {0, 1000, 1} }')
+  local lines = {}
+  for i, e in ipairs(v) do
+    if type(e) ~= "table" or #e ~= 3 then fail(("%s[%d]"):format(path, i), "{ inside, outside, count }", e) end
+    for j = 1, 3 do unit(units.count, e[j], ("%s[%d][%d]"):format(path, i, j), false, j == 3 and 1 or 0) end
+    lines[#lines + 1] = ("%d %d %d"):format(e[1], e[2], e[3])
+  end
+  return table.concat(lines, "\n")
+end
+
+-- compile(recipe, opts) -> plan.  opts: cap_names (set of known caps),
+-- seccomp_check(fn), cgroup_parent (CLI override), getuid, getenv.
+function M.compile(r, opts)
+  opts = opts or {}
+  local path = "recipe"
+  typed(r, "table", path, "a recipe table")
+  check_keys(r, TOP, path)
+  local plan = {}
+
+  if r.name ~= nil then plan.name = typed(r.name, "string", path .. ".name") end
+  local cmd = r.command
+  if type(cmd) == "string" then
+    if cmd == "" then fail(path .. ".command", "a command", cmd) end
+    plan.argv = { "/bin/sh", "-c", cmd }
+  elseif type(cmd) == "table" then
+    list_of_strings(cmd, path .. ".command")
+    if #cmd == 0 or cmd[1] == "" then fail(path .. ".command", "a non-empty list like { \"/bin/echo\", \"hi\" }", cmd) end
+    plan.argv = table.move(cmd, 1, #cmd, 1, {})
+  else
+    fail(path .. ".command", 'a command: a list like { "/bin/echo", "hi" } or a shell string', cmd)
+  end
+
+  -- namespaces
+  local ns = r.namespaces
+  if ns == nil then ns = M.DEFAULT_NAMESPACES end
+  list_of_strings(ns, path .. ".namespaces")
+  local set = {}
+  for i, n in ipairs(ns) do
+    if not KNOWN_NS[n] then
+      fail(("%s.namespaces[%d]"):format(path, i), "one of pid, mount, uts, ipc, net, cgroup, user, time", n)
+    end
+    set[n] = true
+  end
+  if r.network ~= nil then
+    if r.network == "host" then set.net = nil
+    elseif r.network == "none" or r.network == "loopback" then set.net = true
+    else fail(path .. ".network", '"none" (loopback only) or "host"', r.network) end
+  end
+  if not set.mount then
+    failmsg(path .. ".namespaces", '"mount" is required: sandboxlua always builds the jail\'s own mount table')
+  end
+  plan.namespaces = {}
+  for _, n in ipairs { "pid", "mount", "uts", "ipc", "net", "cgroup", "user", "time" } do
+    if set[n] then plan.namespaces[#plan.namespaces + 1] = n end
+  end
+
+  -- root
+  if r.rootfs ~= nil then plan.rootfs = hostpath(r.rootfs, path .. ".rootfs") end
+  plan.root_readonly = true
+  if r.root_readonly ~= nil then plan.root_readonly = typed(r.root_readonly, "boolean", path .. ".root_readonly") end
+  local rs = r.root_switch or "pivot_root"
+  if rs == "pivot_root" or rs == "pivot" then plan.root_switch = "pivot"
+  elseif rs == "chroot" then plan.root_switch = "chroot"
+  else fail(path .. ".root_switch", '"pivot_root" (default) or "chroot" (weaker)', rs) end
+
+  plan.env = env_of(r, path, opts.getenv)
+  plan.cwd = r.cwd ~= nil and abspath(r.cwd, path .. ".cwd") or "/"
+  local hn = r.hostname == nil and "jail" or r.hostname
+  if type(hn) ~= "string" or #hn == 0 or #hn > 64 or not hn:match("^[%w][%w%-%.]*$") then
+    fail(path .. ".hostname", "a host name (letters, digits, '-', '.'; up to 64)", hn)
+  end
+  plan.hostname = hn
+
+  -- user
+  local u = r.user
+  if u == nil then u = {} elseif math.type(u) == "integer" then u = { uid = u } end
+  typed(u, "table", path .. ".user", "{ uid = N, gid = N, groups = { ... } } or a uid")
+  check_keys(u, { uid = true, gid = true, groups = true }, path .. ".user")
+  plan.uid = u.uid ~= nil and unit(units.count, u.uid, path .. ".user.uid", false, 0) or 0
+  plan.gid = u.gid ~= nil and unit(units.count, u.gid, path .. ".user.gid", false, 0) or plan.uid
+  if u.groups ~= nil then
+    typed(u.groups, "table", path .. ".user.groups", "a list of gids")
+    plan.groups = {}
+    for i, g in ipairs(u.groups) do
+      plan.groups[i] = unit(units.count, g, ("%s.user.groups[%d]"):format(path, i), false, 0)
+    end
+  end
+  if set.user then
+    local uid = (opts.getuid or function() return 0 end)()
+    local gid = (opts.getgid or function() return 0 end)()
+    plan.uid_map = idmap(r.uid_map, path .. ".uid_map") or ("%d %d 1"):format(plan.uid, uid)
+    plan.gid_map = idmap(r.gid_map, path .. ".gid_map") or ("%d %d 1"):format(plan.gid, gid)
+  elseif r.uid_map ~= nil or r.gid_map ~= nil then
+    failmsg(path .. ".uid_map", 'id maps need the "user" namespace')
+  end
+
+  -- mounts: defaults first (proc, dev, sys, and tmpfs /tmp /run over a host
+  -- root), the recipe's own after (later mounts win)
+  local mounts, targets = {}, {}
+  if r.mounts ~= nil then
+    typed(r.mounts, "table", path .. ".mounts", "a list of mounts")
+    for i, m in ipairs(r.mounts) do
+      local cm = compile_mount(m, ("%s.mounts[%d]"):format(path, i))
+      mounts[#mounts + 1] = cm
+      targets[cm.dst] = true
+    end
+    for k in pairs(r.mounts) do
+      if math.type(k) ~= "integer" or k < 1 or k > #r.mounts then
+        fail(path .. ".mounts", "a list of mounts", r.mounts)
+      end
+    end
+  end
+  local defaults = {}
+  local function want(flag, name)
+    if flag == nil then return true end
+    return typed(flag, "boolean", path .. "." .. name)
+  end
+  if want(r.proc, "proc") and not targets["/proc"] then
+    defaults[#defaults + 1] = { kind = "proc", dst = "/proc" }
+  end
+  if want(r.dev, "dev") and not targets["/dev"] then
+    defaults[#defaults + 1] = { kind = "dev", dst = "/dev" }
+  end
+  local sys = r.sys == nil and "ro" or r.sys
+  if sys ~= "ro" and sys ~= false and sys ~= "rw" then
+    fail(path .. ".sys", '"ro" (default), "rw" or false', r.sys)
+  end
+  if not targets["/sys"] then
+    if sys then
+      defaults[#defaults + 1] = { kind = "sysfs", dst = "/sys", ro = sys == "ro", optional = true }
+    elseif not plan.rootfs then
+      -- a host root must not show the host's /sys: cover it
+      defaults[#defaults + 1] = { kind = "tmpfs", dst = "/sys", data = "size=0,mode=555", ro = true }
+    end
+  end
+  if not plan.rootfs then
+    for _, t in ipairs { "/tmp", "/run" } do
+      if not targets[t] then defaults[#defaults + 1] = { kind = "tmpfs", dst = t, data = "mode=1777" } end
+    end
+  end
+  plan.mounts = table.move(mounts, 1, #mounts, #defaults + 1, defaults)
+
+  plan.masked = r.masked_paths ~= nil and list_of_strings(r.masked_paths, path .. ".masked_paths") or M.DEFAULT_MASKED
+  plan.readonly = r.readonly_paths ~= nil and list_of_strings(r.readonly_paths, path .. ".readonly_paths") or M.DEFAULT_READONLY
+  for i, p in ipairs(plan.masked) do abspath(p, ("%s.masked_paths[%d]"):format(path, i)) end
+  for i, p in ipairs(plan.readonly) do abspath(p, ("%s.readonly_paths[%d]"):format(path, i)) end
+
+  -- limits and the cgroup
+  if r.limits ~= nil then compile_limits(r.limits, plan, path .. ".limits") end
+  local cg = r.cgroup
+  if cg == false then
+    if plan.cgroup_writes and #plan.cgroup_writes > 0 then
+      failmsg(path .. ".cgroup", "cgroup = false leaves no place for the limits")
+    end
+    if plan.cpu_time_us then failmsg(path .. ".cgroup", "cgroup = false leaves no way to measure cpu_time") end
+  else
+    if cg ~= nil then
+      typed(cg, "table", path .. ".cgroup", "{ parent = \"...\" } or false")
+      check_keys(cg, { parent = true }, path .. ".cgroup")
+    end
+    plan.cgroup = { writes = plan.cgroup_writes or {},
+                    parent = opts.cgroup_parent or (cg and cg.parent ~= nil and hostpath(cg.parent, path .. ".cgroup.parent")) or nil }
+  end
+  plan.cgroup_writes = nil
+
+  -- privileges
+  plan.caps = {}
+  if r.capabilities ~= nil then
+    list_of_strings(r.capabilities, path .. ".capabilities")
+    for i, c in ipairs(r.capabilities) do
+      local n = c:lower():gsub("^cap_", "")
+      if opts.cap_names and not opts.cap_names[n] then
+        fail(("%s.capabilities[%d]"):format(path, i), "a capability name like \"net_bind_service\"", c)
+      end
+      plan.caps[#plan.caps + 1] = n
+    end
+  end
+  plan.no_new_privs = true
+  local sc = r.seccomp
+  if sc == nil or sc == true or sc == "default" then
+    plan.seccomp = { denylist = true, default = "allow" }
+  elseif sc == false then
+    plan.seccomp = false
+  elseif type(sc) == "table" then
+    check_keys(sc, { allow = true, deny = true, default = true, denylist = true }, path .. ".seccomp")
+    local d = sc.default or "allow"
+    if d ~= "allow" and d ~= "errno" and d ~= "kill" then
+      fail(path .. ".seccomp.default", '"allow", "errno" or "kill"', d)
+    end
+    plan.seccomp = {
+      default = d,
+      allow = sc.allow ~= nil and list_of_strings(sc.allow, path .. ".seccomp.allow") or nil,
+      deny = sc.deny ~= nil and list_of_strings(sc.deny, path .. ".seccomp.deny") or nil,
+      denylist = optbool(sc.denylist, d == "allow", path .. ".seccomp.denylist"),
+    }
+    if opts.seccomp_check then
+      local ok, msg = opts.seccomp_check(plan.seccomp)
+      if not ok then failmsg(path .. ".seccomp", msg) end
+    end
+  else
+    fail(path .. ".seccomp", 'true/"default", false, or { allow = ..., deny = ..., default = ... }', sc)
+  end
+  if plan.seccomp then
+    for _, c in ipairs(plan.caps) do
+      if c == "sys_admin" then plan.seccomp.keep_sys_admin = true end
+    end
+  end
+  if r.umask ~= nil then plan.umask = unit(units.mode, r.umask, path .. ".umask") end
+
+  -- stdio
+  local io_ = r.stdio
+  if io_ ~= nil then
+    typed(io_, "table", path .. ".stdio")
+    check_keys(io_, { stdin = true, stdout = true, stderr = true }, path .. ".stdio")
+  else
+    io_ = {}
+  end
+  plan.stdio = { stdio_of(io_.stdin, 1, path .. ".stdio"), stdio_of(io_.stdout, 2, path .. ".stdio"),
+                 stdio_of(io_.stderr, 3, path .. ".stdio") }
+
+  -- hooks stay in Lua: the plan carries them to the handle
+  for _, h in ipairs { "on_start", "on_exit", "on_oom", "on_timeout" } do
+    if r[h] ~= nil then typed(r[h], "function", path .. "." .. h) end
+  end
+  return plan
+end
+
+return M

@@ -1,0 +1,106 @@
+-- Strict parsers for the human units recipes use: sizes ("50M", "1.5G",
+-- "max"), durations ("30s", "500ms", "2m"), CPU shares (0.5).  Each returns
+-- the value, or nil and what was expected: the caller names the field.
+local M = {}
+
+local SIZE = { [""] = 1, K = 2^10, M = 2^20, G = 2^30, T = 2^40, P = 2^50 }
+
+-- bytes as an integer, or "max" when allow_max
+function M.size(v, allow_max)
+  local what = 'a size like 1048576, "50M", "1.5G"' .. (allow_max and ' or "max"' or '')
+  if type(v) == "number" then
+    if v ~= v or v < 0 or v == math.huge or math.floor(v) ~= v then
+      return nil, what
+    end
+    return math.tointeger(v) or nil, what
+  end
+  if type(v) ~= "string" then return nil, what end
+  if v == "max" then
+    if allow_max then return "max" end
+    return nil, what
+  end
+  local num, unit, suffix = v:match("^(%d+%.?%d*)([KMGTPkmgtp]?)(i?[Bb]?)$")
+  if not num or (suffix ~= "" and unit == "" and suffix ~= "B" and suffix ~= "b") then
+    return nil, what
+  end
+  local n = tonumber(num) * SIZE[unit:upper()]
+  if n >= 2^62 then return nil, what end
+  return math.floor(n)
+end
+
+local DUR = { us = 1e-6, ms = 1e-3, s = 1, m = 60, h = 3600 }
+
+-- seconds (a float), > 0
+function M.duration(v)
+  local what = 'a duration like 30, "30s", "500ms", "2m" or "1h"'
+  if type(v) == "number" then
+    if v ~= v or v <= 0 or v == math.huge then return nil, what end
+    return v
+  end
+  if type(v) ~= "string" then return nil, what end
+  local num, unit = v:match("^(%d+%.?%d*)(%a*)$")
+  if not num then return nil, what end
+  local mul = DUR[unit == "" and "s" or unit]
+  local n = mul and tonumber(num) * mul
+  if not n or n <= 0 then return nil, what end
+  return n
+end
+
+-- CPUs (0.5 = half a CPU) -> "quota period" for cpu.max
+M.CPU_PERIOD = 100000
+function M.cpu(v)
+  local what = 'a number of CPUs > 0 like 0.5 or 2, or "max"'
+  if v == "max" then return "max " .. M.CPU_PERIOD end
+  if type(v) ~= "number" or v ~= v or v <= 0 or v > 4096 then return nil, what end
+  local quota = math.floor(v * M.CPU_PERIOD + 0.5)
+  if quota < 1000 then return nil, what .. " (at least 0.01)" end
+  return ("%d %d"):format(quota, M.CPU_PERIOD)
+end
+
+-- a positive integer count, or "max"
+function M.count(v, allow_max, min)
+  min = min or 1
+  local what = ("an integer >= %d%s"):format(min, allow_max and ' or "max"' or "")
+  if v == "max" and allow_max then return "max" end
+  if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) end
+  if math.type(v) ~= "integer" or v < min then return nil, what end
+  return v
+end
+
+-- cpuset list syntax: "0", "0-3", "0,2-3"
+function M.cpulist(v)
+  local what = 'a CPU list like "0", "0-3" or "0,2-3"'
+  if math.type(v) == "integer" and v >= 0 then return tostring(v) end
+  if type(v) ~= "string" or v == "" then return nil, what end
+  for part in (v .. ","):gmatch("([^,]*),") do
+    local a, b = part:match("^(%d+)%-(%d+)$")
+    if a then
+      if tonumber(a) > tonumber(b) then return nil, what end
+    elseif not part:match("^%d+$") then
+      return nil, what
+    end
+  end
+  return v
+end
+
+-- "0755" / 493 -> integer mode
+function M.mode(v)
+  local what = 'a mode like "0755" or 493'
+  if math.type(v) == "integer" and v >= 0 and v <= 4095 then return v end
+  if type(v) == "string" and v:match("^0?[0-7][0-7][0-7]$") or
+     type(v) == "string" and v:match("^[0-7][0-7][0-7][0-7]$") then
+    return tonumber(v, 8)
+  end
+  return nil, what
+end
+
+function M.format_size(n)
+  if type(n) ~= "number" then return "-" end
+  local units = { "B", "K", "M", "G", "T" }
+  local i = 1
+  while n >= 1024 and i < #units do n = n / 1024; i = i + 1 end
+  if i == 1 then return ("%dB"):format(n) end
+  return ("%.1f%s"):format(n, units[i])
+end
+
+return M

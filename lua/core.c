@@ -1,0 +1,1044 @@
+/* cgsandbox.core: the Lua binding of libsbx.
+ *
+ * Conventions (liolib/luaposix): misuse raises (wrong type, unknown field,
+ * closed handle); OS failure returns nil, "context: strerror", "EPERM".
+ * Handles are created closed, then acquired; __gc and __close share one
+ * release.  The pure-Lua layer (lua/cgsandbox) validates recipes and
+ * compiles them into the flat plan tables read here. */
+#include "../core/sbx.h"
+#include <errno.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define JAIL_MT "cgsandbox.jail"
+#define CG_MT "cgsandbox.cgroup"
+#define SUP_KEY "cgsandbox.sup"
+#define ANCHOR_KEY "cgsandbox.anchor"
+
+int luaopen_cgsandbox_core(lua_State *L);
+
+static int push_err(lua_State *L, const struct sbx_err *e)
+{
+	lua_pushnil(L);
+	lua_pushstring(L, e->msg);
+	lua_pushstring(L, e->errnum ? sbx_errno_name(e->errnum) : "EINVAL");
+	return 3;
+}
+
+/* ---- plan conversion ---------------------------------------------------- */
+/* temporary arrays live in userdata on the stack: collected after spawn */
+static void *scratch(lua_State *L, size_t n)
+{
+	void *p = lua_newuserdatauv(L, n ? n : 1, 0);
+	memset(p, 0, n ? n : 1);
+	return p;
+}
+
+static const char *opt_str(lua_State *L, int t, const char *k)
+{
+	const char *s = NULL;
+	if (lua_getfield(L, t, k) == LUA_TSTRING)
+		s = lua_tostring(L, -1);
+	else if (!lua_isnil(L, -1))
+		luaL_error(L, "plan.%s: expected a string", k);
+	lua_pop(L, 1); /* the string stays alive: it is in the plan table */
+	return s;
+}
+
+static bool opt_bool(lua_State *L, int t, const char *k, bool def)
+{
+	bool b = def;
+	if (lua_getfield(L, t, k) != LUA_TNIL)
+		b = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return b;
+}
+
+static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer d)
+{
+	lua_Integer v = d;
+	int isnum;
+	if (lua_getfield(L, t, k) != LUA_TNIL) {
+		v = lua_tointegerx(L, -1, &isnum);
+		if (!isnum)
+			luaL_error(L, "plan.%s: expected an integer", k);
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+/* NULL-terminated string vector from t[k] (a list) */
+static const char *const *str_list(lua_State *L, int t, const char *k,
+				   size_t *count)
+{
+	const char **v;
+	size_t n;
+	if (lua_getfield(L, t, k) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		if (count)
+			*count = 0;
+		return NULL;
+	}
+	n = lua_rawlen(L, -1);
+	v = scratch(L, (n + 1) * sizeof *v);
+	lua_insert(L, -2); /* scratch below the list: stays on the stack */
+	for (size_t i = 0; i < n; i++) {
+		lua_rawgeti(L, -1, (lua_Integer)i + 1);
+		v[i] = lua_tostring(L, -1);
+		if (!v[i])
+			luaL_error(L, "plan.%s[%d]: expected a string", k,
+				   (int)i + 1);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	if (count)
+		*count = n;
+	return v;
+}
+
+static int ns_flag(const char *n)
+{
+	static const struct { const char *n; int f; } t[] = {
+		{ "pid", CLONE_NEWPID }, { "mount", CLONE_NEWNS },
+		{ "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
+		{ "net", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP },
+		{ "user", CLONE_NEWUSER }, { "time", CLONE_NEWTIME },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (!strcmp(t[i].n, n))
+			return t[i].f;
+	return 0;
+}
+
+static int rlimit_res(const char *n)
+{
+	static const struct { const char *n; int r; } t[] = {
+		{ "as", RLIMIT_AS }, { "core", RLIMIT_CORE },
+		{ "cpu", RLIMIT_CPU }, { "data", RLIMIT_DATA },
+		{ "fsize", RLIMIT_FSIZE }, { "locks", RLIMIT_LOCKS },
+		{ "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE },
+		{ "nice", RLIMIT_NICE }, { "nofile", RLIMIT_NOFILE },
+		{ "nproc", RLIMIT_NPROC }, { "rss", RLIMIT_RSS },
+		{ "rtprio", RLIMIT_RTPRIO }, { "rttime", RLIMIT_RTTIME },
+		{ "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (!strcmp(t[i].n, n))
+			return t[i].r;
+	return -1;
+}
+
+static void read_stdio(lua_State *L, int t, struct sbx_stdio *s, int i)
+{
+	lua_rawgeti(L, t, i + 1);
+	int st = lua_gettop(L);
+	if (!lua_istable(L, st)) {
+		lua_pop(L, 1);
+		s->kind = SBX_IO_INHERIT;
+		return;
+	}
+	const char *k = opt_str(L, st, "kind");
+	if (!k || !strcmp(k, "inherit"))
+		s->kind = SBX_IO_INHERIT;
+	else if (!strcmp(k, "null"))
+		s->kind = SBX_IO_NULL;
+	else if (!strcmp(k, "capture"))
+		s->kind = SBX_IO_PIPE;
+	else if (!strcmp(k, "file")) {
+		s->kind = SBX_IO_FILE;
+		s->path = opt_str(L, st, "path");
+		s->append = opt_bool(L, st, "append", false);
+	} else if (!strcmp(k, "data")) {
+		s->kind = SBX_IO_DATA;
+		lua_getfield(L, st, "data");
+		s->data = lua_tolstring(L, -1, &s->datalen);
+		lua_pop(L, 1);
+	} else
+		luaL_error(L, "plan.stdio[%d]: unknown kind %s", i + 1, k);
+	lua_pop(L, 1);
+}
+
+/* fill *p from the plan table at index t; arrays are pushed on the stack */
+static void read_plan(lua_State *L, int t, struct sbx_plan *p)
+{
+	size_t n;
+	memset(p, 0, sizeof *p);
+	luaL_checktype(L, t, LUA_TTABLE);
+	p->argv = str_list(L, t, "argv", &n);
+	if (!p->argv || n == 0)
+		luaL_error(L, "plan.argv: expected a non-empty list");
+	p->envp = str_list(L, t, "env", NULL);
+	if (!p->envp) {
+		const char **e = scratch(L, sizeof *e);
+		e[0] = NULL;
+		p->envp = e;
+	}
+	p->cwd = opt_str(L, t, "cwd");
+	p->hostname = opt_str(L, t, "hostname");
+	p->rootfs = opt_str(L, t, "rootfs");
+	p->root_readonly = opt_bool(L, t, "root_readonly", true);
+	const char *rs = opt_str(L, t, "root_switch");
+	p->root_switch = rs && !strcmp(rs, "chroot") ? SBX_ROOT_CHROOT
+						     : SBX_ROOT_PIVOT;
+	const char *const *ns = str_list(L, t, "namespaces", &n);
+	for (size_t i = 0; i < n; i++) {
+		int f = ns_flag(ns[i]);
+		if (!f)
+			luaL_error(L, "plan.namespaces: unknown %s", ns[i]);
+		p->ns_flags |= f;
+	}
+	p->net_loopback = opt_bool(L, t, "net_loopback", true);
+	p->uid = (uid_t)opt_int(L, t, "uid", 0);
+	p->gid = (gid_t)opt_int(L, t, "gid", 0);
+	if (lua_getfield(L, t, "groups") == LUA_TTABLE) {
+		size_t g = lua_rawlen(L, -1);
+		gid_t *gs = scratch(L, g * sizeof *gs);
+		lua_insert(L, -2);
+		for (size_t i = 0; i < g; i++) {
+			lua_rawgeti(L, -1, (lua_Integer)i + 1);
+			gs[i] = (gid_t)lua_tointeger(L, -1);
+			lua_pop(L, 1);
+		}
+		p->groups = gs;
+		p->ngroups = g;
+	}
+	lua_pop(L, 1);
+	p->idmap.uid_map = opt_str(L, t, "uid_map");
+	p->idmap.gid_map = opt_str(L, t, "gid_map");
+
+	if (lua_getfield(L, t, "mounts") == LUA_TTABLE) {
+		int mt = lua_gettop(L);
+		size_t m = lua_rawlen(L, mt);
+		struct sbx_mount *ms = scratch(L, m * sizeof *ms);
+		lua_insert(L, mt); /* keep below the list */
+		mt = lua_gettop(L);
+		for (size_t i = 0; i < m; i++) {
+			static const char *const kinds[] = {
+				"bind", "tmpfs", "proc", "dev", "sysfs",
+				"mqueue", "dir", "symlink", "file", NULL
+			};
+			lua_rawgeti(L, mt, (lua_Integer)i + 1);
+			int e = lua_gettop(L);
+			const char *k = opt_str(L, e, "kind");
+			int ki = -1;
+			for (int x = 0; k && kinds[x]; x++)
+				if (!strcmp(kinds[x], k))
+					ki = x;
+			if (ki < 0)
+				luaL_error(L, "plan.mounts[%d]: bad kind",
+					   (int)i + 1);
+			ms[i].kind = (enum sbx_mount_kind)ki;
+			ms[i].src = opt_str(L, e, "src");
+			ms[i].dst = opt_str(L, e, "dst");
+			if (!ms[i].dst || ms[i].dst[0] != '/')
+				luaL_error(L, "plan.mounts[%d].dst: expected "
+					   "an absolute path", (int)i + 1);
+			lua_getfield(L, e, "data");
+			ms[i].data = lua_tolstring(L, -1, &ms[i].datalen);
+			lua_pop(L, 1);
+			ms[i].ro = opt_bool(L, e, "ro", false);
+			ms[i].rec = opt_bool(L, e, "rec", true);
+			ms[i].nosuid = opt_bool(L, e, "nosuid", true);
+			ms[i].nodev = opt_bool(L, e, "nodev", true);
+			ms[i].noexec = opt_bool(L, e, "noexec", false);
+			ms[i].optional = opt_bool(L, e, "optional", false);
+			ms[i].mode = (unsigned)opt_int(L, e, "mode", 0);
+			lua_pop(L, 1);
+		}
+		p->mounts = ms;
+		p->nmounts = m;
+	}
+	lua_pop(L, 1);
+	p->masked = str_list(L, t, "masked", NULL);
+	p->readonly = str_list(L, t, "readonly", NULL);
+
+	if (lua_getfield(L, t, "cgroup") == LUA_TTABLE) {
+		int c = lua_gettop(L);
+		p->use_cgroup = true;
+		p->cgroup_parent = opt_str(L, c, "parent");
+		if (lua_getfield(L, c, "writes") == LUA_TTABLE) {
+			size_t w = lua_rawlen(L, -1);
+			struct sbx_cgwrite *ws = scratch(L, w * sizeof *ws);
+			lua_insert(L, -2);
+			for (size_t i = 0; i < w; i++) {
+				lua_rawgeti(L, -1, (lua_Integer)i + 1);
+				int e = lua_gettop(L);
+				lua_rawgeti(L, e, 1);
+				ws[i].file = lua_tostring(L, -1);
+				lua_rawgeti(L, e, 2);
+				ws[i].value = lua_tostring(L, -1);
+				lua_pop(L, 2);
+				ws[i].optional = opt_bool(L, e, "optional", false);
+				if (!ws[i].file || !ws[i].value)
+					luaL_error(L, "plan.cgroup.writes[%d]: "
+						   "expected {file, value}",
+						   (int)i + 1);
+				lua_pop(L, 1);
+			}
+			p->cgwrites = ws;
+			p->ncgwrites = w;
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+
+	const char *const *caps = str_list(L, t, "caps", &n);
+	for (size_t i = 0; i < n; i++) {
+		int c = sbx_cap_from_name(caps[i]);
+		if (c < 0 || c > 63)
+			luaL_error(L, "plan.caps: unknown capability %s",
+				   caps[i]);
+		p->caps_keep |= 1ULL << c;
+	}
+	p->no_new_privs = opt_bool(L, t, "no_new_privs", true);
+	if (lua_getfield(L, t, "seccomp") == LUA_TTABLE) {
+		int s = lua_gettop(L);
+		const char *d = opt_str(L, s, "default");
+		p->seccomp.enabled = true;
+		p->seccomp.use_default_denylist = opt_bool(L, s, "denylist", true);
+		p->seccomp.keep_sys_admin = opt_bool(L, s, "keep_sys_admin", false);
+		p->seccomp.def = !d || !strcmp(d, "allow") ? SBX_SECCOMP_ALLOW
+				 : !strcmp(d, "kill")	   ? SBX_SECCOMP_KILL
+							   : SBX_SECCOMP_ERRNO;
+		p->seccomp.allow = str_list(L, s, "allow", NULL);
+		p->seccomp.deny = str_list(L, s, "deny", NULL);
+	}
+	lua_pop(L, 1);
+	if (lua_getfield(L, t, "rlimits") == LUA_TTABLE) {
+		size_t r = lua_rawlen(L, -1);
+		struct sbx_rlim *rl = scratch(L, r * sizeof *rl);
+		lua_insert(L, -2);
+		for (size_t i = 0; i < r; i++) {
+			lua_rawgeti(L, -1, (lua_Integer)i + 1);
+			int e = lua_gettop(L);
+			const char *nm = opt_str(L, e, "name");
+			rl[i].resource = nm ? rlimit_res(nm) : -1;
+			if (rl[i].resource < 0)
+				luaL_error(L, "plan.rlimits[%d]: unknown %s",
+					   (int)i + 1, nm ? nm : "?");
+			lua_Integer so = opt_int(L, e, "soft", -1);
+			lua_Integer ha = opt_int(L, e, "hard", -1);
+			rl[i].soft = so < 0 ? RLIM_INFINITY : (rlim_t)so;
+			rl[i].hard = ha < 0 ? RLIM_INFINITY : (rlim_t)ha;
+			lua_pop(L, 1);
+		}
+		p->rlimits = rl;
+		p->nrlimits = r;
+	}
+	lua_pop(L, 1);
+	p->umask = (int)opt_int(L, t, "umask", -1);
+	if (lua_getfield(L, t, "stdio") == LUA_TTABLE) {
+		int s = lua_gettop(L);
+		for (int i = 0; i < 3; i++)
+			read_stdio(L, s, &p->stdio[i], i);
+	}
+	lua_pop(L, 1);
+	p->wall_ns = (int64_t)opt_int(L, t, "wall_ms", 0) * 1000000;
+	p->cpu_time_us = (int64_t)opt_int(L, t, "cpu_time_us", 0);
+	p->output_limit = (size_t)opt_int(L, t, "output_limit", 0);
+	p->no_into_cgroup = opt_bool(L, t, "no_into_cgroup", false);
+}
+
+/* ---- supervisor (one per Lua state) ------------------------------------- */
+static int sup_gc(lua_State *L)
+{
+	struct sbx_sup **sp = lua_touserdata(L, 1);
+	if (*sp) {
+		sbx_sup_free(*sp); /* kills jails still running */
+		*sp = NULL;
+	}
+	return 0;
+}
+
+static struct sbx_sup **get_sup(lua_State *L)
+{
+	struct sbx_sup **sp;
+	if (lua_getfield(L, LUA_REGISTRYINDEX, SUP_KEY) == LUA_TUSERDATA) {
+		sp = lua_touserdata(L, -1);
+		lua_pop(L, 1);
+		return sp;
+	}
+	lua_pop(L, 1);
+	struct sbx_err e;
+	struct sbx_sup *s = sbx_sup_new(&e);
+	if (!s)
+		luaL_error(L, "%s", e.msg);
+	sp = lua_newuserdatauv(L, sizeof *sp, 0);
+	*sp = s;
+	if (luaL_newmetatable(L, "cgsandbox.sup")) {
+		lua_pushcfunction(L, sup_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	lua_setfield(L, LUA_REGISTRYINDEX, SUP_KEY);
+	return sp;
+}
+
+/* ---- jail handles -------------------------------------------------------- */
+struct ljail {
+	struct sbx_jail j;
+	struct sbx_sup **sup; /* NULL until acquired */
+	bool open;
+};
+
+static struct ljail *check_jail(lua_State *L, int i, bool must_open)
+{
+	struct ljail *lj = luaL_checkudata(L, i, JAIL_MT);
+	if (must_open && !lj->open)
+		luaL_error(L, "attempt to use a closed jail handle");
+	return lj;
+}
+
+static void anchor(lua_State *L, void *key, int idx)
+{
+	idx = lua_absindex(L, idx);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, ANCHOR_KEY) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, ANCHOR_KEY);
+	}
+	lua_pushlightuserdata(L, key);
+	if (idx)
+		lua_pushvalue(L, idx);
+	else
+		lua_pushnil(L);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
+}
+
+/* the one release, shared by close, __close and __gc */
+static void jail_release(struct ljail *lj)
+{
+	if (!lj->open)
+		return;
+	lj->open = false;
+	if (lj->sup && *lj->sup)
+		sbx_sup_remove(*lj->sup, &lj->j);
+	sbx_jail_free(&lj->j);
+}
+
+static int l_jail_gc(lua_State *L)
+{
+	jail_release(check_jail(L, 1, false));
+	return 0;
+}
+
+static void push_result(lua_State *L, const struct sbx_jail *j);
+
+/* core.spawn(plan) -> jail | nil, msg, errno_name, result */
+static int l_spawn(lua_State *L)
+{
+	struct sbx_plan p;
+	struct sbx_err e = { 0 };
+	int top;
+
+	read_plan(L, 1, &p);
+	top = lua_gettop(L);
+	struct sbx_sup **sp = get_sup(L);
+	struct ljail *lj = lua_newuserdatauv(L, sizeof *lj, 0);
+	memset(lj, 0, sizeof *lj);
+	luaL_setmetatable(L, JAIL_MT);
+	if (sbx_jail_spawn(&p, &lj->j, &e) < 0) {
+		/* nothing is left: the jail was finished and its cgroup gone */
+		push_result(L, &lj->j);
+		int r = lua_gettop(L);
+		lua_pushnil(L);
+		lua_pushstring(L, e.msg);
+		lua_pushstring(L, e.errnum ? sbx_errno_name(e.errnum) : "EINVAL");
+		lua_pushvalue(L, r);
+		sbx_jail_free(&lj->j);
+		return 4;
+	}
+	lj->open = true;
+	lj->sup = sp;
+	if (sbx_sup_add(*sp, &lj->j, &e) < 0) {
+		jail_release(lj);
+		return push_err(L, &e);
+	}
+	anchor(L, &lj->j, -1); /* alive while the supervisor knows it */
+	(void)top;
+	return 1;
+}
+
+static int l_jail_pid(lua_State *L)
+{
+	lua_pushinteger(L, check_jail(L, 1, true)->j.pid);
+	return 1;
+}
+
+static int signum(lua_State *L, int i)
+{
+	static const struct { const char *n; int s; } t[] = {
+		{ "KILL", SIGKILL }, { "TERM", SIGTERM }, { "INT", SIGINT },
+		{ "HUP", SIGHUP }, { "QUIT", SIGQUIT }, { "USR1", SIGUSR1 },
+		{ "USR2", SIGUSR2 }, { "STOP", SIGSTOP }, { "CONT", SIGCONT },
+		{ "ALRM", SIGALRM },
+	};
+	if (lua_isnoneornil(L, i))
+		return SIGKILL;
+	if (lua_type(L, i) == LUA_TNUMBER)
+		return (int)luaL_checkinteger(L, i);
+	const char *n = luaL_checkstring(L, i);
+	if (!strncmp(n, "SIG", 3))
+		n += 3;
+	for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+		if (!strcmp(t[k].n, n))
+			return t[k].s;
+	return luaL_argerror(L, i, "unknown signal");
+}
+
+static int l_jail_kill(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, true);
+	struct sbx_err e;
+	if (sbx_jail_kill(&lj->j, signum(L, 2), &e) < 0)
+		return push_err(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static void setnum(lua_State *L, const char *k, int64_t v)
+{
+	if (v < 0)
+		return; /* the kernel did not say: leave it out */
+	lua_pushinteger(L, (lua_Integer)v);
+	lua_setfield(L, -2, k);
+}
+
+static void setsec(lua_State *L, const char *k, int64_t us)
+{
+	if (us < 0)
+		return;
+	lua_pushnumber(L, (double)us / 1e6);
+	lua_setfield(L, -2, k);
+}
+
+static void push_cgstats(lua_State *L, const struct sbx_cgstats *c)
+{
+	setnum(L, "memory_current", c->memory_current);
+	setnum(L, "memory_peak", c->memory_peak);
+	setnum(L, "oom_kills", c->oom_kills);
+	setnum(L, "oom_group_kills", c->oom_group_kills);
+	setnum(L, "memory_max_events", c->memory_max_events);
+	setnum(L, "memory_high_events", c->memory_high_events);
+	setsec(L, "cpu_s", c->cpu_usage_us);
+	setsec(L, "cpu_user_s", c->cpu_user_us);
+	setsec(L, "cpu_system_s", c->cpu_system_us);
+	setsec(L, "throttled_s", c->throttled_us);
+	setnum(L, "nr_throttled", c->nr_throttled);
+	setnum(L, "pids_current", c->pids_current);
+	setnum(L, "pids_max_hits", c->pids_max_hits);
+}
+
+static const char *signame(int s)
+{
+	static char buf[16];
+	const char *a = sigabbrev_np(s);
+	if (!a)
+		return NULL;
+	snprintf(buf, sizeof buf, "SIG%s", a);
+	return buf;
+}
+
+static void push_result(lua_State *L, const struct sbx_jail *j)
+{
+	const struct sbx_result *r = &j->res;
+	lua_newtable(L);
+	lua_pushstring(L, sbx_status_name(r->status));
+	lua_setfield(L, -2, "status");
+	if (r->status == SBX_ST_SETUP_ERROR) {
+		lua_pushinteger(L, r->exit_hint ? r->exit_hint : 125);
+		lua_setfield(L, -2, "exit_code");
+		lua_pushstring(L, r->err.step);
+		lua_setfield(L, -2, "step");
+		lua_pushstring(L, r->err.msg);
+		lua_setfield(L, -2, "message");
+		lua_pushstring(L, r->err.errnum ? sbx_errno_name(r->err.errnum)
+						: "EINVAL");
+		lua_setfield(L, -2, "errno");
+	} else {
+		lua_pushinteger(L, r->exit_code);
+		lua_setfield(L, -2, "exit_code");
+		if (r->signal) {
+			lua_pushstring(L, signame(r->signal));
+			lua_setfield(L, -2, "signal");
+			lua_pushinteger(L, r->signal);
+			lua_setfield(L, -2, "signal_number");
+		}
+		if (r->core_dumped) {
+			lua_pushboolean(L, 1);
+			lua_setfield(L, -2, "core_dumped");
+		}
+		if (r->status == SBX_ST_TIMEOUT) {
+			lua_pushstring(L, r->timeout_cpu ? "cpu" : "wall");
+			lua_setfield(L, -2, "timeout");
+		}
+		if (r->signal == SIGSYS && r->syscall >= 0 &&
+		    sbx_syscall_name(r->syscall)) {
+			lua_pushstring(L, sbx_syscall_name(r->syscall));
+			lua_setfield(L, -2, "syscall");
+		}
+	}
+	if (j->pid > 0) {
+		lua_pushnumber(L, r->wall_s);
+		lua_setfield(L, -2, "wall_s");
+	}
+	if (j->has_cg || j->cg.path[0]) {
+		lua_pushstring(L, j->cg.path);
+		lua_setfield(L, -2, "cgroup");
+		push_cgstats(L, &r->cg);
+	}
+	if (r->skipped[0]) {
+		lua_pushstring(L, r->skipped);
+		lua_setfield(L, -2, "skipped_controllers");
+	}
+	for (int i = 1; i < 3; i++) {
+		const struct sbx_buf *b = &j->out[i];
+		if (j->outfd[i] < 0 && !b->data && !b->eof)
+			continue;
+		if (!b->eof && !b->data)
+			continue;
+		lua_pushlstring(L, b->data ? b->data : "", b->len);
+		lua_setfield(L, -2, i == 1 ? "stdout" : "stderr");
+		if (b->truncated) {
+			lua_pushboolean(L, 1);
+			lua_setfield(L, -2, "output_truncated");
+		}
+	}
+}
+
+static int l_jail_result(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, true);
+	if (!lj->j.done)
+		return 0;
+	push_result(L, &lj->j);
+	return 1;
+}
+
+static int l_jail_done(lua_State *L)
+{
+	lua_pushboolean(L, check_jail(L, 1, true)->j.done);
+	return 1;
+}
+
+static struct sbx_cgroup *jail_cg(lua_State *L, struct ljail *lj)
+{
+	if (!lj->j.has_cg || lj->j.cg.dirfd < 0)
+		luaL_error(L, "the jail has no live cgroup");
+	return &lj->j.cg;
+}
+
+static int l_jail_stats(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, true);
+	struct sbx_cgstats st;
+	if (lj->j.done) {
+		lua_pushnil(L);
+		lua_pushstring(L, "stats: the jail has exited");
+		lua_pushstring(L, "ESRCH");
+		return 3;
+	}
+	sbx_cgroup_stats(jail_cg(L, lj), &st);
+	lua_newtable(L);
+	push_cgstats(L, &st);
+	lua_pushnumber(L, (double)(sbx_now_ns() - lj->j.t0_ns) / 1e9);
+	lua_setfield(L, -2, "wall_s");
+	return 1;
+}
+
+static int l_jail_set(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, true);
+	const char *f = luaL_checkstring(L, 2), *v = luaL_checkstring(L, 3);
+	struct sbx_err e;
+	if (sbx_cgroup_set(jail_cg(L, lj), f, v, &e) < 0)
+		return push_err(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_jail_get(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, true);
+	char buf[8192];
+	struct sbx_err e;
+	if (sbx_cgroup_get(jail_cg(L, lj), luaL_checkstring(L, 2), buf,
+			   sizeof buf, &e) < 0)
+		return push_err(L, &e);
+	lua_pushstring(L, buf);
+	return 1;
+}
+
+static int l_jail_freeze(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, true);
+	struct sbx_err e;
+	if (sbx_cgroup_freeze(jail_cg(L, lj), lua_toboolean(L, 2), &e) < 0)
+		return push_err(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_jail_cgroup(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, true);
+	if (!lj->j.cg.path[0])
+		return 0;
+	lua_pushstring(L, lj->j.cg.path);
+	return 1;
+}
+
+static int l_jail_close(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, false);
+	jail_release(lj);
+	anchor(L, &lj->j, 0);
+	return 0;
+}
+
+/* core.step(timeout_ms) -> { {jail, "exit"|"oom"|"timeout"}, ... } */
+static int l_step(lua_State *L)
+{
+	struct sbx_sup **sp = get_sup(L);
+	int ms = (int)luaL_optinteger(L, 1, -1);
+	struct sbx_err e;
+	struct sbx_jail *j;
+	enum sbx_event ev;
+	static const char *const names[] = { "exit", "oom", "timeout" };
+	int n = 0;
+
+	if (sbx_sup_step(*sp, ms, &e) < 0) {
+		if (e.errnum == EINTR) {
+			lua_newtable(L);
+			return 1;
+		}
+		return push_err(L, &e);
+	}
+	if (lua_getfield(L, LUA_REGISTRYINDEX, ANCHOR_KEY) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+	}
+	int anchors = lua_gettop(L);
+	lua_newtable(L);
+	while (sbx_sup_pop(*sp, &j, &ev)) {
+		if (!j)
+			continue;
+		lua_createtable(L, 2, 0);
+		lua_pushlightuserdata(L, j);
+		lua_rawget(L, anchors);
+		lua_rawseti(L, -2, 1);
+		lua_pushstring(L, names[ev]);
+		lua_rawseti(L, -2, 2);
+		lua_rawseti(L, -2, ++n);
+		if (ev == SBX_EV_EXIT) {
+			/* the handle may now be collected once Lua drops it */
+			lua_pushlightuserdata(L, j);
+			lua_pushnil(L);
+			lua_rawset(L, anchors);
+		}
+	}
+	return 1;
+}
+
+static int l_running(lua_State *L)
+{
+	lua_pushinteger(L, sbx_sup_count(*get_sup(L)));
+	return 1;
+}
+
+static int l_kill_all(lua_State *L)
+{
+	sbx_sup_kill_all(*get_sup(L));
+	return 0;
+}
+
+/* ---- cgroups ------------------------------------------------------------ */
+static struct sbx_cgroup *check_cg(lua_State *L, int i)
+{
+	struct sbx_cgroup *cg = luaL_checkudata(L, i, CG_MT);
+	if (cg->dirfd < 0)
+		luaL_error(L, "attempt to use a closed cgroup");
+	return cg;
+}
+
+static struct sbx_cgroup *new_cg(lua_State *L)
+{
+	struct sbx_cgroup *cg = lua_newuserdatauv(L, sizeof *cg, 0);
+	memset(cg, 0, sizeof *cg);
+	cg->dirfd = -1; /* created closed, then acquired */
+	luaL_setmetatable(L, CG_MT);
+	return cg;
+}
+
+static int l_cg_open(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	struct sbx_cgroup *cg = new_cg(L);
+	struct sbx_err e;
+	if (sbx_cgroup_open(path, cg, &e) < 0)
+		return push_err(L, &e);
+	return 1;
+}
+
+/* core.cgroup_create(parent|nil, controllers) -> cg (a fresh owned leaf) */
+static int l_cg_create(lua_State *L)
+{
+	const char *explicit = luaL_optstring(L, 1, NULL);
+	const char *ctl = luaL_optstring(L, 2, "");
+	char parent[4096], why[128];
+	struct sbx_err e;
+	if (sbx_cgroup_pick_parent(explicit, parent, sizeof parent, why,
+				   sizeof why, &e) < 0 ||
+	    sbx_cgroup_prepare_parent(parent, ctl, NULL, NULL, 0, &e) < 0)
+		return push_err(L, &e);
+	struct sbx_cgroup *cg = new_cg(L);
+	if (sbx_cgroup_create(parent, cg, &e) < 0)
+		return push_err(L, &e);
+	return 1;
+}
+
+static int l_cg_set(lua_State *L)
+{
+	struct sbx_err e;
+	if (sbx_cgroup_set(check_cg(L, 1), luaL_checkstring(L, 2),
+			   luaL_checkstring(L, 3), &e) < 0)
+		return push_err(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_cg_get(lua_State *L)
+{
+	char buf[8192];
+	struct sbx_err e;
+	if (sbx_cgroup_get(check_cg(L, 1), luaL_checkstring(L, 2), buf,
+			   sizeof buf, &e) < 0)
+		return push_err(L, &e);
+	lua_pushstring(L, buf);
+	return 1;
+}
+
+static int l_cg_stats(lua_State *L)
+{
+	struct sbx_cgstats st;
+	sbx_cgroup_stats(check_cg(L, 1), &st);
+	lua_newtable(L);
+	push_cgstats(L, &st);
+	return 1;
+}
+
+static int l_cg_kill(lua_State *L)
+{
+	struct sbx_err e;
+	if (sbx_cgroup_kill(check_cg(L, 1), &e) < 0)
+		return push_err(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_cg_freeze(lua_State *L)
+{
+	struct sbx_err e;
+	if (sbx_cgroup_freeze(check_cg(L, 1),
+			      lua_isnone(L, 2) || lua_toboolean(L, 2), &e) < 0)
+		return push_err(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_cg_path(lua_State *L)
+{
+	lua_pushstring(L, check_cg(L, 1)->path);
+	return 1;
+}
+
+/* remove (owned: kill, wait, rmdir) — the one release */
+static int l_cg_close(lua_State *L)
+{
+	struct sbx_cgroup *cg = luaL_checkudata(L, 1, CG_MT);
+	struct sbx_err e;
+	if (cg->dirfd >= 0 && sbx_cgroup_remove(cg, &e) < 0)
+		return push_err(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_cg_gc(lua_State *L)
+{
+	struct sbx_cgroup *cg = luaL_checkudata(L, 1, CG_MT);
+	if (cg->dirfd >= 0)
+		sbx_cgroup_remove(cg, NULL);
+	return 0;
+}
+
+static int l_cg_mountpoint(lua_State *L)
+{
+	char buf[4096];
+	struct sbx_err e;
+	if (sbx_cgroup_mountpoint(buf, sizeof buf, &e) < 0)
+		return push_err(L, &e);
+	lua_pushstring(L, buf);
+	return 1;
+}
+
+static int l_cg_parent(lua_State *L)
+{
+	char buf[4096], why[128];
+	struct sbx_err e;
+	if (sbx_cgroup_pick_parent(luaL_optstring(L, 1, NULL), buf, sizeof buf,
+				   why, sizeof why, &e) < 0)
+		return push_err(L, &e);
+	lua_pushstring(L, buf);
+	lua_pushstring(L, why);
+	return 2;
+}
+
+/* ---- misc --------------------------------------------------------------- */
+static int l_cap_names(lua_State *L)
+{
+	lua_newtable(L);
+	for (int c = 0; c <= sbx_cap_last(); c++) {
+		const char *n = sbx_cap_name(c);
+		if (!n)
+			continue;
+		lua_pushboolean(L, 1);
+		lua_setfield(L, -2, n);
+	}
+	return 1;
+}
+
+static int l_seccomp_check(lua_State *L)
+{
+	struct sbx_seccomp s;
+	struct sbx_err e;
+	luaL_checktype(L, 1, LUA_TTABLE);
+	memset(&s, 0, sizeof s);
+	s.enabled = true;
+	s.use_default_denylist = opt_bool(L, 1, "denylist", true);
+	s.allow = str_list(L, 1, "allow", NULL);
+	s.deny = str_list(L, 1, "deny", NULL);
+	const char *d = opt_str(L, 1, "default");
+	s.def = !d || !strcmp(d, "allow") ? SBX_SECCOMP_ALLOW
+		: !strcmp(d, "kill")	  ? SBX_SECCOMP_KILL
+					  : SBX_SECCOMP_ERRNO;
+	if (sbx_seccomp_check(&s, &e) < 0)
+		return push_err(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int s) { got_signal = s; }
+
+/* core.trap_signals(): SIGINT/SIGTERM/SIGHUP set a flag (read with
+ * core.signalled()) so the host can kill its jails and clean up */
+static int l_trap(lua_State *L)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal; /* no SA_RESTART: the ring wait returns */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	(void)L;
+	return 0;
+}
+
+static int l_signalled(lua_State *L)
+{
+	if (!got_signal)
+		return 0;
+	lua_pushinteger(L, got_signal);
+	return 1;
+}
+
+static int l_now(lua_State *L)
+{
+	lua_pushnumber(L, (double)sbx_now_ns() / 1e9);
+	return 1;
+}
+
+static int l_getuid(lua_State *L)
+{
+	lua_pushinteger(L, getuid());
+	return 1;
+}
+
+static int l_getgid(lua_State *L)
+{
+	lua_pushinteger(L, getgid());
+	return 1;
+}
+
+static int l_isatty(lua_State *L)
+{
+	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+	return 1;
+}
+
+int luaopen_cgsandbox_core(lua_State *L)
+{
+	static const luaL_Reg jail_m[] = {
+		{ "pid", l_jail_pid },	     { "kill", l_jail_kill },
+		{ "result", l_jail_result }, { "done", l_jail_done },
+		{ "stats", l_jail_stats },   { "set", l_jail_set },
+		{ "get", l_jail_get },	     { "freeze", l_jail_freeze },
+		{ "cgroup", l_jail_cgroup }, { "close", l_jail_close },
+		{ NULL, NULL },
+	};
+	static const luaL_Reg cg_m[] = {
+		{ "set", l_cg_set },	   { "get", l_cg_get },
+		{ "stats", l_cg_stats },   { "kill", l_cg_kill },
+		{ "freeze", l_cg_freeze }, { "path", l_cg_path },
+		{ "remove", l_cg_close },  { "close", l_cg_close },
+		{ NULL, NULL },
+	};
+	static const luaL_Reg fns[] = {
+		{ "spawn", l_spawn },
+		{ "step", l_step },
+		{ "running", l_running },
+		{ "kill_all", l_kill_all },
+		{ "cgroup_open", l_cg_open },
+		{ "cgroup_create", l_cg_create },
+		{ "cgroup_mountpoint", l_cg_mountpoint },
+		{ "cgroup_parent", l_cg_parent },
+		{ "cap_names", l_cap_names },
+		{ "seccomp_check", l_seccomp_check },
+		{ "trap_signals", l_trap },
+		{ "signalled", l_signalled },
+		{ "now", l_now },
+		{ "isatty", l_isatty },
+		{ "getuid", l_getuid },
+		{ "getgid", l_getgid },
+		{ NULL, NULL },
+	};
+	luaL_newmetatable(L, JAIL_MT);
+	luaL_newlib(L, jail_m);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, l_jail_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, l_jail_gc);
+	lua_setfield(L, -2, "__close");
+	lua_pop(L, 1);
+	luaL_newmetatable(L, CG_MT);
+	luaL_newlib(L, cg_m);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, l_cg_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, l_cg_gc);
+	lua_setfield(L, -2, "__close");
+	lua_pop(L, 1);
+	luaL_newlib(L, fns);
+	lua_pushstring(L, SBX_VERSION);
+	lua_setfield(L, -2, "version");
+	return 1;
+}
