@@ -58,7 +58,7 @@ static int own_cgroup(char *out, size_t len)
 	ssize_t n = sbx_read_at(AT_FDCWD, "/proc/self/cgroup", buf, sizeof buf);
 	if (n < 0)
 		return -1;
-	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+	for (char *l_sv, *l = strtok_r(buf, "\n", &l_sv); l; l = strtok_r(NULL, "\n", &l_sv))
 		if (strncmp(l, "0::", 3) == 0) {
 			snprintf(out, len, "%s", l + 3);
 			return 0;
@@ -150,12 +150,12 @@ static bool bound_to_v1(const char *ctl)
 	char buf[4096];
 	if (sbx_read_at(AT_FDCWD, "/proc/self/cgroup", buf, sizeof buf) < 0)
 		return false;
-	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+	for (char *l_sv, *l = strtok_r(buf, "\n", &l_sv); l; l = strtok_r(NULL, "\n", &l_sv)) {
 		char *a = strchr(l, ':'), *b = a ? strchr(a + 1, ':') : NULL;
 		if (!a || !b || b == a + 1)
 			continue;
 		*b = '\0';
-		for (char *c = strtok(a + 1, ","); c; c = strtok(NULL, ","))
+		for (char *c_sv, *c = strtok_r(a + 1, ",", &c_sv); c; c = strtok_r(NULL, ",", &c_sv))
 			if (strcmp(c, ctl) == 0)
 				return true;
 	}
@@ -185,7 +185,7 @@ static int evacuate(int dirfd, const char *leaf, struct sbx_err *e)
 			break;
 		if (!procs[0])
 			return 0;
-		for (char *l = strtok(procs, "\n"); l; l = strtok(NULL, "\n"))
+		for (char *l_sv, *l = strtok_r(procs, "\n", &l_sv); l; l = strtok_r(NULL, "\n", &l_sv))
 			if (write(to, l, strlen(l)) < 0 && errno != ESRCH) {
 				sbx_err_set(e, errno, "cgroup",
 					    "move pid %s into %s", l, leaf);
@@ -224,7 +224,7 @@ int sbx_cgroup_prepare_parent(const char *parent, const char *controllers,
 	}
 	snprintf(want, sizeof want, "%s", controllers ? controllers : "");
 	/* controllers the parent itself cannot offer */
-	for (char *c = strtok(want, " "); c; c = strtok(NULL, " ")) {
+	for (char *c_sv, *c = strtok_r(want, " ", &c_sv); c; c = strtok_r(NULL, " ", &c_sv)) {
 		if (has_word(avail, c))
 			continue;
 		if (optional && has_word(optional, c)) {
@@ -259,7 +259,7 @@ int sbx_cgroup_prepare_parent(const char *parent, const char *controllers,
 		return -1;
 	}
 	snprintf(want, sizeof want, "%s", controllers ? controllers : "");
-	for (char *c = strtok(want, " "); c; c = strtok(NULL, " ")) {
+	for (char *c_sv, *c = strtok_r(want, " ", &c_sv); c; c = strtok_r(NULL, " ", &c_sv)) {
 		char w[64];
 		if (has_word(enabled, c) || !has_word(avail, c))
 			continue;
@@ -418,7 +418,7 @@ int sbx_cgroup_key(struct sbx_cgroup *cg, const char *file, const char *key,
 	*out = -1;
 	if (sbx_read_at(cg->dirfd, file, buf, sizeof buf) < 0)
 		return -1;
-	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+	for (char *l_sv, *l = strtok_r(buf, "\n", &l_sv); l; l = strtok_r(NULL, "\n", &l_sv))
 		if (strncmp(l, key, kl) == 0 && l[kl] == ' ') {
 			*out = strtoll(l + kl + 1, NULL, 10);
 			return 0;
@@ -444,7 +444,7 @@ static void keys(struct sbx_cgroup *cg, const char *file, struct kv *kv,
 		*kv[i].v = -1;
 	if (sbx_read_at(cg->dirfd, file, buf, sizeof buf) < 0)
 		return;
-	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+	for (char *l_sv, *l = strtok_r(buf, "\n", &l_sv); l; l = strtok_r(NULL, "\n", &l_sv)) {
 		char *sp = strchr(l, ' ');
 		if (!sp)
 			continue;
@@ -482,7 +482,7 @@ static int kill_listed(struct sbx_cgroup *cg)
 	char buf[65536];
 	if (sbx_read_at(cg->dirfd, "cgroup.procs", buf, sizeof buf) < 0)
 		return -1;
-	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+	for (char *l_sv, *l = strtok_r(buf, "\n", &l_sv); l; l = strtok_r(NULL, "\n", &l_sv))
 		kill((pid_t)atoi(l), SIGKILL);
 	return 0;
 }

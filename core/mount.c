@@ -106,6 +106,8 @@ static int new_fs(const char *type, const char *opts, uint64_t attrs)
 
 	if (fs < 0)
 		return -1;
+	/* name the source after the type, as mount(8) users expect */
+	syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", type, 0);
 	snprintf(buf, sizeof buf, "%s", opts ? opts : "");
 	for (char *kv = strtok(buf, ","); kv; kv = strtok(NULL, ",")) {
 		char *eq = strchr(kv, '=');
@@ -184,7 +186,10 @@ static int build_dev(int root, const char *dst, const struct sbx_jailctx *cx,
 		cleanup_fd int m = (int)syscall(SYS_open_tree, cx->devfd[i], "",
 					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
 						 AT_EMPTY_PATH);
-		if (t < 0 || m < 0 || attach(m, t) < 0) {
+		if (t < 0 || m < 0 ||
+		    setattr_fd(m, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+			       false) < 0 ||
+		    attach(m, t) < 0) {
 			sbx_err_set(e, errno, "mount", "bind /dev/%s -> %s",
 				    nodes[i], p);
 			return -1;
@@ -333,7 +338,9 @@ static int mask_in(int root, const char *path, struct sbx_err *e)
 	if (fstat(t, &st) < 0)
 		goto fail;
 	if (S_ISDIR(st.st_mode))
-		m = new_fs("tmpfs", "size=0,mode=0555", MOUNT_ATTR_RDONLY);
+		m = new_fs("tmpfs", "size=0,mode=0555",
+			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+				   MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	else {
 		cleanup_fd int n = openat2_in(root, "/dev/null", O_PATH);
 		if (n < 0) /* no /dev in the jail: use the host's */
@@ -341,6 +348,12 @@ static int mask_in(int root, const char *path, struct sbx_err *e)
 		m = (int)syscall(SYS_open_tree, n, "",
 				 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
 					 AT_EMPTY_PATH);
+		if (m >= 0 && setattr_fd(m, MOUNT_ATTR_RDONLY |
+						    MOUNT_ATTR_NOSUID |
+						    MOUNT_ATTR_NOEXEC,
+					 false) < 0) {
+			sbx_closep(&m);
+		}
 	}
 	if (m < 0 || attach(m, t) < 0)
 		goto fail;

@@ -973,6 +973,12 @@ static int l_getuid(lua_State *L)
 	return 1;
 }
 
+static int l_getpid(lua_State *L)
+{
+	lua_pushinteger(L, getpid());
+	return 1;
+}
+
 static int l_getgid(lua_State *L)
 {
 	lua_pushinteger(L, getgid());
@@ -1019,6 +1025,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "isatty", l_isatty },
 		{ "getuid", l_getuid },
 		{ "getgid", l_getgid },
+		{ "getpid", l_getpid },
 		{ NULL, NULL },
 	};
 	luaL_newmetatable(L, JAIL_MT);

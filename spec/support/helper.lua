@@ -1,0 +1,98 @@
+-- Shared by the specs: paths, the module under test, jail runners, and
+-- probes of the host that check effects through the kernel.
+local H = {}
+
+H.root = os.getenv("SBX_ROOT") or "."
+package.path = H.root .. "/lua/?.lua;" .. H.root .. "/lua/?/init.lua;" .. package.path
+package.cpath = H.root .. "/build/?.so;" .. package.cpath
+H.sb = require "cgsandbox"
+H.core = require "cgsandbox.core"
+H.bin = H.root .. "/build/sandboxlua"
+H.busybox = H.root .. "/build/rootfs/busybox"
+
+function H.sh(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1; echo \"SBXRC=$?\""))
+  local out = p:read("a")
+  p:close()
+  local body, rc = out:match("^(.-)SBXRC=(%d+)\n$")
+  return body, tonumber(rc)
+end
+
+-- run the host on a recipe given as Lua source; returns stdout+stderr, rc
+function H.host(src, args, opts)
+  local f = os.tmpname()
+  local fh = assert(io.open(f, "w"))
+  fh:write(src)
+  fh:close()
+  local out, rc = H.sh(("%s %s %s -- %s"):format(H.bin, opts or "", f, args or ""))
+  os.remove(f)
+  return out, rc
+end
+
+-- a recipe over the busybox rootfs with a shell command
+function H.bb(cmd, extra)
+  local r = { rootfs = H.busybox, command = { "/bin/sh", "-c", cmd },
+              stdio = { stdout = "capture", stderr = "capture" } }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+
+function H.run(cmd, extra)
+  return H.sb.run(H.bb(cmd, extra))
+end
+
+-- open fds of this process, as "fd -> target" lines (the listing's own fd
+-- excluded), so a leak shows what leaked
+function H.fds()
+  collectgarbage("collect")
+  local dir = "/proc/" .. H.core.getpid() .. "/fd"
+  -- the popen pipe we read through is the shell's own stdout: skip it
+  local out = H.sh("me=$(readlink /proc/$$/fd/1); for f in " .. dir ..
+                   "/*; do t=$(readlink $f); [ \"$t\" = \"$me\" ] || echo \"${f##*/} -> $t\"; done")
+  local keep = {}
+  for l in out:gmatch("[^\n]+") do
+    if not l:find("-> $", 1) then keep[#keep + 1] = l end
+  end
+  return table.concat(keep, "\n")
+end
+
+function H.mounts()
+  local f = assert(io.open("/proc/self/mountinfo"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- cgroup leaves of ours that still exist (sbx-<pid>-...)
+function H.leaves(parent)
+  parent = parent or select(1, H.core.cgroup_parent())
+  local out = H.sh(("find %s -maxdepth 1 -name 'sbx-%d-*'"):format(parent, H.core.getpid()))
+  local n = 0
+  for _ in out:gmatch("[^\n]+") do n = n + 1 end
+  return n
+end
+
+-- processes whose parent is us (the busted process)
+function H.children()
+  local out = H.sh("ps -o pid= --ppid " .. H.core.getpid())
+  local n = 0
+  for l in out:gmatch("[^\n]+") do
+    if not l:match("^%s*$") then n = n + 1 end
+  end
+  return n - 1 -- the ps itself
+end
+
+-- are v2 controllers usable here (natively, or in the test VM)?
+function H.cgroup_v2(ctl)
+  local parent = H.core.cgroup_parent()
+  if not parent then return false end
+  local mnt = H.core.cgroup_mountpoint()
+  local f = io.open((parent:match("^(.*)/[^/]+$") or mnt) .. "/cgroup.controllers")
+          or io.open(mnt .. "/cgroup.controllers")
+  if not f then return false end
+  local s = f:read("a")
+  f:close()
+  return s:find(ctl or "memory", 1, true) ~= nil
+end
+
+return H
