@@ -79,7 +79,12 @@ demo: all
 	$(Q)scripts/rootfs-busybox $(B)/rootfs/busybox >/dev/null
 	$(B)/sandboxlua examples/hello.lua
 
-test: all test-deps
+# a static payload the specs run inside any rootfs
+$(B)/spec/hog: spec/support/hog.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -static -Wall -Wextra -Werror -o $@ $<
+
+test: all test-deps $(B)/spec/hog
 	$(Q)scripts/test
 
 bench: all

@@ -309,19 +309,21 @@ static int open_dir(const char *path, struct sbx_cgroup *cg,
 	return 0;
 }
 
+/* start time of a live process (0 when gone or a zombie: a host killed by
+ * SIGKILL may linger unreaped, but it is not coming back) */
 static unsigned long long self_starttime(pid_t pid)
 {
-	char f[64], buf[1024];
+	char f[64], buf[1024], state = 0;
 	snprintf(f, sizeof f, "/proc/%d/stat", (int)pid);
 	if (sbx_read_at(AT_FDCWD, f, buf, sizeof buf) < 0)
 		return 0;
 	char *p = strrchr(buf, ')');
 	unsigned long long st = 0;
-	/* field 22 is starttime; after ')' come fields 3.. */
+	/* after ')' come state (3) ... starttime (22) */
 	if (p && sscanf(p + 2,
-			"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+			"%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
 			"%*d %*d %*d %*d %*d %*d %llu",
-			&st) == 1)
+			&state, &st) == 2 && state != 'Z' && state != 'X')
 		return st;
 	return 0;
 }

@@ -1,0 +1,234 @@
+-- cgroup v2: born in the leaf, limits written before the child exists and
+-- read back through the kernel, results from the kernel's own files,
+-- nothing left on any exit path.  "#cgroup" specs need the v2 controllers
+-- (natively, or in the test VM); the rest runs on any cgroup2 mount.
+local H = require "spec.support.helper"
+local sb = H.sb
+local hog = H.root .. "/build/spec/hog"
+
+-- the busybox rootfs with the hog payload at /mnt/hog
+local function job(argv, extra)
+  local r = { rootfs = H.busybox, command = argv,
+              mounts = { { "bind", H.root .. "/build/spec", "/mnt", ro = true } },
+              stdio = { stdout = "capture", stderr = "capture" } }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+
+local function relpath(abs)
+  return abs:sub(#H.core.cgroup_mountpoint() + 1)
+end
+
+describe("the jail's cgroup", function()
+  it("holds the command from its first instruction (CLONE_INTO_CGROUP)", function()
+    -- without a cgroup namespace, /proc/self/cgroup shows the real path
+    local r = sb.run(job({ "/mnt/hog", "cgroup" }, { namespaces = { "pid", "mount", "uts", "ipc", "net" } }))
+    assert.are.equal(0, r.exit_code)
+    assert.are.equal("0::" .. relpath(r.cgroup), r.stdout:match("0::[^\n]*"))
+    assert.truthy(r.cgroup:find("/sbx%-%d+%-%d+%-%d+$"))
+  end)
+
+  it("holds the command from its first instruction on the fallback path too", function()
+    -- kernels before 5.7 refuse CLONE_INTO_CGROUP: the child then waits
+    -- until the host has written its pid to cgroup.procs
+    local plan = sb.compile(job({ "/mnt/hog", "cgroup" }, { namespaces = { "pid", "mount", "uts", "ipc", "net" } }))
+    plan.no_into_cgroup = true
+    local jail = assert(H.core.spawn(plan))
+    local r
+    repeat
+      for _, e in ipairs(H.core.step(-1)) do
+        if e[1] == jail and e[2] == "exit" then r = jail:result() end
+      end
+    until r
+    jail:close()
+    assert.are.equal(0, r.exit_code)
+    assert.are.equal("0::" .. relpath(r.cgroup), r.stdout:match("0::[^\n]*"))
+  end)
+
+  it("is the root of the jail's cgroup namespace", function()
+    local r = sb.run(job({ "/mnt/hog", "cgroup" }))
+    assert.are.equal("0::/\n", r.stdout:match("0::[^\n]*\n"))
+  end)
+
+  it("reports CPU time from cpu.stat", function()
+    local r = sb.run(job({ "/mnt/hog", "spin", "0.3" }))
+    assert.are.equal(0, r.exit_code)
+    assert.is_true(r.cpu_s > 0.1, "cpu_s " .. tostring(r.cpu_s))
+    assert.is_true(r.cpu_user_s > 0.05)
+    assert.is_true(r.cpu_s <= r.wall_s * 2.2)
+  end)
+
+  it("can be driven from Lua: create, freeze, stats, kill, close", function()
+    local cg = assert(sb.cgroup.create {})
+    local path = cg:path()
+    assert.truthy(path:find("/sbx%-"))
+    assert(cg:freeze(true))
+    assert.truthy(cg:get("cgroup.events"):find("frozen 1", 1, true))
+    assert(cg:freeze(false))
+    assert.is_table(cg:stats())
+    assert(cg:kill())
+    local nilv, msg, errno = cg:get("no.such.file")
+    assert.is_nil(nilv)
+    assert.truthy(msg:find("read no.such.file", 1, true))
+    assert.are.equal("ENOENT", errno)
+    local none, bad, einval = cg:get("../cgroup.procs")
+    assert.is_nil(none)
+    assert.truthy(bad:find("bad cgroup file", 1, true))
+    assert.are.equal("EINVAL", einval)
+    do
+      local c <close> = cg
+    end
+    assert.is_nil(io.open(path .. "/cgroup.procs"))
+    assert.has_error(function() cg:get("cgroup.events") end, "attempt to use a closed cgroup")
+  end)
+
+  it("refuses a limit whose controller is missing, saying why (exit 125)", function()
+    -- a parent of ours whose own parent hands down no memory controller
+    local top = assert(sb.cgroup.create {})
+    local parent = top:path() .. "/nomem"
+    local out, rc = H.host([[return { command = { "/bin/true" }, limits = { memory = "64M" } }]], "",
+                           "--cgroup-parent " .. parent)
+    assert.are.equal(125, rc)
+    assert.truthy(out:find("^sandboxlua: controller memory is "), out)
+    assert.truthy(out:find("mark the limit optional", 1, true), out)
+    -- optional: runs without it, and says so
+    local r = sb.run { command = { "/bin/true" }, cgroup = { parent = parent },
+                       limits = { memory = "64M", optional = true } }
+    assert.are.equal("exited", r.status)
+    assert.are.equal("memory", r.skipped_controllers)
+    top:close()
+  end)
+
+  it("leaves no leaf after a normal exit, a signal, or a setup failure", function()
+    local parent = H.core.cgroup_parent()
+    for _, r in ipairs {
+      sb.run(job({ "/bin/true" })),
+      sb.run(job({ "/bin/sh", "-c", "kill -KILL $$" })),
+      sb.run(job({ "/bin/true" }, { rootfs = "/nonexistent" })),
+      sb.run(job({ "/no/such/cmd" })),
+    } do
+      assert.is_string(r.status)
+    end
+    assert.are.equal(0, H.leaves(parent))
+  end)
+
+  it("reaps the leaf of a host that was SIGKILLed mid-run on the next run", function()
+    local f = os.tmpname()
+    local fh = io.open(f, "w")
+    fh:write([[return { command = { "/bin/sleep", "100" } }]])
+    fh:close()
+    local pid = H.sh(("%s %s >/dev/null 2>&1 & echo $!"):format(H.bin, f)):match("%d+")
+    local parent = H.core.cgroup_parent()
+    local leaf
+    for _ = 1, 100 do
+      leaf = H.sh(("find %s -maxdepth 1 -name 'sbx-%s-*'"):format(parent, pid)):match("[^\n]+")
+      if leaf then break end
+      H.sh("sleep 0.05")
+    end
+    assert.truthy(leaf, "no leaf for host " .. pid)
+    H.sh("sleep 0.3; kill -KILL " .. pid)
+    H.sh("sleep 0.3")
+    -- the host is gone; its jail died with it (PDEATHSIG on the init)
+    local procs = H.sh("cat " .. leaf .. "/cgroup.procs 2>/dev/null")
+    assert.are.equal("", procs)
+    assert.truthy(io.open(leaf .. "/cgroup.procs"), "leaf should still exist before the next run")
+    -- the next run (a fresh host) reaps it
+    local _, rc = H.host([[return { command = { "/bin/true" } }]])
+    assert.are.equal(0, rc)
+    assert.is_nil(io.open(leaf .. "/cgroup.procs"))
+    os.remove(f)
+  end)
+end)
+
+describe("limits #cgroup", function()
+  it("land in their files before the command runs, read back through the kernel", function()
+    local dev = H.sh("cat /sys/block/*/dev 2>/dev/null | head -1"):match("%d+:%d+")
+    assert.truthy(dev, "the cgroup VM needs a block device for io.max")
+    local h = assert(sb.spawn(job({ "/bin/sleep", "30" }, { limits = {
+      memory = "64M", memory_high = "60M", memory_low = "1M", memory_min = "512K", swap = 0,
+      oom_group = true, cpu = 0.5, cpu_weight = 200, cpuset = { cpus = "0", mems = "0" }, pids = 16,
+      io = { [dev] = { rbps = "10M", wiops = 100, weight = 50 } },
+    } })))
+    local expect = {
+      ["memory.max"] = "67108864", ["memory.high"] = "62914560", ["memory.low"] = "1048576",
+      ["memory.min"] = "524288", ["memory.swap.max"] = "0", ["memory.oom.group"] = "1",
+      ["cpu.max"] = "50000 100000", ["cpu.weight"] = "200", ["cpuset.cpus"] = "0",
+      ["cpuset.mems"] = "0", ["pids.max"] = "16",
+    }
+    for file, v in pairs(expect) do
+      assert.are.equal(v, h:get(file), file)
+    end
+    assert.truthy(h:get("io.max"):find(dev .. " rbps=10485760 wbps=max riops=max wiops=100", 1, true), h:get("io.max"))
+    assert.truthy(h:get("io.weight"):find(dev .. " 50", 1, true), h:get("io.weight"))
+    assert(h:kill())
+    h:wait()
+  end)
+
+  it("kill a 200M allocation under memory = 50M: status oom, exit 137", function()
+    local r = sb.run(job({ "/mnt/hog", "mem", "200" }, { limits = { memory = "50M", swap = 0 } }))
+    assert.are.equal("oom", r.status)
+    assert.are.equal(137, r.exit_code)
+    assert.are.equal("SIGKILL", r.signal)
+    assert.is_true(r.oom_kills >= 1)
+    assert.is_true(r.memory_peak >= 40 * 2^20 and r.memory_peak <= 52 * 2^20, tostring(r.memory_peak))
+    -- the host is fine: the next jail runs
+    assert.are.equal(0, sb.run(job({ "/bin/true" })).exit_code)
+  end)
+
+  it("count memory.high events when memory_high is just below the use", function()
+    local r = sb.run(job({ "/mnt/hog", "mem", "40" }, { limits = { memory = "200M", memory_high = "30M", swap = 0 } }))
+    assert.are.equal("exited", r.status)
+    assert.is_true(r.memory_high_events > 0, tostring(r.memory_high_events))
+    assert.are.equal(0, r.oom_kills)
+  end)
+
+  it("throttle a busy loop to about half a CPU with cpu = 0.5", function()
+    local r = sb.run(job({ "/mnt/hog", "spin", "2" }, { limits = { cpu = 0.5 } }))
+    assert.are.equal(0, r.exit_code)
+    assert.is_true(r.throttled_s > 0, "throttled_s " .. tostring(r.throttled_s))
+    assert.is_true(r.nr_throttled > 0)
+    local share = r.cpu_s / r.wall_s
+    assert.is_true(share > 0.3 and share < 0.7, ("cpu %.2fs over %.2fs wall"):format(r.cpu_s, r.wall_s))
+  end)
+
+  it("stop a fork loop at pids = 5 (EAGAIN inside, pids.events max outside)", function()
+    local r = sb.run(job({ "/mnt/hog", "fork", "20" }, { limits = { pids = 5 } }))
+    local ok, eagain = r.stdout:match("ok (%d+) eagain (%d+)")
+    assert.truthy(ok, r.stdout .. r.stderr)
+    -- init + hog = 2 of the 5
+    assert.are.equal("3", ok)
+    assert.are.equal("17", eagain)
+    assert.is_true(r.pids_max_hits > 0)
+  end)
+
+  it("can change a limit of a running jail (set_limit)", function()
+    local h = assert(sb.spawn(job({ "/bin/sleep", "30" }, { limits = { memory = "100M" } })))
+    assert(h:set_limit("memory_high", "50M"))
+    assert.are.equal(tostring(50 * 2^20), h:get("memory.high"))
+    assert(h:set_limit("pids", 7))
+    assert.are.equal("7", h:get("pids.max"))
+    local st = assert(h:stats())
+    assert.is_true(st.memory_current > 0)
+    assert.is_true(st.pids_current >= 2)
+    assert.has_error(function() h:set_limit("memory_high", "lots") end)
+    h:kill()
+    h:wait()
+  end)
+
+  it("rejects bad values before anything is created", function()
+    local parent = H.core.cgroup_parent()
+    for field, bad in pairs { memory = "-1", cpu = 0, pids = 1.5, cpuset = "x" } do
+      local ok, e = pcall(sb.run, job({ "/bin/true" }, { limits = { [field] = bad } }))
+      assert.is_false(ok)
+      assert.truthy(e.message:find("^recipe.limits." .. field .. ": expected"), e.message)
+    end
+    assert.are.equal(0, H.leaves(parent))
+  end)
+
+  it("leave no leaf after an OOM kill", function()
+    local r = sb.run(job({ "/mnt/hog", "mem", "100" }, { limits = { memory = "20M", swap = 0 } }))
+    assert.are.equal("oom", r.status)
+    assert.is_nil(io.open(r.cgroup .. "/cgroup.procs"))
+    assert.are.equal(0, H.leaves())
+  end)
+end)
