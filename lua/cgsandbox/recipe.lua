@@ -384,7 +384,13 @@ function M.compile(r, opts)
 
   -- namespaces
   local ns = r.namespaces
-  if ns == nil then ns = M.DEFAULT_NAMESPACES end
+  if ns == nil then
+    ns = M.DEFAULT_NAMESPACES
+    -- without root, only a user namespace makes the others possible
+    if opts.getuid and opts.getuid() ~= 0 then
+      ns = table.move(ns, 1, #ns, 2, { "user" })
+    end
+  end
   list_of_strings(ns, path .. ".namespaces")
   local set = {}
   for i, n in ipairs(ns) do

@@ -3,8 +3,23 @@
  *   hog spin SECONDS     busy-loop for SECONDS of wall time
  *   hog fork N           try N forks (children pause); print "ok N eagain M"
  *   hog bytes N SEED     write N deterministic pseudo-random bytes
- *   hog cgroup           print /proc/self/cgroup (first thing it does) */
+ *   hog cgroup           print /proc/self/cgroup (first thing it does)
+ *   hog try NAME [ARG]   one escape attempt; prints "NAME ok" or
+ *                        "NAME errno=ENAME" (see attempt()) */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +34,127 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *ename(int e)
+{
+	switch (e) {
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	case EROFS: return "EROFS";
+	case ESRCH: return "ESRCH";
+	case ENOENT: return "ENOENT";
+	case EINVAL: return "EINVAL";
+	case ENOSYS: return "ENOSYS";
+	case ENETUNREACH: return "ENETUNREACH";
+	case EHOSTUNREACH: return "EHOSTUNREACH";
+	case ENOTTY: return "ENOTTY";
+	case EIO: return "EIO";
+	case EBADF: return "EBADF";
+	case EEXIST: return "EEXIST";
+	case ENOTDIR: return "ENOTDIR";
+	case EBUSY: return "EBUSY";
+	default: return "EOTHER";
+	}
+}
+
+/* each attempt returns 0 on success (the escape worked!) or -1 w/ errno */
+static long attempt(const char *n, const char *arg)
+{
+	if (!strcmp(n, "chroot")) {
+		/* mkdir x; chroot x; cd ../../..; chroot . */
+		mkdir("/tmp/x", 0755);
+		if (chroot("/tmp/x") < 0)
+			return -1;
+		for (int i = 0; i < 16; i++)
+			if (chdir("..") < 0)
+				return -1;
+		return chroot(".");
+	}
+	if (!strcmp(n, "mount-proc"))
+		return mount("proc", "/tmp", "proc", 0, NULL);
+	if (!strcmp(n, "remount-root"))
+		return mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND, NULL);
+	if (!strcmp(n, "pivot_root"))
+		return syscall(SYS_pivot_root, "/tmp", "/tmp");
+	if (!strcmp(n, "write")) { /* write ARG */
+		int fd = open(arg, O_WRONLY);
+		if (fd < 0)
+			return -1;
+		ssize_t r = write(fd, "1", 1);
+		close(fd);
+		return r < 0 ? -1 : 0;
+	}
+	if (!strcmp(n, "read")) { /* read ARG: ok only if it yields bytes */
+		char b[64];
+		int fd = open(arg, O_RDONLY);
+		if (fd < 0)
+			return -1;
+		ssize_t r = read(fd, b, sizeof b);
+		close(fd);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			errno = ENOENT; /* nothing there: masked */
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(n, "mknod"))
+		return mknod("/tmp/sda", S_IFBLK | 0600, makedev(8, 0));
+	if (!strcmp(n, "open_by_handle_at")) {
+		struct { unsigned int bytes; int type; unsigned char h[8]; } fh =
+			{ 8, 1, { 2, 0, 0, 0, 0, 0, 0, 0 } }; /* shocker: inode 2 */
+		long fd = syscall(SYS_open_by_handle_at, AT_FDCWD, &fh, O_RDONLY);
+		return fd < 0 ? -1 : 0;
+	}
+	if (!strcmp(n, "setns")) { /* ARG = /proc/<pid>/ns/mnt */
+		int fd = open(arg, O_RDONLY);
+		if (fd < 0)
+			return -1;
+		return setns(fd, 0);
+	}
+	if (!strcmp(n, "kill"))
+		return kill(atoi(arg), SIGKILL);
+	if (!strcmp(n, "ptrace"))
+		return ptrace(PTRACE_ATTACH, atoi(arg), NULL, NULL);
+	if (!strcmp(n, "unshare-user"))
+		return unshare(CLONE_NEWUSER);
+	if (!strcmp(n, "init_module"))
+		return syscall(SYS_finit_module, 0, "", 0);
+	if (!strcmp(n, "keyctl"))
+		return syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, "x");
+	if (!strcmp(n, "bpf"))
+		return syscall(SYS_bpf, 0, NULL, 0);
+	if (!strcmp(n, "perf_event_open"))
+		return syscall(SYS_perf_event_open, NULL, 0, -1, 0, 0);
+	if (!strcmp(n, "userfaultfd"))
+		return syscall(SYS_userfaultfd, 0);
+	if (!strcmp(n, "personality")) {
+		int r = personality(0x0040000 /* ADDR_NO_RANDOMIZE */);
+		return r < 0 ? -1 : (personality(0xffffffff) & 0x0040000) ? 0 : (errno = EPERM, -1);
+	}
+	if (!strcmp(n, "mkcgroup"))
+		return mkdir("/sys/fs/cgroup/escape", 0755);
+	if (!strcmp(n, "mount-cgroup"))
+		return mount("cgroup2", "/tmp", "cgroup2", 0, NULL);
+	if (!strcmp(n, "connect")) { /* ARG = IPv4 address, port 80 */
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(80) };
+		inet_pton(AF_INET, arg, &a.sin_addr);
+		return connect(s, (struct sockaddr *)&a, sizeof a);
+	}
+	if (!strcmp(n, "tiocsti")) {
+		char c = 'x';
+		return ioctl(0, TIOCSTI, &c);
+	}
+	if (!strcmp(n, "int80")) { /* the 32-bit ABI: getpid */
+		long r;
+		__asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+		return r > 0 ? 0 : -1;
+	}
+	errno = EINVAL;
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -79,6 +215,14 @@ int main(int argc, char **argv)
 			n -= (long)k;
 		}
 		return 0;
+	}
+	if (!strcmp(argv[1], "try") && argc > 2) {
+		long r = attempt(argv[2], argc > 3 ? argv[3] : "");
+		if (r == 0)
+			printf("%s ok\n", argv[2]);
+		else
+			printf("%s errno=%s\n", argv[2], ename(errno));
+		return r == 0 ? 1 : 0;
 	}
 	if (!strcmp(argv[1], "cgroup")) {
 		char buf[4096];

@@ -1,0 +1,188 @@
+-- The escape suite: what a hostile command tries, and the errno or signal
+-- that stops it.  Every attempt runs inside a default jail (no capabilities,
+-- no_new_privs, the default seccomp filter, masked /proc and /sys), as root
+-- inside and again from a rootless host.
+local H = require "spec.support.helper"
+local sb = H.sb
+
+local hostpid = H.core.getpid()
+
+-- attempt -> the errnos that count as "stopped" (the first is the usual one)
+local ATTEMPTS = {
+  { "chroot", nil, { "EPERM" } },                       -- mkdir x; chroot x; cd ../../..; chroot .
+  { "mount-proc", nil, { "EPERM" } },
+  { "remount-root", nil, { "EPERM" } },
+  { "pivot_root", nil, { "EPERM" } },
+  { "write", "/proc/sys/kernel/hostname", { "EROFS", "EACCES" } },
+  -- (kernels without CONFIG_MAGIC_SYSRQ have no such file at all)
+  { "write", "/proc/sysrq-trigger", io.open("/proc/sysrq-trigger") and { "EROFS", "EACCES" } or { "ENOENT" } },
+  { "read", "/proc/kcore", { "ENOENT" } },              -- masked: nothing to read
+  { "read", "/proc/keys", { "ENOENT" } },
+  { "mknod", nil, { "EPERM" } },
+  { "open_by_handle_at", nil, { "EPERM" } },            -- shocker
+  { "setns", "/proc/1/ns/mnt", { "EACCES", "EPERM" } }, -- the jail's init: not dumpable
+  { "kill", tostring(hostpid), { "ESRCH" } },           -- a host pid is not visible
+  { "ptrace", tostring(hostpid), { "ESRCH", "EPERM" } },
+  { "ptrace", "1", { "EPERM" } },
+  { "unshare-user", nil, { "EPERM" } },                 -- no regaining capabilities
+  { "init_module", nil, { "EPERM" } },
+  { "keyctl", nil, { "EPERM" } },
+  { "bpf", nil, { "EPERM" } },
+  { "perf_event_open", nil, { "EPERM" } },
+  { "userfaultfd", nil, { "EPERM" } },
+  { "personality", nil, { "EPERM" } },
+  { "mkcgroup", nil, { "EROFS", "ENOENT", "EACCES" } },  -- leave the jail's cgroup
+  { "mount-cgroup", nil, { "EPERM" } },
+  { "connect", "10.0.2.2", { "ENETUNREACH", "EHOSTUNREACH" } },
+  { "connect", "1.1.1.1", { "ENETUNREACH", "EHOSTUNREACH" } },
+}
+
+local function script()
+  local lines = { "cd /tmp" }
+  for _, a in ipairs(ATTEMPTS) do
+    lines[#lines + 1] = ("/mnt/hog try %s %s"):format(a[1], a[2] or "")
+  end
+  lines[#lines + 1] = "echo ''; cat /proc/self/status | grep -E '^(Cap|NoNewPrivs|Seccomp)'"
+  return table.concat(lines, "\n")
+end
+
+local function recipe(extra)
+  local r = H.bb(script(), { mounts = { { "tmpfs", "/tmp" }, { "bind", H.root .. "/build/spec", "/mnt", ro = true } } })
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+
+local function check(out)
+  local got = {}
+  for name, res in out:gmatch("(%S+) (ok)\n") do got[#got + 1] = name .. " " .. res end
+  local i = 0
+  for line in out:gmatch("[^\n]+") do
+    local name, errno = line:match("^(%S+) errno=(%S+)$")
+    local ok = line:match("^(%S+) ok$")
+    if name or ok then
+      i = i + 1
+      local a = ATTEMPTS[i]
+      assert.truthy(a, "unexpected line " .. line)
+      assert.are.equal(a[1], name or ok)
+      assert.is_nil(ok, ("ESCAPED: %s %s"):format(a[1], a[2] or ""))
+      local allowed = false
+      for _, e in ipairs(a[3]) do allowed = allowed or e == errno end
+      assert.is_true(allowed, ("%s %s: %s, expected %s"):format(a[1], a[2] or "", errno, table.concat(a[3], "/")))
+    end
+  end
+  assert.are.equal(#ATTEMPTS, i, "not every attempt reported:\n" .. out)
+  -- the jailed command holds nothing
+  for _, set in ipairs { "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb" } do
+    assert.truthy(out:find(set .. ":%s+0000000000000000"), set .. "\n" .. out)
+  end
+  assert.truthy(out:find("NoNewPrivs:%s+1"))
+  assert.truthy(out:find("Seccomp:%s+2"))
+end
+
+describe("the escape suite", function()
+  it("stops every attempt, as root inside the jail", function()
+    local r = sb.run(recipe())
+    assert.are.equal("exited", r.status, r.stderr)
+    check(r.stdout)
+  end)
+
+  it("kills the 32-bit syscall ABI with SIGSYS and reports it", function()
+    local r = sb.run(recipe { command = { "/mnt/hog", "try", "int80" } })
+    assert.are.equal("signaled", r.status)
+    assert.are.equal("SIGSYS", r.signal)
+    assert.are.equal(128 + 31, r.exit_code)
+  end)
+
+  it("keeps only the capabilities a recipe names, ambient too, for a non-root uid", function()
+    local r = sb.run(recipe { command = { "/bin/sh", "-c", "grep -E '^Cap' /proc/self/status" },
+                              capabilities = { "net_bind_service" }, user = { uid = 65534, gid = 65534 } })
+    for _, set in ipairs { "CapPrm", "CapEff", "CapBnd", "CapAmb" } do
+      assert.truthy(r.stdout:find(set .. ":%s+0000000000000400"), r.stdout)
+    end
+    local r2 = sb.run(recipe { command = { "/bin/sh", "-c", "nc -l -p 80 & sleep 0.2; netstat -ltn | grep -c ':80 '" },
+                               capabilities = { "net_bind_service" }, user = { uid = 65534, gid = 65534 } })
+    assert.are.equal("1\n", r2.stdout)
+  end)
+
+  it("can lift seccomp (seccomp = false) and take a custom policy", function()
+    local r = sb.run(recipe { command = { "/bin/sh", "-c", "grep Seccomp: /proc/self/status" }, seccomp = false })
+    assert.truthy(r.stdout:find("Seccomp:%s+0"))
+    local r2 = sb.run(recipe { command = { "/bin/sh", "-c", "mkdir /tmp/d && echo made; /mnt/hog try keyctl" },
+                               seccomp = { deny = { "mkdir", "mkdirat" } } })
+    assert.truthy(r2.stderr:find("Operation not permitted", 1, true), r2.stderr)
+    assert.truthy(r2.stdout:find("keyctl errno=EPERM", 1, true), r2.stdout) -- the default list still holds
+    local ok, e = pcall(sb.compile, recipe { seccomp = { deny = { "no_such_call" } } })
+    assert.is_false(ok)
+    assert.truthy(e.message:find('unknown syscall "no_such_call"', 1, true), e.message)
+  end)
+
+  it("applies rlimits and umask to the command", function()
+    local r = sb.run(recipe { command = { "/bin/sh", "-c", "ulimit -n; ulimit -c; umask; ulimit -f" },
+                              limits = { rlimits = { nofile = 64, core = 0, fsize = "1M" } }, umask = "027" })
+    assert.are.equal("64\n0\n0027\n2048\n", r.stdout)
+  end)
+
+  it("closes every fd above 2 before exec", function()
+    local f = io.open("/etc/hostname") -- an fd of the host program, not CLOEXEC-proof
+    local r = sb.run(recipe { command = { "/bin/sh", "-c", "ls /proc/self/fd | tr '\\n' ' '" } })
+    f:close()
+    assert.are.equal("0 1 2 3 ", r.stdout) -- 3: ls's own directory fd
+  end)
+
+  it("refuses TIOCSTI into the controlling terminal", function()
+    local out = H.sh(("script -qec '%s %s' /dev/null </dev/null"):format(H.bin, (function()
+      local f = os.tmpname()
+      local fh = io.open(f, "w")
+      fh:write(([[return { rootfs = %q, command = { "/mnt/hog", "try", "tiocsti" },
+        mounts = { { "bind", %q, "/mnt", ro = true } } }]]):format(H.busybox, H.root .. "/build/spec"))
+      fh:close()
+      return f
+    end)()))
+    assert.truthy(out:find("tiocsti errno=E[PI][EO]R?M?") or out:find("tiocsti errno=EIO", 1, true), out)
+    assert.falsy(out:find("tiocsti ok", 1, true))
+  end)
+
+  it("runs rootless (a user namespace) and every attempt still fails", function()
+    local f = os.tmpname()
+    local fh = io.open(f, "w")
+    fh:write(([[
+      return { rootfs = %q, command = { "/bin/sh", "-c", %q }, cgroup = false,
+               mounts = { { "tmpfs", "/tmp" }, { "bind", %q, "/mnt", ro = true } } }
+    ]]):format(H.busybox, "id -u; cat /proc/self/uid_map\n" .. script(), H.root .. "/build/spec"))
+    fh:close()
+    os.execute("chmod 644 " .. f)
+    local out, rc = H.sh(("setpriv --reuid=65534 --regid=65534 --clear-groups %s %s"):format(H.bin, f))
+    os.remove(f)
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find("^0\n%s+0%s+65534%s+1\n"), out)
+    check(out)
+  end)
+
+  it("says why a rootless jail cannot have a cgroup without delegation", function()
+    local f = os.tmpname()
+    local fh = io.open(f, "w")
+    fh:write([[return { command = { "/bin/true" } }]])
+    fh:close()
+    os.execute("chmod 644 " .. f)
+    local out, rc = H.sh(("env -u SANDBOXLUA_CGROUP setpriv --reuid=65534 --regid=65534 --clear-groups %s %s"):format(H.bin, f))
+    os.remove(f)
+    assert.are.equal(125, rc)
+    assert.truthy(out:find("systemd-run --user --scope -p Delegate=yes", 1, true), out)
+  end)
+
+  it("contains a fork bomb and a memory bomb together; the host stays responsive #cgroup", function()
+    local bombs = {
+      recipe { name = "forkbomb", command = { "/bin/sh", "-c", "b() { b | b & }; b; sleep 3" },
+               limits = { pids = 64, wall = "8s" } },
+      recipe { name = "membomb", command = { "/mnt/hog", "mem", "4000" }, limits = { memory = "64M", swap = 0, wall = "8s" } },
+      recipe { name = "probe", command = { "/bin/sh", "-c", "sleep 1; echo alive" } },
+    }
+    local t0 = H.core.now()
+    local rs = sb.run_all(bombs, { parallel = 3 })
+    assert.is_true(rs[1].pids_max_hits > 0)
+    assert.are.equal("oom", rs[2].status)
+    assert.are.equal("alive\n", rs[3].stdout)
+    assert.is_true(rs[3].wall_s < 6, "probe took " .. rs[3].wall_s)
+    assert.is_true(H.core.now() - t0 < 30)
+  end)
+end)
