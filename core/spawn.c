@@ -191,6 +191,42 @@ static int write_idmaps(const struct sbx_plan *p, pid_t pid,
 	return 0;
 }
 
+static long sysctl_num(const char *path)
+{
+	char buf[32];
+	if (sbx_read_at(AT_FDCWD, path, buf, sizeof buf) < 0)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/* name the policy that refused the namespaces, and the fix */
+static void userns_why(const struct sbx_plan *p, int err,
+		       struct sbx_err *e)
+{
+	if (!(p->ns_flags & CLONE_NEWUSER)) {
+		sbx_err_set(e, err, "namespaces",
+			    "create namespaces (clone3)%s", geteuid() ?
+			    ": without root, add \"user\" to namespaces" : "");
+		return;
+	}
+	if (sysctl_num("/proc/sys/user/max_user_namespaces") == 0)
+		sbx_err_set(e, err, "namespaces", "create a user namespace: "
+			    "user.max_user_namespaces is 0 (sysctl -w "
+			    "user.max_user_namespaces=15000)");
+	else if (sysctl_num("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
+		sbx_err_set(e, err, "namespaces", "create a user namespace: "
+			    "AppArmor restricts unprivileged user namespaces "
+			    "(sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, "
+			    "or an AppArmor profile with \"userns,\" for sandboxlua)");
+	else if (sysctl_num("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+		sbx_err_set(e, err, "namespaces", "create a user namespace: "
+			    "kernel.unprivileged_userns_clone is 0 (sysctl -w "
+			    "kernel.unprivileged_userns_clone=1)");
+	else
+		sbx_err_set(e, err, "namespaces", "create namespaces with a "
+			    "user namespace (clone3)");
+}
+
 static pid_t do_clone3(const struct sbx_plan *p, struct sbx_jail *j,
 		       bool into)
 {
@@ -301,11 +337,7 @@ int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
 	if (pid < 0) {
 		int err = errno;
 		if (err == EPERM || err == ENOSPC || err == EUSERS)
-			sbx_err_set(e, err, "namespaces",
-				    "create namespaces (clone3); for user "
-				    "namespaces check sysctl "
-				    "user.max_user_namespaces and "
-				    "kernel.apparmor_restrict_unprivileged_userns");
+			userns_why(p, err, e);
 		else
 			sbx_err_set(e, err, "spawn", "clone3");
 		goto fail;

@@ -170,6 +170,26 @@ describe("the escape suite", function()
     assert.truthy(out:find("systemd-run --user --scope -p Delegate=yes", 1, true), out)
   end)
 
+  it("names the policy when user namespaces are refused, and the fix", function()
+    local f = os.tmpname()
+    local fh = io.open(f, "w")
+    fh:write([[return { command = { "/bin/true" }, cgroup = false, namespaces = { "user", "pid", "mount" } }]])
+    fh:close()
+    os.execute("chmod 644 " .. f)
+    -- user.max_user_namespaces is per user namespace: set it to 0 in a private one
+    local out, rc = H.sh(("unshare -U -r sh -c 'echo 0 > /proc/sys/user/max_user_namespaces && exec %s %s'")
+                         :format(H.bin, f))
+    assert.are.equal(125, rc)
+    assert.truthy(out:find("sandboxlua: create a user namespace: user.max_user_namespaces is 0 (sysctl -w", 1, true), out)
+    fh = io.open(f, "w")
+    fh:write([[return { command = { "/bin/true" }, cgroup = false, namespaces = { "pid", "mount" } }]])
+    fh:close()
+    out, rc = H.sh(("setpriv --reuid=65534 --regid=65534 --clear-groups %s %s"):format(H.bin, f))
+    os.remove(f)
+    assert.are.equal(125, rc)
+    assert.truthy(out:find('without root, add "user" to namespaces', 1, true), out)
+  end)
+
   it("contains a fork bomb and a memory bomb together; the host stays responsive #cgroup", function()
     local bombs = {
       recipe { name = "forkbomb", command = { "/bin/sh", "-c", "b() { b | b & }; b; sleep 3" },
