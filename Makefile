@@ -30,7 +30,7 @@ LUA_MODS := $(wildcard lua/cgsandbox/*.lua)
 
 # Debian packages: build, then tests (busted, the busybox rootfs, the VM)
 BUILD_PKGS := lua5.4 liblua5.4-dev libcap-dev liburing-dev libseccomp-dev pkg-config
-TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps
+TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps uidmap util-linux bsdutils
 BENCH_PKGS := bubblewrap crun runc util-linux
 
 .PHONY: all deps test-deps demo test check bench install uninstall clean fuzz

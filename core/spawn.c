@@ -171,9 +171,51 @@ static int write_proc(pid_t pid, const char *file, const char *s)
 	return 0;
 }
 
+/* newuidmap/newgidmap PID inside outside count ...: setuid helpers that
+ * map the ranges /etc/subuid and /etc/subgid grant an unprivileged user */
+static int run_helper(const char *tool, pid_t pid, const char *map,
+		      struct sbx_err *e)
+{
+	char *argv[128], buf[4096], pidbuf[16];
+	int n = 0, st;
+	snprintf(buf, sizeof buf, "%s", map);
+	snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
+	argv[n++] = (char *)tool;
+	argv[n++] = pidbuf;
+	for (char *sv, *t = strtok_r(buf, " \n", &sv); t && n < 126;
+	     t = strtok_r(NULL, " \n", &sv))
+		argv[n++] = t;
+	argv[n] = NULL;
+	pid_t h = fork();
+	if (h < 0) {
+		sbx_err_set(e, errno, "user namespace", "fork %s", tool);
+		return -1;
+	}
+	if (h == 0) {
+		execvp(tool, argv);
+		_exit(127);
+	}
+	while (waitpid(h, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+		sbx_err_set(e, code == 127 ? ENOENT : EPERM, "user namespace",
+			    code == 127 ? "run %s (install the uidmap package)"
+					: "%s refused the map \"%s\" (see "
+					  "/etc/subuid and /etc/subgid)",
+			    tool, map);
+		return -1;
+	}
+	return 0;
+}
+
 static int write_idmaps(const struct sbx_plan *p, pid_t pid,
 			struct sbx_err *e)
 {
+	if (p->idmap.use_helpers)
+		return run_helper("newuidmap", pid, p->idmap.uid_map, e) < 0 ||
+		       run_helper("newgidmap", pid, p->idmap.gid_map, e) < 0
+			       ? -1 : 0;
 	if (write_proc(pid, "setgroups", "deny") < 0 && errno != ENOENT) {
 		sbx_err_set(e, errno, "user namespace", "write setgroups");
 		return -1;

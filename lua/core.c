@@ -211,6 +211,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	lua_pop(L, 1);
 	p->idmap.uid_map = opt_str(L, t, "uid_map");
 	p->idmap.gid_map = opt_str(L, t, "gid_map");
+	p->idmap.use_helpers = opt_bool(L, t, "idmap_helpers", false);
 
 	if (lua_getfield(L, t, "mounts") == LUA_TTABLE) {
 		int mt = lua_gettop(L);

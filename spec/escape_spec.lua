@@ -158,6 +158,45 @@ describe("the escape suite", function()
     check(out)
   end)
 
+  it("maps a full subordinate range with newuidmap/newgidmap (/etc/subuid)", function()
+    local saved = {}
+    for _, file in ipairs { "/etc/subuid", "/etc/subgid" } do
+      local fh = io.open(file)
+      saved[file] = fh and fh:read("a") or false
+      if fh then fh:close() end
+      fh = assert(io.open(file, "a"))
+      fh:write("nobody:300000:65536\n")
+      fh:close()
+    end
+    local f = os.tmpname()
+    local fh = io.open(f, "w")
+    fh:write(([[return { rootfs = %q, cgroup = false, user = { uid = 1000, gid = 1000 },
+      uid_map = "0 65534 1\n1 300000 65536", gid_map = { { 0, 65534, 1 }, { 1, 300000, 65536 } },
+      command = { "/bin/sh", "-c", "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map" } }]]):format(H.busybox))
+    fh:close()
+    os.execute("chmod 644 " .. f)
+    local out, rc = H.sh(("setpriv --reuid=65534 --regid=65534 --clear-groups %s %s"):format(H.bin, f))
+    -- and a range /etc/subuid does not grant is refused with a clear line
+    local fh2 = io.open(f, "w")
+    fh2:write([[return { cgroup = false, command = { "/bin/true" }, uid_map = "0 65534 1\n1 900000 10" }]])
+    fh2:close()
+    local out2, rc2 = H.sh(("setpriv --reuid=65534 --regid=65534 --clear-groups %s %s"):format(H.bin, f))
+    for file, content in pairs(saved) do
+      if content then
+        local w = io.open(file, "w")
+        w:write(content)
+        w:close()
+      else
+        os.remove(file)
+      end
+    end
+    os.remove(f)
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find("^1000\n1000\n%s+0%s+65534%s+1\n%s+1%s+300000%s+65536\n"), out)
+    assert.are.equal(125, rc2)
+    assert.truthy(out2:find('sandboxlua: newuidmap refused the map "0 65534 1\n1 900000 10"', 1, true), out2)
+  end)
+
   it("says why a rootless jail cannot have a cgroup without delegation", function()
     local f = os.tmpname()
     local fh = io.open(f, "w")

@@ -448,6 +448,12 @@ function M.compile(r, opts)
     local gid = (opts.getgid or function() return 0 end)()
     plan.uid_map = idmap(r.uid_map, path .. ".uid_map") or ("%d %d 1"):format(plan.uid, uid)
     plan.gid_map = idmap(r.gid_map, path .. ".gid_map") or ("%d %d 1"):format(plan.gid, gid)
+    -- beyond one's own id, an unprivileged user needs newuidmap/newgidmap
+    -- and the ranges /etc/subuid, /etc/subgid grant
+    local function own(map, id) return map:match("^%s*%d+%s+(%d+)%s+1%s*$") == tostring(id) end
+    if uid ~= 0 and not (own(plan.uid_map, uid) and own(plan.gid_map, gid)) then
+      plan.idmap_helpers = true
+    end
   elseif r.uid_map ~= nil or r.gid_map ~= nil then
     failmsg(path .. ".uid_map", 'id maps need the "user" namespace')
   end
