@@ -32,12 +32,29 @@ static int push_err(lua_State *L, const struct sbx_err *e)
 }
 
 /* ---- plan conversion ---------------------------------------------------- */
-/* temporary arrays live in userdata on the stack: collected after spawn */
+/* Temporary arrays of a plan are userdata anchored in one registry table
+ * (never loose on the stack, where a pop could hand them to the GC while C
+ * still reads them); release_scratch() drops them after the spawn. */
+#define SCRATCH_KEY "cgsandbox.scratch"
 static void *scratch(lua_State *L, size_t n)
 {
+	if (lua_getfield(L, LUA_REGISTRYINDEX, SCRATCH_KEY) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, SCRATCH_KEY);
+	}
 	void *p = lua_newuserdatauv(L, n ? n : 1, 0);
 	memset(p, 0, n ? n : 1);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+	lua_pop(L, 1);
 	return p;
+}
+
+static void release_scratch(lua_State *L)
+{
+	lua_pushnil(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, SCRATCH_KEY);
 }
 
 static const char *opt_str(lua_State *L, int t, const char *k)
@@ -87,7 +104,6 @@ static const char *const *str_list(lua_State *L, int t, const char *k,
 	}
 	n = lua_rawlen(L, -1);
 	v = scratch(L, (n + 1) * sizeof *v);
-	lua_insert(L, -2); /* scratch below the list: stays on the stack */
 	for (size_t i = 0; i < n; i++) {
 		lua_rawgeti(L, -1, (lua_Integer)i + 1);
 		v[i] = lua_tostring(L, -1);
@@ -199,7 +215,6 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	if (lua_getfield(L, t, "groups") == LUA_TTABLE) {
 		size_t g = lua_rawlen(L, -1);
 		gid_t *gs = scratch(L, g * sizeof *gs);
-		lua_insert(L, -2);
 		for (size_t i = 0; i < g; i++) {
 			lua_rawgeti(L, -1, (lua_Integer)i + 1);
 			gs[i] = (gid_t)lua_tointeger(L, -1);
@@ -217,8 +232,6 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 		int mt = lua_gettop(L);
 		size_t m = lua_rawlen(L, mt);
 		struct sbx_mount *ms = scratch(L, m * sizeof *ms);
-		lua_insert(L, mt); /* keep below the list */
-		mt = lua_gettop(L);
 		for (size_t i = 0; i < m; i++) {
 			static const char *const kinds[] = {
 				"bind", "tmpfs", "proc", "dev", "sysfs",
@@ -266,7 +279,6 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 		if (lua_getfield(L, c, "writes") == LUA_TTABLE) {
 			size_t w = lua_rawlen(L, -1);
 			struct sbx_cgwrite *ws = scratch(L, w * sizeof *ws);
-			lua_insert(L, -2);
 			for (size_t i = 0; i < w; i++) {
 				lua_rawgeti(L, -1, (lua_Integer)i + 1);
 				int e = lua_gettop(L);
@@ -314,7 +326,6 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	if (lua_getfield(L, t, "rlimits") == LUA_TTABLE) {
 		size_t r = lua_rawlen(L, -1);
 		struct sbx_rlim *rl = scratch(L, r * sizeof *rl);
-		lua_insert(L, -2);
 		for (size_t i = 0; i < r; i++) {
 			lua_rawgeti(L, -1, (lua_Integer)i + 1);
 			int e = lua_gettop(L);
@@ -446,7 +457,9 @@ static int l_spawn(lua_State *L)
 	struct ljail *lj = lua_newuserdatauv(L, sizeof *lj, 0);
 	memset(lj, 0, sizeof *lj);
 	luaL_setmetatable(L, JAIL_MT);
-	if (sbx_jail_spawn(&p, &lj->j, &e) < 0) {
+	int rc = sbx_jail_spawn(&p, &lj->j, &e);
+	release_scratch(L); /* the child has its copy; the plan is done with */
+	if (rc < 0) {
 		/* nothing is left: the jail was finished and its cgroup gone */
 		push_result(L, &lj->j);
 		int r = lua_gettop(L);
@@ -930,7 +943,9 @@ static int l_seccomp_check(lua_State *L)
 	s.def = !d || !strcmp(d, "allow") ? SBX_SECCOMP_ALLOW
 		: !strcmp(d, "kill")	  ? SBX_SECCOMP_KILL
 					  : SBX_SECCOMP_ERRNO;
-	if (sbx_seccomp_check(&s, &e) < 0)
+	int rc = sbx_seccomp_check(&s, &e);
+	release_scratch(L);
+	if (rc < 0)
 		return push_err(L, &e);
 	lua_pushboolean(L, 1);
 	return 1;
