@@ -111,7 +111,7 @@ static __attribute__((noreturn)) void command_main(const struct sbx_plan *p,
 		fail(cx->sock, &e, 125);
 	}
 	environ = (char **)p->envp;
-	if (sbx_seccomp_apply(&p->seccomp, &e) < 0)
+	if (sbx_seccomp_load(cx->bpf, &e) < 0)
 		fail(cx->sock, &e, 125);
 	/* execvp searches the PATH of the recipe's env (environ, set above) */
 	execvp(p->argv[0], (char *const *)p->argv);

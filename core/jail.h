@@ -28,6 +28,7 @@ struct sbx_jailctx {
 	int devfd[6];              /* host /dev nodes to bind */
 	int srcfd[SBX_MAX_MOUNTS]; /* detached clones of bind sources */
 	int stdio[3];              /* fds to dup2 onto 0,1,2; -1 = keep */
+	const struct sbx_bpf *bpf; /* compiled seccomp filter, or NULL */
 };
 
 const char *sbx_mount_kind_name(enum sbx_mount_kind k);

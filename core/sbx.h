@@ -179,6 +179,12 @@ const char *sbx_cap_name(int cap);       /* NULL when out of range */
 int sbx_cap_last(void);                  /* highest cap the kernel knows */
 int sbx_seccomp_apply(const struct sbx_seccomp *s, struct sbx_err *e);
 int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e);
+/* host side: the policy as classic BPF (cached per policy; NULL when off) */
+struct sbx_bpf { void *insns; size_t len; };
+int sbx_seccomp_compile(const struct sbx_seccomp *s, const struct sbx_bpf **out,
+			struct sbx_err *e);
+/* child side: load it (no allocation, no libseccomp) */
+int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e);
 const char *sbx_syscall_name(int nr);    /* NULL when unknown */
 
 /* ---- the jail (spawn.c, child.c, init.c) -------------------------------- */

@@ -43,6 +43,11 @@
 #include <errno.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,6 +452,115 @@ int sbx_seccomp_apply(const struct sbx_seccomp *s, struct sbx_err *e)
 	}
 	/* Deliberately not released: free() may munmap/brk, which a
 	 * whitelist may not allow.  The process execs right after. */
+	return 0;
+}
+
+/* The host compiles a policy to classic BPF once (libseccomp, exported
+ * through a memfd) and keeps it; the jail's command only loads the program,
+ * which keeps libseccomp's work out of every spawn. */
+struct cached { char *key; struct sbx_bpf bpf; };
+static struct cached cache_[8];
+static unsigned cache_next;
+
+static void key_add(char **k, size_t *len, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *nk = realloc(*k, *len + n + 1);
+	if (!nk)
+		return;
+	memcpy(nk + *len, s, n);
+	*len += n;
+	nk[*len] = '\0';
+	*k = nk;
+}
+
+static char *policy_key(const struct sbx_seccomp *s, size_t *len)
+{
+	char head[64], *k = NULL;
+	*len = 0;
+	snprintf(head, sizeof head, "%d%d%d", s->use_default_denylist,
+		 s->keep_sys_admin, (int)s->def);
+	key_add(&k, len, head);
+	key_add(&k, len, "A");
+	for (const char *const *a = s->allow; a && *a; a++)
+		key_add(&k, len, *a);
+	key_add(&k, len, "D");
+	for (const char *const *d = s->deny; d && *d; d++)
+		key_add(&k, len, *d);
+	return k;
+}
+
+int sbx_seccomp_compile(const struct sbx_seccomp *s, const struct sbx_bpf **out,
+			struct sbx_err *e)
+{
+	size_t klen;
+	char *key;
+
+	*out = NULL;
+	if (!s || !s->enabled)
+		return 0;
+	key = policy_key(s, &klen);
+	if (!key) {
+		sbx_err_set(e, ENOMEM, "seccomp", "policy key");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof cache_ / sizeof *cache_; i++)
+		if (cache_[i].key && !memcmp(cache_[i].key, key, klen + 1)) {
+			free(key);
+			*out = &cache_[i].bpf;
+			return 0;
+		}
+	scmp_filter_ctx ctx = build(s, e);
+	if (!ctx) {
+		free(key);
+		return -1;
+	}
+	int fd = memfd_create("sbx-bpf", MFD_CLOEXEC), rc;
+	struct stat st;
+	void *buf = NULL;
+	if (fd < 0 || (rc = seccomp_export_bpf(ctx, fd)) < 0 ||
+	    fstat(fd, &st) < 0 || st.st_size <= 0 ||
+	    !(buf = malloc((size_t)st.st_size)) ||
+	    pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
+		sbx_err_set(e, errno ? errno : EIO, "seccomp",
+			    "compile the seccomp filter");
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		free(key);
+		seccomp_release(ctx);
+		return -1;
+	}
+	close(fd);
+	seccomp_release(ctx);
+	struct cached *c = &cache_[cache_next++ % (sizeof cache_ / sizeof *cache_)];
+	free(c->key);
+	free(c->bpf.insns);
+	c->key = key;
+	c->bpf.insns = buf;
+	c->bpf.len = (size_t)st.st_size / sizeof(struct sock_filter);
+	*out = &c->bpf;
+	return 0;
+}
+
+/* child side: load a compiled program; no allocation, no libseccomp */
+int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e)
+{
+	if (!b)
+		return 0;
+	struct sock_fprog prog = { .len = (unsigned short)b->len,
+				   .filter = b->insns };
+	/* the kernel takes a filter only with no_new_privs or CAP_SYS_ADMIN */
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL) != 1 &&
+	    !have_sys_admin() &&
+	    prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) < 0) {
+		sbx_err_set(e, errno, "seccomp", "set no_new_privs");
+		return -1;
+	}
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0UL, 0UL) < 0) {
+		sbx_err_set(e, errno, "seccomp", "load the seccomp filter");
+		return -1;
+	}
 	return 0;
 }
 

@@ -352,6 +352,9 @@ int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
 		goto fail;
 	if (open_stdio(p, j, child, e) < 0)
 		goto fail;
+	const struct sbx_bpf *bpf = NULL;
+	if (sbx_seccomp_compile(&p->seccomp, &bpf, e) < 0)
+		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		sbx_err_set(e, errno, "spawn", "socketpair");
 		goto fail;
@@ -363,6 +366,7 @@ int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
 		goto fail;
 	}
 	cx->sock = sv[1];
+	cx->bpf = bpf;
 	for (int i = 0; i < 3; i++)
 		cx->stdio[i] = child[i];
 	for (int i = 0; i < 6; i++)
