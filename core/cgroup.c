@@ -389,6 +389,13 @@ int sbx_cgroup_set(struct sbx_cgroup *cg, const char *file, const char *value,
 				    "write %s=\"%s\" (this kernel or this "
 				    "cgroup has no %s)",
 				    file, value, file);
+		else if (err == EOPNOTSUPP && !strcmp(file, "io.weight"))
+			sbx_err_set(e, err, "cgroup",
+				    "write %s=\"%s\" (a per-device weight "
+				    "needs iocost enabled for the device: "
+				    "io.cost.qos \"MAJ:MIN enable=1\" at the "
+				    "root)",
+				    file, value);
 		else
 			sbx_err_set(e, err, "cgroup", "write %s=\"%s\"", file,
 				    value);

@@ -160,6 +160,7 @@ describe("a jail", function()
 
   it("forwards SIGTERM from init to the command and reports its status", function()
     local h = assert(sb.spawn(H.bb("trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done")))
+    finally(function() h:close() end)
     H.sh("sleep 0.5")
     assert(h:kill("TERM"))
     local r = h:wait()

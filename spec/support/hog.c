@@ -1,5 +1,7 @@
 /* hog: a static test payload for the specs, runnable in any rootfs.
  *   hog mem MIB          allocate and touch MIB MiB; print "allocated N"
+ *   hog memwait MIB      allocate MIB MiB, then on SIGUSR1 one MiB more, exit
+ *   hog read PATH MIB    read MIB MiB of PATH through the page cache
  *   hog spin SECONDS     busy-loop for SECONDS of wall time
  *   hog fork N           try N forks (children pause); print "ok N eagain M"
  *   hog bytes N SEED     write N deterministic pseudo-random bytes
@@ -170,6 +172,39 @@ int main(int argc, char **argv)
 			memset(p, (int)i | 1, 1 << 20);
 		}
 		printf("allocated %ld\n", mib);
+		return 0;
+	}
+	if (!strcmp(argv[1], "memwait") && argc > 2) {
+		sigset_t set;
+		int sig;
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		long mib = atol(argv[2]);
+		for (long i = 0; i <= mib; i++) {
+			if (i == mib && sigwait(&set, &sig) != 0)
+				return 3;
+			char *p = malloc(1 << 20);
+			if (!p)
+				return 3;
+			memset(p, (int)i | 1, 1 << 20);
+		}
+		printf("allocated %ld\n", mib + 1);
+		return 0;
+	}
+	if (!strcmp(argv[1], "read") && argc > 3) {
+		char buf[65536];
+		long want = atol(argv[3]) << 20, got = 0;
+		int fd = open(argv[2], O_RDONLY);
+		if (fd < 0)
+			return 3;
+		while (got < want) {
+			ssize_t r = read(fd, buf, sizeof buf);
+			if (r <= 0)
+				break;
+			got += r;
+		}
+		printf("read %ld\n", got >> 20);
 		return 0;
 	}
 	if (!strcmp(argv[1], "spin") && argc > 2) {
