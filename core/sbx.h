@@ -254,6 +254,8 @@ void sbx_sup_remove(struct sbx_sup *s, struct sbx_jail *j);
 int sbx_sup_step(struct sbx_sup *s, int timeout_ms, struct sbx_err *e);
 bool sbx_sup_pop(struct sbx_sup *s, struct sbx_jail **j, enum sbx_event *ev);
 int sbx_sup_count(struct sbx_sup *s);
+/* an eventfd: writing to it (async-signal-safe) ends a sbx_sup_step wait */
+int sbx_sup_wake_fd(struct sbx_sup *s);
 /* kill every jail still running (host got SIGINT/SIGTERM) */
 void sbx_sup_kill_all(struct sbx_sup *s);
 

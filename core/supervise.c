@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 
-enum { TAG_PID = 1, TAG_OUT1 = 2, TAG_OUT2 = 3, TAG_CANCEL = 4, TAG_INO = 5 };
+enum { TAG_PID = 1, TAG_OUT1 = 2, TAG_OUT2 = 3, TAG_CANCEL = 4, TAG_INO = 5,
+       TAG_WAKE = 6 };
 #define TAG_MASK 7ULL
 #define CPU_POLL_MS 50
 
@@ -29,6 +31,8 @@ struct sbx_sup {
 	size_t qn, qcap, qhead;
 	int ino;
 	bool ino_armed;
+	int wake;              /* eventfd: a signal handler ends the wait */
+	uint64_t wakebuf;
 	char inobuf[4096] __attribute__((aligned(8)));
 	char scratch[65536];   /* reads past the output limit land here */
 };
@@ -37,6 +41,8 @@ static uint64_t ud(struct sbx_jail *j, int tag)
 {
 	return (uint64_t)(uintptr_t)j | (uint64_t)tag;
 }
+
+static void arm_wake(struct sbx_sup *s);
 
 struct sbx_sup *sbx_sup_new(struct sbx_err *e)
 {
@@ -54,7 +60,25 @@ struct sbx_sup *sbx_sup_new(struct sbx_err *e)
 		return NULL;
 	}
 	s->ino = inotify_init1(IN_CLOEXEC);
+	s->wake = eventfd(0, EFD_CLOEXEC);
+	arm_wake(s);
+	io_uring_submit(&s->ring);
 	return s;
+}
+
+int sbx_sup_wake_fd(struct sbx_sup *s)
+{
+	return s->wake;
+}
+
+static struct io_uring_sqe *sqe_get(struct sbx_sup *s);
+static void arm_wake(struct sbx_sup *s)
+{
+	struct io_uring_sqe *q;
+	if (s->wake < 0 || !(q = sqe_get(s)))
+		return;
+	io_uring_prep_read(q, s->wake, &s->wakebuf, sizeof s->wakebuf, 0);
+	io_uring_sqe_set_data64(q, TAG_WAKE);
 }
 
 static struct io_uring_sqe *sqe_get(struct sbx_sup *s)
@@ -229,6 +253,10 @@ static void handle(struct sbx_sup *s, struct io_uring_cqe *c)
 	int tag = (int)(d & TAG_MASK);
 	struct sbx_jail *j = (struct sbx_jail *)(uintptr_t)(d & ~TAG_MASK);
 
+	if (tag == TAG_WAKE) {
+		arm_wake(s); /* woken: the caller looks at why */
+		return;
+	}
 	if (tag == TAG_INO) {
 		s->ino_armed = false;
 		if (c->res > 0)
@@ -440,6 +468,8 @@ void sbx_sup_free(struct sbx_sup *s)
 	io_uring_queue_exit(&s->ring);
 	if (s->ino >= 0)
 		close(s->ino);
+	if (s->wake >= 0)
+		close(s->wake);
 	free(s->jails);
 	free(s->q);
 	free(s);

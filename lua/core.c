@@ -952,7 +952,17 @@ static int l_seccomp_check(lua_State *L)
 }
 
 static volatile sig_atomic_t got_signal;
-static void on_signal(int s) { got_signal = s; }
+static int wake_fd = -1;
+static void on_signal(int s)
+{
+	uint64_t one = 1;
+	int saved = errno;
+	got_signal = s;
+	/* end the supervisor's wait even if the signal came just before it */
+	if (wake_fd >= 0 && write(wake_fd, &one, sizeof one) < 0)
+		(void)0;
+	errno = saved;
+}
 
 /* core.trap_signals(): SIGINT/SIGTERM/SIGHUP set a flag (read with
  * core.signalled()) so the host can kill its jails and clean up */
@@ -960,12 +970,12 @@ static int l_trap(lua_State *L)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
+	wake_fd = sbx_sup_wake_fd(*get_sup(L));
 	sa.sa_handler = on_signal; /* no SA_RESTART: the ring wait returns */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	(void)L;
 	return 0;
 }
 
