@@ -16,6 +16,12 @@
 
 int sbx_cgroup_mountpoint(char *out, size_t len, struct sbx_err *e)
 {
+	/* found once per process: mountinfo can be long on a busy host */
+	static char cached[4096];
+	if (cached[0]) {
+		snprintf(out, len, "%s", cached);
+		return 0;
+	}
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[4096];
 	int found = 0;
@@ -37,6 +43,7 @@ int sbx_cgroup_mountpoint(char *out, size_t len, struct sbx_err *e)
 		if (strchr(mnt, '\\'))
 			continue;
 		snprintf(out, len, "%s", mnt);
+		snprintf(cached, sizeof cached, "%s", mnt);
 		found = 1; /* keep the last: a later mount shadows earlier */
 	}
 	fclose(f);
