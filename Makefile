@@ -33,7 +33,7 @@ BUILD_PKGS := lua5.4 liblua5.4-dev libcap-dev liburing-dev libseccomp-dev pkg-co
 TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps uidmap util-linux bsdutils
 BENCH_PKGS := bubblewrap crun runc util-linux
 
-.PHONY: all deps test-deps demo test check bench install uninstall clean fuzz
+.PHONY: all deps test-deps demo test check bench install uninstall clean static
 
 all: deps $(B)/sandboxlua $(B)/cgsandbox/core.so
 
@@ -74,6 +74,13 @@ $(B)/cgsandbox/core.so: $(B)/lua/core.o $(B)/libsbx.a
 
 $(B)/sandboxlua: $(B)/lua/sandboxlua.o $(B)/lua/core.o $(B)/lua/embedded.o $(B)/libsbx.a
 	$(Q)$(CC) -pie $(LDHARDEN) -o $@ $^ $(LUA_LIB) $(LIBS) -lm -ldl
+
+# one static binary (for hosts without lua5.4, libcap, libseccomp, liburing)
+static: $(B)/static/sandboxlua
+$(B)/static/sandboxlua: lua/sandboxlua.c lua/core.c $(B)/lua/embedded.c $(CORE_SRC)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LUA_INC) -Wno-missing-prototypes -static -o $@ $^ \
+	  -l:liblua$(LUA_VERSION).a -l:libcap.a -l:libseccomp.a -l:liburing.a -lm -Wl,-w
 
 demo: all
 	$(Q)scripts/rootfs-busybox $(B)/rootfs/busybox >/dev/null
