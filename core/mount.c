@@ -326,8 +326,12 @@ const char *sbx_mount_kind_name(enum sbx_mount_kind k)
 	return (unsigned)k < sizeof n / sizeof n[0] ? n[k] : "?";
 }
 
-/* hide a path: an empty read-only tmpfs on a directory, /dev/null on a file */
-static int mask_in(int root, const char *path, struct sbx_err *e)
+/* hide a path: an empty read-only tmpfs on a directory, /dev/null on a file.
+ * The first of each kind is made; later ones clone it from where it is
+ * attached (tmpl[0]: directory, tmpl[1]: file), which is much cheaper than
+ * a new superblock or a fresh bind plus attributes each time. */
+static int mask_in(int root, const char *path, int tmpl[2],
+		   struct sbx_err *e)
 {
 	struct stat st;
 	cleanup_fd int t = openat2_in(root, path, O_PATH | O_NOFOLLOW);
@@ -337,11 +341,16 @@ static int mask_in(int root, const char *path, struct sbx_err *e)
 		return 0; /* nothing to hide */
 	if (fstat(t, &st) < 0)
 		goto fail;
-	if (S_ISDIR(st.st_mode))
+	int k = S_ISDIR(st.st_mode) ? 0 : 1;
+	if (tmpl[k] >= 0) {
+		m = (int)syscall(SYS_open_tree, tmpl[k], "",
+				 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+					 AT_EMPTY_PATH);
+	} else if (k == 0) {
 		m = new_fs("tmpfs", "size=0,mode=0555",
 			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
 				   MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-	else {
+	} else {
 		cleanup_fd int n = openat2_in(root, "/dev/null", O_PATH);
 		if (n < 0) /* no /dev in the jail: use the host's */
 			n = open("/dev/null", O_PATH | O_CLOEXEC);
@@ -357,6 +366,8 @@ static int mask_in(int root, const char *path, struct sbx_err *e)
 	}
 	if (m < 0 || attach(m, t) < 0)
 		goto fail;
+	if (tmpl[k] < 0) /* the mask itself, now attached at path */
+		tmpl[k] = openat2_in(root, path, O_PATH | O_NOFOLLOW);
 	return 0;
 fail:
 	sbx_err_set(e, errno, "mask", "mask %s", path);
@@ -471,9 +482,15 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 	for (const char *const *r = p->readonly; r && *r; r++)
 		if (readonly_in(root, *r, e) < 0)
 			return -1;
+	int tmpl[2] = { -1, -1 };
 	for (const char *const *m = p->masked; m && *m; m++)
-		if (mask_in(root, *m, e) < 0)
+		if (mask_in(root, *m, tmpl, e) < 0) {
+			sbx_closep(&tmpl[0]);
+			sbx_closep(&tmpl[1]);
 			return -1;
+		}
+	sbx_closep(&tmpl[0]);
+	sbx_closep(&tmpl[1]);
 	if (fchdir(root) < 0) {
 		sbx_err_set(e, errno, "pivot_root", "chdir to the new root");
 		return -1;

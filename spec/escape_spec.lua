@@ -86,6 +86,28 @@ describe("the escape suite", function()
     check(r.stdout)
   end)
 
+  it("masks every default masked path and makes the read-only ones read-only", function()
+    local plan = sb.compile(recipe())
+    local cmd = {}
+    for _, p in ipairs(plan.masked) do
+      cmd[#cmd + 1] = ("if [ -d %s ]; then echo \"%s dir $(ls -A %s | wc -l)\"; " ..
+                       "elif [ -e %s ]; then echo \"%s file $(cat %s | wc -c)\"; fi"):format(p, p, p, p, p, p)
+    end
+    for _, p in ipairs(plan.readonly) do
+      cmd[#cmd + 1] = ("[ -e %s ] && grep -q ' %s ro,' /proc/self/mountinfo && echo '%s ro'"):format(p, p, p)
+    end
+    local r = sb.run(recipe { command = { "/bin/sh", "-c", table.concat(cmd, "\n") } })
+    local masked = 0
+    for p, kind, n in r.stdout:gmatch("(%S+) (%a+) (%d+)\n") do
+      assert.are.equal("0", n, p .. " (" .. kind .. ") is not empty")
+      masked = masked + 1
+    end
+    assert.is_true(masked >= 6, r.stdout) -- at least kcore/keys/timer_list/... and /sys/firmware, /sys/fs/cgroup
+    assert.truthy(r.stdout:find("/sys/fs/cgroup dir 0", 1, true), r.stdout)
+    assert.truthy(r.stdout:find("/proc/sys ro", 1, true), r.stdout)
+    assert.truthy(r.stdout:find("/proc/irq ro", 1, true), r.stdout)
+  end)
+
   it("kills the 32-bit syscall ABI with SIGSYS and reports it", function()
     local r = sb.run(recipe { command = { "/mnt/hog", "try", "int80" } })
     assert.are.equal("signaled", r.status)
