@@ -61,6 +61,18 @@ static int mkdirs_in(int root, const char *path, unsigned mode)
 	}
 }
 
+/* the parent directory of dst inside root (created as needed), O_PATH;
+ * *name points at dst's last component in buf */
+static int parent_in(int root, const char *dst, char *buf, size_t len,
+		     const char **name)
+{
+	snprintf(buf, len, "%s", dst);
+	char *slash = strrchr(buf, '/');
+	*slash = '\0';
+	*name = slash + 1;
+	return mkdirs_in(root, buf[0] ? buf : "/", 0755);
+}
+
 /* target for a mount: existing path, or created (dir or empty file) */
 static int target_in(int root, const char *dst, bool file, unsigned mode)
 {
@@ -70,14 +82,12 @@ static int target_in(int root, const char *dst, bool file, unsigned mode)
 	if (!file)
 		return mkdirs_in(root, dst, mode);
 	char dir[4096];
-	snprintf(dir, sizeof dir, "%s", dst);
-	char *slash = strrchr(dir, '/');
-	*slash = '\0';
-	cleanup_fd int pfd = mkdirs_in(root, dir[0] ? dir : "/", 0755);
+	const char *name;
+	cleanup_fd int pfd = parent_in(root, dst, dir, sizeof dir, &name);
 	if (pfd < 0)
 		return -1;
-	int nfd = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_CLOEXEC |
-					     O_NOFOLLOW, mode ? mode : 0644);
+	int nfd = openat(pfd, name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+			 mode ? mode : 0644);
 	if (nfd < 0)
 		return -1;
 	close(nfd);
@@ -152,13 +162,11 @@ static int mount_fs_at(int root, const char *dst, const char *type,
 static int symlink_in(int root, const char *text, const char *dst)
 {
 	char dir[4096];
-	snprintf(dir, sizeof dir, "%s", dst);
-	char *slash = strrchr(dir, '/');
-	*slash = '\0';
-	cleanup_fd int pfd = mkdirs_in(root, dir[0] ? dir : "/", 0755);
+	const char *name;
+	cleanup_fd int pfd = parent_in(root, dst, dir, sizeof dir, &name);
 	if (pfd < 0)
 		return -1;
-	if (symlinkat(text, pfd, slash + 1) < 0 && errno != EEXIST)
+	if (symlinkat(text, pfd, name) < 0 && errno != EEXIST)
 		return -1;
 	return 0;
 }

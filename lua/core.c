@@ -118,23 +118,32 @@ static const char *const *str_list(lua_State *L, int t, const char *k,
 	return v;
 }
 
+struct named { const char *n; int v; };
+
+/* the value named n in a table, or def */
+static int lookup(const struct named *t, size_t len, const char *n, int def)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!strcmp(t[i].n, n))
+			return t[i].v;
+	return def;
+}
+#define LOOKUP(t, n, def) lookup(t, sizeof t / sizeof t[0], n, def)
+
 static int ns_flag(const char *n)
 {
-	static const struct { const char *n; int f; } t[] = {
+	static const struct named t[] = {
 		{ "pid", CLONE_NEWPID }, { "mount", CLONE_NEWNS },
 		{ "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
 		{ "net", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP },
 		{ "user", CLONE_NEWUSER }, { "time", CLONE_NEWTIME },
 	};
-	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-		if (!strcmp(t[i].n, n))
-			return t[i].f;
-	return 0;
+	return LOOKUP(t, n, 0);
 }
 
 static int rlimit_res(const char *n)
 {
-	static const struct { const char *n; int r; } t[] = {
+	static const struct named t[] = {
 		{ "as", RLIMIT_AS }, { "core", RLIMIT_CORE },
 		{ "cpu", RLIMIT_CPU }, { "data", RLIMIT_DATA },
 		{ "fsize", RLIMIT_FSIZE }, { "locks", RLIMIT_LOCKS },
@@ -144,10 +153,7 @@ static int rlimit_res(const char *n)
 		{ "rtprio", RLIMIT_RTPRIO }, { "rttime", RLIMIT_RTTIME },
 		{ "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
 	};
-	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-		if (!strcmp(t[i].n, n))
-			return t[i].r;
-	return -1;
+	return LOOKUP(t, n, -1);
 }
 
 static void read_stdio(lua_State *L, int t, struct sbx_stdio *s, int i)
@@ -489,7 +495,7 @@ static int l_jail_pid(lua_State *L)
 
 static int signum(lua_State *L, int i)
 {
-	static const struct { const char *n; int s; } t[] = {
+	static const struct named t[] = {
 		{ "KILL", SIGKILL }, { "TERM", SIGTERM }, { "INT", SIGINT },
 		{ "HUP", SIGHUP }, { "QUIT", SIGQUIT }, { "USR1", SIGUSR1 },
 		{ "USR2", SIGUSR2 }, { "STOP", SIGSTOP }, { "CONT", SIGCONT },
@@ -500,12 +506,8 @@ static int signum(lua_State *L, int i)
 	if (lua_type(L, i) == LUA_TNUMBER)
 		return (int)luaL_checkinteger(L, i);
 	const char *n = luaL_checkstring(L, i);
-	if (!strncmp(n, "SIG", 3))
-		n += 3;
-	for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
-		if (!strcmp(t[k].n, n))
-			return t[k].s;
-	return luaL_argerror(L, i, "unknown signal");
+	int s = LOOKUP(t, strncmp(n, "SIG", 3) ? n : n + 3, -1);
+	return s > 0 ? s : luaL_argerror(L, i, "unknown signal");
 }
 
 static int l_jail_kill(lua_State *L)

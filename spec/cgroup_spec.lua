@@ -4,16 +4,9 @@
 -- (natively, or in the test VM); the rest runs on any cgroup2 mount.
 local H = require "spec.support.helper"
 local sb = H.sb
-local hog = H.root .. "/build/spec/hog"
 
 -- the busybox rootfs with the hog payload at /mnt/hog
-local function job(argv, extra)
-  local r = { rootfs = H.busybox, command = argv,
-              mounts = { { "bind", H.root .. "/build/spec", "/mnt", ro = true } },
-              stdio = { stdout = "capture", stderr = "capture" } }
-  for k, v in pairs(extra or {}) do r[k] = v end
-  return r
-end
+local job = H.job
 
 -- the first real block device (not loop/ram, size > 0): "MAJ:MIN", /dev path
 local function blockdev()

@@ -3,13 +3,7 @@
 local H = require "spec.support.helper"
 local sb = H.sb
 
-local function job(argv, extra)
-  local r = { rootfs = H.busybox, command = argv,
-              mounts = { { "bind", H.root .. "/build/spec", "/mnt", ro = true } },
-              stdio = { stdout = "capture", stderr = "capture" } }
-  for k, v in pairs(extra or {}) do r[k] = v end
-  return r
-end
+local job = H.job
 
 local function snapshot()
   return { fds = H.fds(), leaves = H.leaves(), children = H.children() }

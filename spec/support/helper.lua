@@ -37,6 +37,15 @@ function H.bb(cmd, extra)
   return r
 end
 
+-- a recipe over the busybox rootfs with the hog payload (build/spec) at /mnt
+function H.job(argv, extra)
+  local r = { rootfs = H.busybox, command = argv,
+              mounts = { { "bind", H.root .. "/build/spec", "/mnt", ro = true } },
+              stdio = { stdout = "capture", stderr = "capture" } }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+
 function H.run(cmd, extra)
   return H.sb.run(H.bb(cmd, extra))
 end
