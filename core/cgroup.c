@@ -554,6 +554,8 @@ static int wait_empty(struct sbx_cgroup *cg, int timeout_ms)
 	return 0;
 }
 
+static int reap(const char *parent, bool all);
+
 int sbx_cgroup_remove(struct sbx_cgroup *cg, struct sbx_err *e)
 {
 	int rc = 0;
@@ -567,7 +569,7 @@ int sbx_cgroup_remove(struct sbx_cgroup *cg, struct sbx_err *e)
 				break;
 		}
 		/* remove child cgroups a jail may have made (delegation) */
-		sbx_cgroup_reap_stale(cg->path);
+		reap(cg->path, true);
 		if (rmdir(cg->path) < 0 && errno != ENOENT) {
 			sbx_err_set(e, errno, "cgroup", "rmdir %s", cg->path);
 			rc = -1;
@@ -591,14 +593,13 @@ static bool host_alive(const char *name)
 	return self_starttime((pid_t)pid) == st;
 }
 
-/* Remove sbx-* leaves under parent whose host is gone; with parent == a
- * leaf, remove any child cgroups (made by a jail with cgroup delegation). */
-int sbx_cgroup_reap_stale(const char *parent)
+/* remove sbx-* leaves under parent whose host is gone, or (all) every
+ * child cgroup (those a jail made under its own leaf, with delegation) */
+static int reap(const char *parent, bool all)
 {
 	DIR *d = opendir(parent);
 	struct dirent *de;
 	int n = 0;
-	bool is_leaf = strstr(parent, "/sbx-") != NULL;
 
 	if (!d)
 		return 0;
@@ -607,8 +608,8 @@ int sbx_cgroup_reap_stale(const char *parent)
 		char p[4096];
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
-		if (!is_leaf && (strncmp(de->d_name, "sbx-", 4) != 0 ||
-				 host_alive(de->d_name)))
+		if (!all && (strncmp(de->d_name, "sbx-", 4) != 0 ||
+			     host_alive(de->d_name)))
 			continue;
 		snprintf(p, sizeof p, "%s/%s", parent, de->d_name);
 		if (sbx_cgroup_open(p, &cg, NULL) < 0)
@@ -619,4 +620,9 @@ int sbx_cgroup_reap_stale(const char *parent)
 	}
 	closedir(d);
 	return n;
+}
+
+int sbx_cgroup_reap_stale(const char *parent)
+{
+	return reap(parent, false);
 }

@@ -251,6 +251,39 @@ describe("limits #cgroup", function()
     assert.are.equal(0, H.leaves(parent))
   end)
 
+  it("work for a non-root user in a delegated subtree (no-internal-processes handled)", function()
+    local mnt = H.core.cgroup_mountpoint()
+    local top = ("%s/sbx-deleg-%d"):format(mnt, H.core.getpid())
+    local user = top .. "/user"
+    local f = os.tmpname()
+    finally(function()
+      os.remove(f)
+      H.sh(("rmdir %s/supervisor %s %s 2>/dev/null"):format(user, user, top))
+    end)
+    -- what an admin (or systemd's Delegate=yes) does: a subtree the user owns
+    local _, rc = H.sh(("mkdir %s && echo '+memory +pids' > %s/cgroup.subtree_control && mkdir %s && " ..
+                        "chown 65534:65534 %s %s/cgroup.procs %s/cgroup.subtree_control %s/cgroup.threads")
+                       :format(top, top, user, user, user, user, user))
+    assert.are.equal(0, rc)
+    local fh = io.open(f, "w")
+    fh:write(([[return { rootfs = %q, command = { "/mnt/hog", "mem", "100" },
+      mounts = { { "bind", %q, "/mnt", ro = true } }, limits = { memory = "32M", swap = 0, pids = 8 } }]])
+      :format(H.busybox, H.root .. "/build/spec"))
+    fh:close()
+    os.execute("chmod 644 " .. f)
+    -- the host process starts inside the delegated cgroup, as nobody
+    local out, code = H.sh(("sh -c 'echo $$ > %s/cgroup.procs && exec setpriv --reuid=65534 --regid=65534 " ..
+                            "--clear-groups env -u SANDBOXLUA_CGROUP %s --json - %s'"):format(user, H.bin, f))
+    assert.are.equal(137, code, out)
+    assert.truthy(out:find('"status": "oom"', 1, true), out)
+    assert.truthy(out:find('"cgroup": "' .. user .. '/sbx-', 1, true), out)
+    -- the host moved itself into a leaf so the subtree could take controllers
+    local sub = io.open(user .. "/cgroup.subtree_control"):read("a")
+    assert.truthy(sub:find("memory", 1, true) and sub:find("pids", 1, true), sub)
+    local left = H.sh("ls -d " .. user .. "/*/ 2>/dev/null")
+    assert.are.equal(user .. "/supervisor/\n", left)
+  end)
+
   it("leave no leaf after an OOM kill", function()
     local r = sb.run(job({ "/mnt/hog", "mem", "100" }, { limits = { memory = "20M", swap = 0 } }))
     assert.are.equal("oom", r.status)
