@@ -1,0 +1,93 @@
+-- The command line: help, version, --check, args, the cgroup parent's
+-- sources, and what the host says when there is no cgroup2 at all.
+local H = require "spec.support.helper"
+
+local function recipe_file(src)
+  local f = os.tmpname()
+  local fh = io.open(f, "w")
+  fh:write(src)
+  fh:close()
+  os.execute("chmod 644 " .. f)
+  return f
+end
+
+describe("sandboxlua", function()
+  it("prints usage with --help and its version with --version", function()
+    local out, rc = H.sh(H.bin .. " --help")
+    assert.are.equal(0, rc)
+    assert.truthy(out:find("^usage: sandboxlua %[options%] recipe.lua"))
+    assert.truthy(out:find("--check", 1, true) and out:find("--json FILE", 1, true) and out:find("--junit FILE", 1, true))
+    local v, rc2 = H.sh(H.bin .. " --version")
+    assert.are.equal(0, rc2)
+    assert.are.equal("sandboxlua " .. H.sb.version .. "\n", v)
+  end)
+
+  it("--check prints the compiled plan as JSON and spawns nothing", function()
+    local before = H.leaves()
+    local f = recipe_file([[return { command = { "/bin/sh", "-c", "touch /tmp/ran-" .. ... }, limits = { memory = "50M" } }]])
+    local out, rc = H.sh(("%s --check %s -- x%d"):format(H.bin, f, H.core.getpid()))
+    os.remove(f)
+    assert.are.equal(0, rc)
+    assert.truthy(out:find('"memory.max",%s*"52428800"'), out)
+    assert.truthy(out:find('"argv": [', 1, true))
+    assert.is_nil(io.open(("/tmp/ran-x%d"):format(H.core.getpid())))
+    assert.are.equal(before, H.leaves())
+  end)
+
+  it("passes the arguments after -- to the recipe as ...", function()
+    local f = recipe_file([[local a, b = ...; return { command = { "/bin/echo", a, b, tostring(select("#", ...)) } }]])
+    local out, rc = H.sh(("%s %s -- 'two words' second"):format(H.bin, f))
+    os.remove(f)
+    assert.are.equal(0, rc)
+    assert.are.equal("two words second 2\n", out)
+  end)
+
+  it("exits with a recipe's returned number when it did its own work", function()
+    local f = recipe_file([[local sb = require "cgsandbox"
+      local r = sb.run { command = { "/bin/sh", "-c", "exit 9" } }
+      return r.exit_code + 1]])
+    local _, rc = H.sh(("%s %s"):format(H.bin, f))
+    os.remove(f)
+    assert.are.equal(10, rc)
+  end)
+
+  it("takes the cgroup parent from $SANDBOXLUA_CGROUP, and --cgroup-parent over it", function()
+    local top = assert(H.sb.cgroup.create {})
+    finally(function() top:close() end)
+    local f = recipe_file([[return { command = { "/bin/true" } }]])
+    local out, rc = H.sh(("SANDBOXLUA_CGROUP=%s/envp %s --json - %s"):format(top:path(), H.bin, f))
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find('"cgroup": "' .. top:path() .. '/envp/sbx-', 1, true), out)
+    out, rc = H.sh(("SANDBOXLUA_CGROUP=%s/envp %s --cgroup-parent %s/flag --json - %s"):format(top:path(), H.bin, top:path(), f))
+    os.remove(f)
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find('"cgroup": "' .. top:path() .. '/flag/sbx-', 1, true), out)
+    H.sh(("rmdir %s/envp %s/flag"):format(top:path(), top:path()))
+  end)
+
+  it("says precisely that no cgroup2 hierarchy is mounted (exit 125)", function()
+    local mnt = H.core.cgroup_mountpoint()
+    local f = recipe_file([[return { command = { "/bin/true" } }]])
+    -- a private mount namespace without the cgroup2 mount
+    local out, rc = H.sh(("unshare -m sh -c 'umount -l %s && exec %s %s'"):format(mnt, H.bin, f))
+    local f2 = recipe_file([[return { command = { "/bin/echo", "no cgroup" }, cgroup = false }]])
+    local out2, rc2 = H.sh(("unshare -m sh -c 'umount -l %s && exec %s %s'"):format(mnt, H.bin, f2))
+    os.remove(f)
+    os.remove(f2)
+    assert.are.equal(125, rc, out)
+    assert.truthy(out:find("^sandboxlua: no cgroup2 hierarchy is mounted"), out)
+    assert.are.equal(0, rc2, out2) -- unless the recipe asks for none
+    assert.are.equal("no cgroup\n", out2)
+  end)
+
+  it("shows a live progress line for a job list on a terminal", function()
+    local f = recipe_file([[local j = {} for i = 1, 3 do j[i] = { command = { "/bin/true" } } end return j]])
+    local out, rc = H.sh(("script -qec '%s %s' /dev/null </dev/null"):format(H.bin, f))
+    local quiet = H.sh(("%s %s"):format(H.bin, f))
+    os.remove(f)
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find("[3/3] 0 running, 0 failed", 1, true), out)
+    assert.falsy(quiet:find("running,", 1, true), quiet) -- not a terminal: no progress line
+    assert.truthy(quiet:find("job%s+status"), quiet)
+  end)
+end)
