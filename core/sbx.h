@@ -186,6 +186,8 @@ int sbx_seccomp_compile(const struct sbx_seccomp *s, const struct sbx_bpf **out,
 /* child side: load it (no allocation, no libseccomp) */
 int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e);
 const char *sbx_syscall_name(int nr);    /* NULL when unknown */
+/* nr in an audit arch (AUDIT_ARCH_I386, ...); NULL when unknown */
+const char *sbx_syscall_name_arch(uint32_t arch, int nr);
 
 /* ---- the jail (spawn.c, child.c, init.c) -------------------------------- */
 enum sbx_status { SBX_ST_RUNNING, SBX_ST_EXITED, SBX_ST_SIGNALED,
@@ -197,6 +199,7 @@ struct sbx_result {
 	int exit_code;               /* -1 when signaled */
 	int signal;                  /* 0 when exited */
 	int syscall;                 /* SIGSYS: the syscall nr, else -1 */
+	uint32_t syscall_arch;       /* its audit arch (AUDIT_ARCH_*) */
 	double wall_s;
 	bool timeout_cpu;            /* timeout by cpu_time rather than wall */
 	bool core_dumped;
@@ -208,6 +211,7 @@ struct sbx_result {
 
 struct sbx_jail {
 	pid_t pid;                   /* init of the jail, in our pid ns */
+	pid_t cmd_pid;               /* the command, in our pid ns (0: unknown) */
 	int pidfd, sockfd;
 	int outfd[3];                /* [1],[2]: capture pipes, -1 if none */
 	int infd;                    /* stdin data pipe write end, -1 */

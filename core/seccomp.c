@@ -588,3 +588,15 @@ const char *sbx_syscall_name(int nr)
 	free(n);
 	return other;
 }
+
+const char *sbx_syscall_name_arch(uint32_t arch, int nr)
+{
+	static char buf[64];
+	/* libseccomp's arch tokens are the kernel's AUDIT_ARCH_* values */
+	char *n = seccomp_syscall_resolve_num_arch(arch, nr);
+	if (!n)
+		return NULL;
+	snprintf(buf, sizeof buf, "%s", n);
+	free(n);
+	return buf;
+}

@@ -310,6 +310,47 @@ static void drain_msgs(struct sbx_jail *j, bool block)
 	}
 }
 
+/* the command's pid in our namespace: the init's only child */
+static pid_t command_pid(pid_t init)
+{
+	char f[64], buf[64];
+	snprintf(f, sizeof f, "/proc/%d/task/%d/children", (int)init, (int)init);
+	if (sbx_read_at(AT_FDCWD, f, buf, sizeof buf) <= 0)
+		return 0;
+	return (pid_t)atoi(buf);
+}
+
+/* A seccomp kill is logged by the kernel (audit type 1326) with the
+ * syscall and its arch; the kernel log is the only place that says which.
+ * Readable as root (or with CAP_SYSLOG); otherwise the name stays unknown. */
+static void seccomp_culprit(struct sbx_jail *j)
+{
+	char rec[2048], pat[32];
+	cleanup_fd int fd = -1;
+
+	if (j->cmd_pid <= 0)
+		return;
+	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	snprintf(pat, sizeof pat, " pid=%d ", (int)j->cmd_pid);
+	for (;;) {
+		ssize_t n = read(fd, rec, sizeof rec - 1);
+		if (n < 0) {
+			if (errno == EPIPE) /* overwritten records: go on */
+				continue;
+			break; /* EAGAIN: the end */
+		}
+		rec[n] = '\0';
+		char *a, *sc;
+		if (!strstr(rec, "type=1326") || !strstr(rec, pat) ||
+		    !(a = strstr(rec, " arch=")) || !(sc = strstr(rec, " syscall=")))
+			continue;
+		j->res.syscall_arch = (uint32_t)strtoul(a + 6, NULL, 16);
+		j->res.syscall = atoi(sc + 9); /* the last one wins */
+	}
+}
+
 static void reap(struct sbx_jail *j, siginfo_t *si)
 {
 	memset(si, 0, sizeof *si);
@@ -413,6 +454,7 @@ int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
 		goto fail_child;
 	}
 	drain_msgs(j, true); /* until READY, or EOF when init died */
+	j->cmd_pid = command_pid(pid);
 	if (j->res.status == SBX_ST_SETUP_ERROR) {
 		*e = j->res.err;
 		sbx_jail_finish(j);
@@ -509,6 +551,8 @@ void sbx_jail_finish(struct sbx_jail *j)
 		j->res.exit_code = 128 + j->res.signal;
 		j->res.core_dumped = WCOREDUMP(st);
 	}
+	if (j->res.signal == SIGSYS)
+		seccomp_culprit(j);
 	if (j->killed_timeout) {
 		j->res.status = SBX_ST_TIMEOUT;
 		j->res.timeout_cpu = j->killed_cpu;

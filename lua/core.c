@@ -596,9 +596,12 @@ static void push_result(lua_State *L, const struct sbx_jail *j)
 			lua_pushstring(L, r->timeout_cpu ? "cpu" : "wall");
 			lua_setfield(L, -2, "timeout");
 		}
-		if (r->signal == SIGSYS && r->syscall >= 0 &&
-		    sbx_syscall_name(r->syscall)) {
-			lua_pushstring(L, sbx_syscall_name(r->syscall));
+		const char *sc = r->signal == SIGSYS && r->syscall >= 0
+					 ? sbx_syscall_name_arch(r->syscall_arch,
+								 r->syscall)
+					 : NULL;
+		if (sc) {
+			lua_pushstring(L, sc);
 			lua_setfield(L, -2, "syscall");
 		}
 	}
