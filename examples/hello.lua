@@ -8,7 +8,7 @@ return {
   command = { "/bin/sh", "-c", [[
 echo "hello from $(hostname), pid $$${1:+: $1}"
 echo "processes I can see:"; ps -e -o pid,comm 2>/dev/null || ls /proc | grep -E '^[0-9]+$'
-echo "my cgroup: $(cat /proc/self/cgroup)"
+echo "my cgroup (a namespace rooted at my own leaf): $(grep "^0::" /proc/self/cgroup)"
 touch /etc/x 2>&1 || true
 echo scratch > /tmp/note && echo "wrote /tmp/note"
 ]], "hello", words ~= "" and words or nil },
