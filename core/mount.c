@@ -237,8 +237,15 @@ static int build_dev(int root, const char *dst, const struct sbx_jailctx *cx,
 static void detach_in(int root, const char *dst)
 {
 	char p[64];
+	struct statx sx;
 	cleanup_fd int t = openat2_in(root, dst, O_PATH | O_DIRECTORY);
 	if (t < 0)
+		return;
+	/* only a mount point has something to detach (saves a failing
+	 * umount2 per default mount in the common rootfs case) */
+	if (statx(t, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0 &&
+	    (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	    !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
 		return;
 	snprintf(p, sizeof p, "/proc/self/fd/%d", t);
 	while (umount2(p, MNT_DETACH) == 0)
