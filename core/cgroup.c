@@ -533,7 +533,7 @@ static bool populated(struct sbx_cgroup *cg)
 }
 
 /* wait for populated 0: cgroup.events raises POLLPRI on change */
-static int wait_empty(struct sbx_cgroup *cg, int timeout_ms)
+int sbx_cgroup_wait_empty(struct sbx_cgroup *cg, int timeout_ms)
 {
 	cleanup_fd int fd = openat(cg->dirfd, "cgroup.events",
 				   O_RDONLY | O_CLOEXEC);
@@ -565,7 +565,7 @@ int sbx_cgroup_remove(struct sbx_cgroup *cg, struct sbx_err *e)
 	if (cg->owned) {
 		for (int round = 0; round < 50 && populated(cg); round++) {
 			sbx_cgroup_kill(cg, NULL);
-			if (wait_empty(cg, 100) == 0)
+			if (sbx_cgroup_wait_empty(cg, 100) == 0)
 				break;
 		}
 		/* remove child cgroups a jail may have made (delegation) */

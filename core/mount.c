@@ -179,7 +179,6 @@ static int build_dev(int root, const char *dst, const struct sbx_jailctx *cx,
 	static const char *const nodes[] = { "null", "zero", "full",
 					     "random", "urandom", "tty" };
 	char p[4200];
-	cleanup_fd int dfd = -1;
 
 	if (mount_fs_at(root, dst, "tmpfs", "mode=0755,size=512k",
 			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0) {
@@ -228,7 +227,6 @@ static int build_dev(int root, const char *dst, const struct sbx_jailctx *cx,
 			return -1;
 		}
 	}
-	(void)dfd;
 	return 0;
 }
 

@@ -75,6 +75,8 @@ int sbx_cgroup_key(struct sbx_cgroup *cg, const char *file, const char *key,
 void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_cgstats *st);
 int sbx_cgroup_kill(struct sbx_cgroup *cg, struct sbx_err *e);
 int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err *e);
+/* until cgroup.events says populated 0; -1 after timeout_ms */
+int sbx_cgroup_wait_empty(struct sbx_cgroup *cg, int timeout_ms);
 /* kill everything, wait for populated 0, rmdir (when owned), close */
 int sbx_cgroup_remove(struct sbx_cgroup *cg, struct sbx_err *e);
 void sbx_cgroup_close(struct sbx_cgroup *cg);

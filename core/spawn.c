@@ -518,16 +518,7 @@ void sbx_jail_finish(struct sbx_jail *j)
 	if (j->has_cg) {
 		/* no process of the jail outlives it; then read, then rmdir */
 		sbx_cgroup_kill(&j->cg, NULL);
-		struct sbx_cgroup tmp = j->cg;
-		(void)tmp;
-		for (int i = 0; i < 200; i++) {
-			int64_t pop = 0;
-			if (sbx_cgroup_key(&j->cg, "cgroup.events", "populated",
-					   &pop) < 0 || pop == 0)
-				break;
-			struct pollfd pf = { .fd = -1 };
-			poll(&pf, 0, 5);
-		}
+		sbx_cgroup_wait_empty(&j->cg, 1000);
 		sbx_cgroup_stats(&j->cg, &j->res.cg);
 		if (sbx_cgroup_remove(&j->cg, &e) < 0)
 			fprintf(stderr, "sandboxlua: %s\n", e.msg);

@@ -455,10 +455,8 @@ static int l_spawn(lua_State *L)
 {
 	struct sbx_plan p;
 	struct sbx_err e = { 0 };
-	int top;
 
 	read_plan(L, 1, &p);
-	top = lua_gettop(L);
 	struct sbx_sup **sp = get_sup(L);
 	struct ljail *lj = lua_newuserdatauv(L, sizeof *lj, 0);
 	memset(lj, 0, sizeof *lj);
@@ -483,7 +481,6 @@ static int l_spawn(lua_State *L)
 		return push_err(L, &e);
 	}
 	anchor(L, &lj->j, -1); /* alive while the supervisor knows it */
-	(void)top;
 	return 1;
 }
 
