@@ -2,14 +2,7 @@
 -- sources, and what the host says when there is no cgroup2 at all.
 local H = require "spec.support.helper"
 
-local function recipe_file(src)
-  local f = os.tmpname()
-  local fh = io.open(f, "w")
-  fh:write(src)
-  fh:close()
-  os.execute("chmod 644 " .. f)
-  return f
-end
+local recipe_file = H.recipe_file
 
 describe("sandboxlua", function()
   it("prints usage with --help and its version with --version", function()
@@ -63,6 +56,22 @@ describe("sandboxlua", function()
     assert.are.equal(0, rc, out)
     assert.truthy(out:find('"cgroup": "' .. top:path() .. '/flag/sbx-', 1, true), out)
     H.sh(("rmdir %s/envp %s/flag"):format(top:path(), top:path()))
+  end)
+
+  it("applies --cgroup-parent to every job of a list, and names a bad job's field", function()
+    local top = assert(H.sb.cgroup.create {})
+    finally(function() top:close() end)
+    local f = recipe_file([[return { { command = { "/bin/true" } }, { command = { "/bin/true" } } }]])
+    local out, rc = H.sh(("%s -q --cgroup-parent %s/jobs --json - %s"):format(H.bin, top:path(), f))
+    assert.are.equal(0, rc, out)
+    local _, n = out:gsub('"cgroup": "' .. top:path():gsub("%p", "%%%0") .. '/jobs/sbx%-', "")
+    assert.are.equal(2, n, out)
+    local bad = recipe_file([[return { { command = { "/bin/true" } }, { command = { "/bin/true" }, limits = { pids = 0 } } }]])
+    local out2, rc2 = H.sh(("%s %s"):format(H.bin, bad))
+    os.remove(f)
+    os.remove(bad)
+    assert.are.equal(2, rc2)
+    assert.are.equal('sandboxlua: jobs[2].limits.pids: expected an integer >= 1 or "max", got 0\n', out2)
   end)
 
   it("says precisely that no cgroup2 hierarchy is mounted (exit 125)", function()

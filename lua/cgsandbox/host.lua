@@ -183,21 +183,16 @@ function M.main(argv)
   if is_list(r) then
     local jobs = r.jobs or r
     local parallel = o.parallel or r.parallel or 2
-    for i, job in ipairs(jobs) do
-      local okc, e = pcall(sb.compile, job, copts)
-      if not okc then
-        local msg = getmetatable(e) == sb.RecipeError and e.message:gsub("^recipe", ("jobs[%d]"):format(i)) or tostring(e)
-        return die(M.EXIT_USAGE, "%s", msg)
-      end
-      if o.cgroup_parent then job.cgroup = { parent = o.cgroup_parent } end
+    local okc, plans = pcall(sb.compile_all, jobs, copts)
+    if not okc then
+      if getmetatable(plans) == sb.RecipeError then return die(M.EXIT_USAGE, "%s", plans.message) end
+      error(plans, 0)
     end
     if o.check then
-      local plans = {}
-      for i, job in ipairs(jobs) do plans[i] = sb.compile(job, copts) end
       io.stdout:write(json.encode(plans, true), "\n")
       return 0
     end
-    return M.run_jobs(jobs, parallel, o)
+    return M.run_jobs(jobs, parallel, o, copts)
   end
   if type(r) ~= "table" then
     return die(M.EXIT_USAGE, "%s must return a recipe table, a list of recipes or nothing (got %s)",
@@ -212,14 +207,13 @@ function M.main(argv)
     io.stdout:write(json.encode(plan, true), "\n")
     return 0
   end
-  if o.cgroup_parent then r.cgroup = { parent = o.cgroup_parent } end
   core.trap_signals()
   local interrupted
   sb.on_signal = function(sig)
     interrupted = interrupted or sig
     core.kill_all()
   end
-  local res = sb.run(r)
+  local res = sb.run(r, copts)
   if res.status == "setup_error" then
     io.stderr:write("sandboxlua: ", res.message or "setup failed", "\n")
   end
@@ -231,7 +225,7 @@ function M.main(argv)
   return exit_code_of(res)
 end
 
-function M.run_jobs(jobs, parallel, o)
+function M.run_jobs(jobs, parallel, o, copts)
   local tty = core.isatty(2) and not o.quiet
   local interrupted
   core.trap_signals()
@@ -242,6 +236,7 @@ function M.run_jobs(jobs, parallel, o)
   end
   local results, err = sb.run_all(jobs, {
     parallel = parallel,
+    compile = copts,
     on_progress = tty and function(done, n, running, failed)
       io.stderr:write(("\r\27[K[%d/%d] %d running, %d failed"):format(done, n, running, failed))
     end or nil,

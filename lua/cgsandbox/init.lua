@@ -82,9 +82,24 @@ local function pump(timeout_ms)
 end
 M.pump = pump
 
--- spawn(recipe) -> handle | nil, message, errno, result
-function M.spawn(r, opts)
-  local plan = M.compile(r, opts)
+-- compile_all(recipes, opts) -> plans; a bad recipe raises a RecipeError
+-- whose path names the job ("jobs[3].limits.memory: ...")
+function M.compile_all(list, opts)
+  local plans = {}
+  for i, r in ipairs(list) do
+    local ok, plan = pcall(M.compile, r, opts)
+    if not ok then
+      if getmetatable(plan) == recipe.RecipeError then
+        plan.message = plan.message:gsub("^recipe", ("jobs[%d]"):format(i))
+      end
+      error(plan, 0)
+    end
+    plans[i] = plan
+  end
+  return plans
+end
+
+local function start(r, plan)
   local jail, msg, errno, res = core.spawn(plan)
   if not jail then
     res.name = plan.name
@@ -95,6 +110,11 @@ function M.spawn(r, opts)
   handles[jail] = h
   hook(h, "on_start", h)
   return h
+end
+
+-- spawn(recipe, compile_opts) -> handle | nil, message, errno, result
+function M.spawn(r, opts)
+  return start(r, M.compile(r, opts))
 end
 
 local function check(h)
@@ -230,8 +250,8 @@ function M.loop()
   end
 end
 
--- run_all(recipes, { parallel = N, on_result = fn(result, i), on_progress = fn })
--- -> results in the order of recipes
+-- run_all(recipes, { parallel = N, on_result = fn(result, i), on_progress = fn,
+--                    compile = compile_opts }) -> results in the order of recipes
 function M.run_all(list, opts)
   opts = opts or {}
   if type(list) ~= "table" then error("run_all: expected a list of recipes", 2) end
@@ -240,17 +260,7 @@ function M.run_all(list, opts)
     error("run_all: parallel: expected an integer >= 1", 2)
   end
   -- validate every recipe before running any
-  local plans = {}
-  for i, r in ipairs(list) do
-    local ok, err = pcall(M.compile, r)
-    if not ok then
-      if getmetatable(err) == recipe.RecipeError then
-        err.message = err.message:gsub("^recipe", ("jobs[%d]"):format(i))
-      end
-      error(err, 0)
-    end
-    plans[i] = ok
-  end
+  local plans = M.compile_all(list, opts.compile)
   local results, running, next_i, done, failed = {}, {}, 1, 0, 0
   local n = #list
   local function progress()
@@ -273,7 +283,7 @@ function M.run_all(list, opts)
     while count < parallel and next_i <= n and not M.stopping do
       local i = next_i
       next_i = next_i + 1
-      local h, _, _, res = M.spawn(list[i])
+      local h, _, _, res = start(list[i], plans[i])
       if h then
         running[h] = i
         count = count + 1

@@ -18,12 +18,19 @@ function H.sh(cmd)
   return body, tonumber(rc)
 end
 
--- run the host on a recipe given as Lua source; returns stdout+stderr, rc
-function H.host(src, args, opts)
+-- a recipe file (world-readable, for rootless hosts); the caller removes it
+function H.recipe_file(src)
   local f = os.tmpname()
   local fh = assert(io.open(f, "w"))
   fh:write(src)
   fh:close()
+  os.execute("chmod 644 " .. f)
+  return f
+end
+
+-- run the host on a recipe given as Lua source; returns stdout+stderr, rc
+function H.host(src, args, opts)
+  local f = H.recipe_file(src)
   local out, rc = H.sh(("%s %s %s -- %s"):format(H.bin, opts or "", f, args or ""))
   os.remove(f)
   return out, rc
