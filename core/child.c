@@ -186,9 +186,13 @@ void sbx_child_main(const struct sbx_plan *p, struct sbx_jailctx *cx)
 		if (sbx_mount_prepare(p, cx, &e) < 0 ||
 		    sbx_mount_build(p, cx, &e) < 0)
 			fail(cx->sock, &e, 125);
-		/* the clones are attached now; the host nodes are done with */
+		/* the clones are attached now: no handle on the host's tree
+		 * stays open in the jail's init */
 		for (int i = 0; i < 6; i++)
 			sbx_closep(&cx->devfd[i]);
+		for (size_t i = 0; i < p->nmounts && i < SBX_MAX_MOUNTS; i++)
+			sbx_closep(&cx->srcfd[i]);
+		sbx_closep(&cx->rootfd);
 	}
 
 	/* exec pipe: EOF once the command exec'd (or died trying) */
@@ -219,6 +223,9 @@ void sbx_child_main(const struct sbx_plan *p, struct sbx_jailctx *cx)
 	close(ep[1]);
 	for (int i = 0; i < 3; i++)
 		sbx_closep(&cx->stdio[i]);
+	/* the command has its stdio; init needs none of the host's */
+	for (int i = 0; i < 3; i++)
+		close(i);
 	prctl(PR_SET_NAME, "sbx-init");
 	/* nobody may ptrace or read the memory of the jail's init */
 	prctl(PR_SET_DUMPABLE, 0);

@@ -230,6 +230,55 @@ static int build_dev(int root, const char *dst, const struct sbx_jailctx *cx,
 	return 0;
 }
 
+static bool in_userns(void)
+{
+	char buf[128];
+	unsigned a, b, c;
+	if (sbx_read_at(AT_FDCWD, "/proc/self/uid_map", buf, sizeof buf) < 0 ||
+	    sscanf(buf, "%u %u %u", &a, &b, &c) != 3)
+		return false;
+	return !(a == 0 && b == 0 && c == 4294967295U);
+}
+
+/* a writable view of a host directory: a tmpfs at the target holds upper/
+ * and work/, and an overlay with the host directory as its lower layer is
+ * mounted on top of it.  The host directory is never written. */
+static int overlay_at(int root, const struct sbx_mount *m, int lowerfd)
+{
+	char up[64], wk[64], low[64];
+	cleanup_fd int t = -1, fs = -1, mfd = -1;
+
+	if (mount_fs_at(root, m->dst, "tmpfs", m->data,
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
+		return -1;
+	t = openat2_in(root, m->dst, O_PATH | O_DIRECTORY);
+	if (t < 0 || mkdirat(t, "upper", 0755) < 0 ||
+	    mkdirat(t, "work", 0755) < 0)
+		return -1;
+	/* the lower dir was opened before the new root hid the host's tree */
+	snprintf(low, sizeof low, "/proc/self/fd/%d", lowerfd);
+	snprintf(up, sizeof up, "/proc/self/fd/%d/upper", t);
+	snprintf(wk, sizeof wk, "/proc/self/fd/%d/work", t);
+	fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+	if (fs < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", "overlay", 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", low, 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", up, 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", wk, 0) < 0)
+		return -1;
+	/* in a user namespace trusted.* xattrs are out of reach */
+	if (in_userns() &&
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+		return -1;
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	mfd = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+			   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (mfd < 0)
+		return -1;
+	return attach(mfd, t);
+}
+
 /* detach whatever is mounted at root/dst (host /proc, /sys, /dev when the
  * rootfs is the host's own /) so no host instance hides under ours */
 static void detach_in(int root, const char *dst)
@@ -299,6 +348,10 @@ static int do_mount(int root, const struct sbx_mount *m, int srcfd,
 	case SBX_MNT_DEV:
 		detach_in(root, d);
 		return build_dev(root, d, cx, e);
+	case SBX_MNT_OVERLAY:
+		if (overlay_at(root, m, srcfd) < 0)
+			goto fail;
+		return 0;
 	case SBX_MNT_DIR: {
 		cleanup_fd int t = mkdirs_in(root, d, m->mode);
 		if (t < 0)
@@ -335,7 +388,7 @@ const char *sbx_mount_kind_name(enum sbx_mount_kind k)
 {
 	static const char *const n[] = { "bind", "tmpfs", "proc", "dev",
 					 "sysfs", "mqueue", "dir", "symlink",
-					 "file" };
+					 "file", "overlay" };
 	return (unsigned)k < sizeof n / sizeof n[0] ? n[k] : "?";
 }
 
@@ -444,6 +497,16 @@ int sbx_mount_prepare(const struct sbx_plan *p, struct sbx_jailctx *cx,
 	for (size_t i = 0; i < p->nmounts && i < SBX_MAX_MOUNTS; i++) {
 		const struct sbx_mount *m = &p->mounts[i];
 		cx->srcfd[i] = -1;
+		if (m->kind == SBX_MNT_OVERLAY) {
+			cx->srcfd[i] = open(m->src, O_PATH | O_DIRECTORY |
+							    O_CLOEXEC);
+			if (cx->srcfd[i] < 0) {
+				sbx_err_set(e, errno, "mount", "mount overlay %s -> %s",
+					    m->src, m->dst);
+				return -1;
+			}
+			continue;
+		}
 		if (m->kind != SBX_MNT_BIND)
 			continue;
 		cx->srcfd[i] = (int)syscall(SYS_open_tree, AT_FDCWD, m->src,

@@ -94,6 +94,8 @@ enum sbx_mount_kind {
 	SBX_MNT_DIR,     /* mkdir in the jail's tree */
 	SBX_MNT_SYMLINK, /* src = link text */
 	SBX_MNT_FILE,    /* data = file content */
+	SBX_MNT_OVERLAY, /* src = host dir, read-only below; writes go to a
+			  * tmpfs (data = its options) that dies with the jail */
 };
 struct sbx_mount {
 	enum sbx_mount_kind kind;

@@ -241,7 +241,8 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 		for (size_t i = 0; i < m; i++) {
 			static const char *const kinds[] = {
 				"bind", "tmpfs", "proc", "dev", "sysfs",
-				"mqueue", "dir", "symlink", "file", NULL
+				"mqueue", "dir", "symlink", "file",
+				"overlay", NULL
 			};
 			lua_rawgeti(L, mt, (lua_Integer)i + 1);
 			int e = lua_gettop(L);

@@ -82,6 +82,30 @@ describe("a jail", function()
     os.execute("rm -rf " .. dir)
   end)
 
+  it("gives a writable overlay of a host directory, leaving the host's copy untouched", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute(("mkdir -p %s/sub && echo orig > %s/a && echo keep > %s/sub/b"):format(dir, dir, dir)))
+    finally(function() os.execute("rm -rf " .. dir) end)
+    local r = H.run("cd /work && echo changed > a && rm sub/b && echo new > c && cat a c && ls sub | wc -l && " ..
+                    "grep ' /work ' /proc/self/mountinfo | grep -c overlay",
+                    { mounts = { { "overlay", dir, "/work", size = "4M" } } })
+    assert.are.equal(0, r.exit_code, r.message or r.stderr)
+    assert.are.equal("changed\nnew\n0\n1\n", r.stdout)
+    assert.are.equal("orig\n", io.open(dir .. "/a"):read("a"))
+    assert.are.equal("keep\n", io.open(dir .. "/sub/b"):read("a"))
+    assert.is_nil(io.open(dir .. "/c"))
+  end)
+
+  it("keeps no handle on the host's tree open in its init", function()
+    local h = assert(sb.spawn(H.bb("sleep 30", { mounts = { { "bind", H.root .. "/spec", "/src", ro = true },
+                                                            { "overlay", H.root .. "/examples", "/work" } } })))
+    finally(function() h:close() end)
+    local fds = H.sh("ls -l /proc/" .. h:pid() .. "/fd | grep -- '->'")
+    assert.truthy(fds:find("socket:", 1, true), fds) -- the line to the host
+    assert.falsy(fds:find(" -> /"), fds)             -- no path: no host file, dir or tty
+  end)
+
   it("has a read-only root and writable tmpfs mounts", function()
     local r = H.run("touch /etc/x 2>&1; echo a > /tmp/t && cat /tmp/t; grep ' /tmp ' /proc/self/mounts",
       { mounts = { { "tmpfs", "/tmp", size = "1M" } } })

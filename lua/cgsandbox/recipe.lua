@@ -129,14 +129,14 @@ local MOUNT_KEYS = { type = true, source = true, target = true, ro = true, rec =
                      size = true, mode = true, options = true, optional = true,
                      noexec = true, nosuid = true, nodev = true, content = true }
 local KINDS = { bind = 2, tmpfs = 1, proc = 1, dev = 1, sysfs = 1, mqueue = 1, dir = 1,
-                symlink = 2, file = 2 }
+                symlink = 2, file = 2, overlay = 2 }
 
 local function compile_mount(m, path)
   typed(m, "table", path, "a mount table like { \"tmpfs\", \"/tmp\" }")
   check_keys(m, MOUNT_KEYS, path)
   local kind = m.type or m[1]
   if type(kind) ~= "string" or not KINDS[kind] then
-    fail(path .. ".type", "one of bind, tmpfs, proc, dev, sysfs, mqueue, dir, symlink, file", kind)
+    fail(path .. ".type", "one of bind, tmpfs, proc, dev, sysfs, mqueue, dir, symlink, file, overlay", kind)
   end
   local src, dst
   if KINDS[kind] == 2 then
@@ -152,6 +152,10 @@ local function compile_mount(m, path)
     out.ro = optbool(m.ro, false, path .. ".ro")
     out.rec = optbool(m.rec, true, path .. ".rec")
     out.optional = optbool(m.optional, false, path .. ".optional")
+  elseif kind == "overlay" then
+    -- the host directory below, writes to a tmpfs that dies with the jail
+    out.src = hostpath(src, path .. ".source")
+    out.data = "mode=0755" .. (m.size ~= nil and (",size=" .. unit(units.size, m.size, path .. ".size")) or "")
   elseif kind == "symlink" then
     out.src = typed(src, "string", path .. ".source", "the link's text")
   elseif kind == "file" then
