@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -87,11 +88,18 @@ static __attribute__((noreturn)) void command_main(const struct sbx_plan *p,
 		sbx_err_set(&e, errno, "setsid", "setsid");
 		fail(cx->sock, &e, 125);
 	}
-	for (int i = 0; i < 3; i++)
-		if (cx->stdio[i] >= 0 && dup2(cx->stdio[i], i) < 0) {
+	for (int i = 0; i < 3; i++) {
+		int fd = cx->tty >= 0 ? cx->tty : cx->stdio[i];
+		if (fd >= 0 && dup2(fd, i) < 0) {
 			sbx_err_set(&e, errno, "stdio", "stdio fd %d", i);
 			fail(cx->sock, &e, 125);
 		}
+	}
+	/* the console becomes the controlling terminal of the new session */
+	if (cx->tty >= 0 && ioctl(0, TIOCSCTTY, 0) < 0) {
+		sbx_err_set(&e, errno, "tty", "make the console the controlling terminal");
+		fail(cx->sock, &e, 125);
+	}
 	/* fds above 2: closed at exec (the error socket must live till then) */
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (p->umask >= 0)
@@ -121,6 +129,44 @@ static __attribute__((noreturn)) void command_main(const struct sbx_plan *p,
 		sbx_err_set(&e, err, "exec", "exec %s: command not found in "
 			    "PATH=%s", p->argv[0], getenv("PATH") ? getenv("PATH") : "");
 	fail(cx->sock, &e, exec_code(err));
+}
+
+/* a pty in the jail's own devpts; the master goes to the host */
+static int open_console(int sock, struct sbx_jailctx *cx, struct sbx_err *e)
+{
+	int unlock = 0;
+	int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0) {
+		sbx_err_set(e, errno, "tty", "open /dev/ptmx in the jail (tty "
+			    "needs the jail's /dev)");
+		if (m >= 0)
+			close(m);
+		return -1;
+	}
+	cx->tty = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (cx->tty < 0) {
+		sbx_err_set(e, errno, "tty", "open the console's slave");
+		close(m);
+		return -1;
+	}
+	struct sbx_msg msg = { .type = SBX_MSG_TTY };
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &msg, sizeof msg };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl, .msg_controllen = sizeof ctl };
+	memset(ctl, 0, sizeof ctl);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &m, sizeof m);
+	ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	close(m);
+	if (r < 0) {
+		sbx_err_set(e, errno, "tty", "hand the console to the host");
+		return -1;
+	}
+	return 0;
 }
 
 static void send_msg(int sock, int type, int status)
@@ -195,6 +241,9 @@ void sbx_child_main(const struct sbx_plan *p, struct sbx_jailctx *cx)
 		sbx_closep(&cx->rootfd);
 	}
 
+	if (p->tty && open_console(cx->sock, cx, &e) < 0)
+		fail(cx->sock, &e, 125);
+
 	/* exec pipe: EOF once the command exec'd (or died trying) */
 	int ep[2];
 	sigset_t set, old;
@@ -223,6 +272,7 @@ void sbx_child_main(const struct sbx_plan *p, struct sbx_jailctx *cx)
 	close(ep[1]);
 	for (int i = 0; i < 3; i++)
 		sbx_closep(&cx->stdio[i]);
+	sbx_closep(&cx->tty);
 	/* the command has its stdio; init needs none of the host's */
 	for (int i = 0; i < 3; i++)
 		close(i);

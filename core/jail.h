@@ -12,6 +12,7 @@ enum sbx_msg_type {
 	SBX_MSG_ERROR,    /* jail -> host: setup failed {step, errno, msg} */
 	SBX_MSG_READY,    /* init -> host: the command exec'd */
 	SBX_MSG_EXIT,     /* init -> host: the command's wait status */
+	SBX_MSG_TTY,      /* init -> host: the console's master (SCM_RIGHTS) */
 };
 struct sbx_msg {
 	int type;
@@ -29,6 +30,7 @@ struct sbx_jailctx {
 	int srcfd[SBX_MAX_MOUNTS]; /* detached clones of bind sources */
 	int stdio[3];              /* fds to dup2 onto 0,1,2; -1 = keep */
 	const struct sbx_bpf *bpf; /* compiled seccomp filter, or NULL */
+	int tty;                   /* console slave in the jail's devpts, -1 */
 };
 
 const char *sbx_mount_kind_name(enum sbx_mount_kind k);

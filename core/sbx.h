@@ -172,6 +172,8 @@ struct sbx_plan {
 	int64_t cpu_time_us;         /* 0 = none */
 	size_t output_limit;         /* per captured stream; 0 = default 16 MiB */
 	bool no_into_cgroup;         /* test hook: force the fallback path */
+	bool tty;                    /* a console: a pty in the jail's devpts,
+				      * the command's ctty; the host relays */
 };
 
 /* ---- process privileges (priv.c) & seccomp (seccomp.c): child side ----- */
@@ -219,6 +221,9 @@ struct sbx_jail {
 	int pidfd, sockfd;
 	int outfd[3];                /* [1],[2]: capture pipes, -1 if none */
 	int infd;                    /* stdin data pipe write end, -1 */
+	int ttyfd;                   /* console master, -1 */
+	bool tty_eof, stdin_armed;
+	char ttybuf[4096], inbuf[4096];
 	const char *indata; size_t inlen, inoff;
 	struct sbx_cgroup cg;
 	bool has_cg;
@@ -244,6 +249,7 @@ int sbx_jail_kill(struct sbx_jail *j, int sig, struct sbx_err *e);
 /* after the init exited: reap it, read stats, remove the cgroup */
 void sbx_jail_finish(struct sbx_jail *j);
 void sbx_jail_free(struct sbx_jail *j); /* buffers and fds; kills if alive */
+void sbx_jail_tty_resize(struct sbx_jail *j);
 const char *sbx_status_name(enum sbx_status s);
 
 /* ---- supervisor (supervise.c) ------------------------------------------ */
@@ -266,6 +272,8 @@ int sbx_sup_count(struct sbx_sup *s);
 int sbx_sup_wake_fd(struct sbx_sup *s);
 /* kill every jail still running (host got SIGINT/SIGTERM) */
 void sbx_sup_kill_all(struct sbx_sup *s);
+/* give every console the host terminal's size again (after SIGWINCH) */
+void sbx_sup_tty_resize(struct sbx_sup *s);
 
 int64_t sbx_now_ns(void);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -287,11 +288,26 @@ static pid_t do_clone3(const struct sbx_plan *p, struct sbx_jail *j,
 static void drain_msgs(struct sbx_jail *j, bool block)
 {
 	struct sbx_msg m;
+	char ctl[CMSG_SPACE(sizeof(int))];
 	for (;;) {
-		ssize_t n = recv(j->sockfd, &m, sizeof m,
-				 block ? 0 : MSG_DONTWAIT);
+		struct iovec iov = { &m, sizeof m };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = ctl,
+				     .msg_controllen = sizeof ctl };
+		ssize_t n = recvmsg(j->sockfd, &mh, MSG_CMSG_CLOEXEC |
+						    (block ? 0 : MSG_DONTWAIT));
 		if (n != (ssize_t)sizeof m)
 			return;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		if (c && c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_RIGHTS) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c), sizeof fd);
+			if (m.type == SBX_MSG_TTY && j->ttyfd < 0)
+				j->ttyfd = fd; /* the console's master */
+			else
+				close(fd);
+		}
 		if (m.type == SBX_MSG_ERROR &&
 		    j->res.status != SBX_ST_SETUP_ERROR) {
 			j->res.status = SBX_ST_SETUP_ERROR;
@@ -308,6 +324,14 @@ static void drain_msgs(struct sbx_jail *j, bool block)
 			return;
 		}
 	}
+}
+
+/* the console takes the host terminal's size (call again on SIGWINCH) */
+void sbx_jail_tty_resize(struct sbx_jail *j)
+{
+	struct winsize ws;
+	if (j->ttyfd >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		ioctl(j->ttyfd, TIOCSWINSZ, &ws);
 }
 
 /* the command's pid in our namespace: the init's only child */
@@ -371,7 +395,7 @@ int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
 	bool into;
 
 	memset(j, 0, sizeof *j);
-	j->pidfd = j->sockfd = j->infd = -1;
+	j->pidfd = j->sockfd = j->infd = j->ttyfd = -1;
 	j->outfd[0] = j->outfd[1] = j->outfd[2] = -1;
 	j->cg.dirfd = -1;
 	j->inotify_wd = -1;
@@ -408,6 +432,7 @@ int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
 	}
 	cx->sock = sv[1];
 	cx->bpf = bpf;
+	cx->tty = -1;
 	for (int i = 0; i < 3; i++)
 		cx->stdio[i] = child[i];
 	for (int i = 0; i < 6; i++)
@@ -455,6 +480,8 @@ int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
 	}
 	drain_msgs(j, true); /* until READY, or EOF when init died */
 	j->cmd_pid = command_pid(pid);
+	if (j->ttyfd >= 0)
+		sbx_jail_tty_resize(j);
 	if (j->res.status == SBX_ST_SETUP_ERROR) {
 		*e = j->res.err;
 		sbx_jail_finish(j);
@@ -571,4 +598,5 @@ void sbx_jail_free(struct sbx_jail *j)
 		j->out[i].data = NULL;
 	}
 	sbx_closep(&j->infd);
+	sbx_closep(&j->ttyfd);
 }

@@ -16,8 +16,10 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 
-enum { TAG_PID = 1, TAG_OUT1 = 2, TAG_OUT2 = 3, TAG_CANCEL = 4, TAG_INO = 5,
-       TAG_WAKE = 6 };
+/* user_data = jail pointer | tag (jails are 8-byte aligned); with a NULL
+ * jail the tag names one of the supervisor's own operations */
+enum { TAG_PID = 1, TAG_OUT1 = 2, TAG_OUT2 = 3, TAG_TTY = 4, TAG_STDIN = 5 };
+enum { TAG_CANCEL = 1, TAG_INO = 2, TAG_WAKE = 3 };
 #define TAG_MASK 7ULL
 #define CPU_POLL_MS 50
 
@@ -150,6 +152,8 @@ static void arm_ino(struct sbx_sup *s)
 	s->ino_armed = true;
 }
 
+static void arm_tty(struct sbx_sup *s, struct sbx_jail *j, bool in);
+
 int sbx_sup_add(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e)
 {
 	struct io_uring_sqe *q;
@@ -178,6 +182,10 @@ int sbx_sup_add(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e)
 			sbx_err_set(e, ENOMEM, "supervisor", "output buffer");
 			return -1;
 		}
+	}
+	if (j->ttyfd >= 0) {
+		arm_tty(s, j, false);
+		arm_tty(s, j, true);
 	}
 	if (j->has_cg && s->ino >= 0) {
 		char p[4200];
@@ -213,7 +221,8 @@ static bool tracked(struct sbx_sup *s, struct sbx_jail *j)
 /* a jail is over when its init exited and its pipes hit EOF */
 static void maybe_finish(struct sbx_sup *s, struct sbx_jail *j)
 {
-	if (!j->exited || !j->out[1].eof || !j->out[2].eof || j->pending)
+	if (!j->exited || !j->out[1].eof || !j->out[2].eof || j->pending ||
+	    (j->ttyfd >= 0 && !j->tty_eof))
 		return;
 	if (j->done)
 		return;
@@ -247,26 +256,77 @@ static void on_ino(struct sbx_sup *s, int len)
 	}
 }
 
+static void arm_tty(struct sbx_sup *s, struct sbx_jail *j, bool in)
+{
+	struct io_uring_sqe *q = sqe_get(s);
+	if (!q)
+		return;
+	if (in)
+		io_uring_prep_read(q, STDIN_FILENO, j->inbuf, sizeof j->inbuf,
+				   (uint64_t)-1);
+	else
+		io_uring_prep_read(q, j->ttyfd, j->ttybuf, sizeof j->ttybuf,
+				   (uint64_t)-1);
+	io_uring_sqe_set_data64(q, ud(j, in ? TAG_STDIN : TAG_TTY));
+	j->stdin_armed |= in;
+	j->pending++;
+}
+
+/* console: the command's output to our stdout, our stdin to the command */
+static void on_tty(struct sbx_sup *s, struct sbx_jail *j, int tag, int res)
+{
+	if (tag == TAG_TTY) {
+		if (res > 0 && sbx_write_all(STDOUT_FILENO, j->ttybuf,
+					     (size_t)res) >= 0) {
+			arm_tty(s, j, false);
+			return;
+		}
+		if (res == -EINTR || res == -EAGAIN) {
+			arm_tty(s, j, false);
+			return;
+		}
+		j->tty_eof = true; /* EIO: every slave fd is closed */
+		return;
+	}
+	j->stdin_armed = false;
+	if (res == -ECANCELED || j->exited)
+		return;
+	if (res > 0) {
+		sbx_write_all(j->ttyfd, j->inbuf, (size_t)res);
+		arm_tty(s, j, true);
+	} else if (res == 0) {
+		/* our stdin ended (a pipe, a file): the terminal's EOF key */
+		sbx_write_all(j->ttyfd, "\x04", 1);
+	}
+}
+
+static void cancel_stdin(struct sbx_sup *s, struct sbx_jail *j)
+{
+	struct io_uring_sqe *q;
+	if (!j->stdin_armed || !(q = sqe_get(s)))
+		return;
+	io_uring_prep_cancel64(q, ud(j, TAG_STDIN), 0);
+	io_uring_sqe_set_data64(q, TAG_CANCEL);
+}
+
 static void handle(struct sbx_sup *s, struct io_uring_cqe *c)
 {
 	uint64_t d = io_uring_cqe_get_data64(c);
 	int tag = (int)(d & TAG_MASK);
 	struct sbx_jail *j = (struct sbx_jail *)(uintptr_t)(d & ~TAG_MASK);
 
-	if (tag == TAG_WAKE) {
-		arm_wake(s); /* woken: the caller looks at why */
-		return;
+	if (!j) {
+		if (tag == TAG_WAKE) {
+			arm_wake(s); /* woken: the caller looks at why */
+		} else if (tag == TAG_INO) {
+			s->ino_armed = false;
+			if (c->res > 0)
+				on_ino(s, c->res);
+			if (s->n)
+				arm_ino(s);
+		}
+		return; /* TAG_CANCEL: nothing to do */
 	}
-	if (tag == TAG_INO) {
-		s->ino_armed = false;
-		if (c->res > 0)
-			on_ino(s, c->res);
-		if (s->n)
-			arm_ino(s);
-		return;
-	}
-	if (!j || tag == TAG_CANCEL)
-		return;
 	j->pending--;
 	if (tag == TAG_PID) {
 		if (c->res == -ECANCELED)
@@ -276,6 +336,9 @@ static void handle(struct sbx_sup *s, struct io_uring_cqe *c)
 		 * pipes open: the jail is over once its init is */
 		if (j->has_cg)
 			sbx_cgroup_kill(&j->cg, NULL);
+		cancel_stdin(s, j);
+	} else if (tag == TAG_TTY || tag == TAG_STDIN) {
+		on_tty(s, j, tag, c->res);
 	} else {
 		int i = tag == TAG_OUT1 ? 1 : 2;
 		struct sbx_buf *b = &j->out[i];
@@ -289,18 +352,10 @@ static void handle(struct sbx_sup *s, struct io_uring_cqe *c)
 			} else {
 				b->len += n;
 			}
+		}
+		if (c->res > 0 || c->res == -EAGAIN || c->res == -EINTR) {
 			if (!j->done && j->outfd[i] >= 0)
 				arm_read(s, j, i);
-		} else if (c->res == -EAGAIN || c->res == -EINTR) {
-			/* nonblocking pipe with nothing yet: wait for data */
-			struct io_uring_sqe *q = sqe_get(s);
-			if (q) {
-				io_uring_prep_poll_add(q, j->outfd[i], POLLIN);
-				io_uring_sqe_set_data64(q, ud(j, TAG_CANCEL));
-				/* re-arm the read linked after the poll */
-				q->flags |= IOSQE_IO_LINK;
-				arm_read(s, j, i);
-			}
 		} else {
 			b->eof = true; /* 0 = EOF, or an error: stop reading */
 		}
@@ -422,7 +477,7 @@ void sbx_sup_remove(struct sbx_sup *s, struct sbx_jail *j)
 			sbx_jail_kill(j, SIGKILL, NULL);
 		/* cancel everything of this jail, then drain until the ring
 		 * holds nothing that points at it */
-		for (int tag = TAG_PID; tag <= TAG_OUT2; tag++) {
+		for (int tag = TAG_PID; tag <= TAG_STDIN; tag++) {
 			struct io_uring_sqe *q = sqe_get(s);
 			if (!q)
 				break;
@@ -434,22 +489,24 @@ void sbx_sup_remove(struct sbx_sup *s, struct sbx_jail *j)
 			struct io_uring_cqe *c;
 			if (io_uring_wait_cqe(&s->ring, &c) < 0)
 				break;
-			uint64_t d = io_uring_cqe_get_data64(c);
-			struct sbx_jail *o =
-				(struct sbx_jail *)(uintptr_t)(d & ~TAG_MASK);
-			int tag = (int)(d & TAG_MASK);
+			struct io_uring_cqe copy = *c; /* before the slot is reused */
 			io_uring_cqe_seen(&s->ring, c);
-			if (o == j && tag != TAG_CANCEL) {
+			uint64_t d = io_uring_cqe_get_data64(&copy);
+			if ((struct sbx_jail *)(uintptr_t)(d & ~TAG_MASK) == j) {
 				j->pending--;
 				continue;
 			}
-			/* someone else's: handle it normally */
-			struct io_uring_cqe copy = *c;
-			handle(s, &copy);
+			handle(s, &copy); /* someone else's: as usual */
 		}
 		drop(s, j);
 	}
 	purge_events(s, j);
+}
+
+void sbx_sup_tty_resize(struct sbx_sup *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		sbx_jail_tty_resize(s->jails[i]);
 }
 
 void sbx_sup_kill_all(struct sbx_sup *s)

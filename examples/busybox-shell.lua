@@ -8,6 +8,7 @@ return {
   rootfs = "build/rootfs/busybox",
   hostname = "busybox",
   command = cmd and { "/bin/sh", "-c", cmd } or { "/bin/sh", "-i" },
+  tty = not cmd,  -- interactive: a console with job control; Ctrl-C stays in the jail
   env = { PATH = "/bin:/sbin:/usr/bin:/usr/sbin", HOME = "/root", PS1 = "jail# ",
           TERM = os.getenv("TERM") or "dumb" },
   cwd = "/root",

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define JAIL_MT "cgsandbox.jail"
@@ -362,9 +363,11 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->cpu_time_us = (int64_t)opt_int(L, t, "cpu_time_us", 0);
 	p->output_limit = (size_t)opt_int(L, t, "output_limit", 0);
 	p->no_into_cgroup = opt_bool(L, t, "no_into_cgroup", false);
+	p->tty = opt_bool(L, t, "tty", false);
 }
 
 /* ---- supervisor (one per Lua state) ------------------------------------- */
+static volatile sig_atomic_t got_winch; /* set by the SIGWINCH handler */
 static int sup_gc(lua_State *L)
 {
 	struct sbx_sup **sp = lua_touserdata(L, 1);
@@ -732,6 +735,10 @@ static int l_step(lua_State *L)
 	static const char *const names[] = { "exit", "oom", "timeout" };
 	int n = 0;
 
+	if (got_winch) {
+		got_winch = 0;
+		sbx_sup_tty_resize(*sp);
+	}
 	if (sbx_sup_step(*sp, ms, &e) < 0) {
 		if (e.errnum == EINTR) {
 			lua_newtable(L);
@@ -967,6 +974,52 @@ static void on_signal(int s)
 	errno = saved;
 }
 
+static void on_winch(int s)
+{
+	uint64_t one = 1;
+	int saved = errno;
+	(void)s;
+	got_winch = 1;
+	if (wake_fd >= 0 && write(wake_fd, &one, sizeof one) < 0)
+		(void)0;
+	errno = saved;
+}
+
+/* core.tty_raw(): the host terminal in raw mode while a console runs;
+ * core.tty_restore() puts it back.  SIGWINCH resizes the consoles. */
+static struct termios saved_tio;
+static bool tio_saved;
+
+static int l_tty_raw(lua_State *L)
+{
+	struct termios t;
+	struct sigaction sa;
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	tio_saved = true;
+	t = saved_tio;
+	cfmakeraw(&t);
+	tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	wake_fd = sbx_sup_wake_fd(*get_sup(L));
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_winch;
+	sigaction(SIGWINCH, &sa, NULL);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_tty_restore(lua_State *L)
+{
+	(void)L;
+	if (tio_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+	tio_saved = false;
+	signal(SIGWINCH, SIG_DFL);
+	return 0;
+}
+
 /* core.trap_signals(): SIGINT/SIGTERM/SIGHUP set a flag (read with
  * core.signalled()) so the host can kill its jails and clean up */
 static int l_trap(lua_State *L)
@@ -1052,6 +1105,8 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "signalled", l_signalled },
 		{ "now", l_now },
 		{ "isatty", l_isatty },
+		{ "tty_raw", l_tty_raw },
+		{ "tty_restore", l_tty_restore },
 		{ "getuid", l_getuid },
 		{ "getgid", l_getgid },
 		{ "getpid", l_getpid },

@@ -89,6 +89,26 @@ describe("sandboxlua", function()
     assert.are.equal("no cgroup\n", out2)
   end)
 
+  it("gives tty = true jails a console: a pty in the jail, job control, the host relaying", function()
+    local f = recipe_file(([[return { rootfs = %q, tty = true, env = { PATH = "/bin", PS1 = "jail$ " },
+                                      command = { "/bin/sh", "-i" } }]]):format(H.busybox))
+    local input = os.tmpname()
+    local fh = io.open(input, "w")
+    fh:write("tty; stty size; sleep 60 & jobs\nexit 3\n")
+    fh:close()
+    -- script(1) gives the host a terminal of its own
+    local out, rc = H.sh(("script -qec 'stty rows 33 cols 77; %s %s' /dev/null < %s"):format(H.bin, f, input))
+    os.remove(f)
+    os.remove(input)
+    assert.are.equal(3, rc, out)
+    assert.truthy(out:find("/dev/pts/0", 1, true), out)  -- the jail's own devpts
+    assert.truthy(out:find("33 77", 1, true), out)       -- the host terminal's size
+    assert.truthy(out:find("[1]+  Running", 1, true), out) -- job control: a controlling tty
+    local ok, e = pcall(H.sb.compile, { command = { "/bin/sh" }, tty = true, stdio = { stdout = "capture" } })
+    assert.is_false(ok)
+    assert.truthy(e.message:find("^recipe.tty: the console is the command's stdin"), e.message)
+  end)
+
   it("shows a live progress line for a job list on a terminal", function()
     local f = recipe_file([[local j = {} for i = 1, 3 do j[i] = { command = { "/bin/true" } } end return j]])
     local out, rc = H.sh(("script -qec '%s %s' /dev/null </dev/null"):format(H.bin, f))

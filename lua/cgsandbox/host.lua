@@ -213,7 +213,10 @@ function M.main(argv)
     interrupted = interrupted or sig
     core.kill_all()
   end
-  local res = sb.run(r, copts)
+  local raw = plan.tty and core.tty_raw()
+  local okr, res = pcall(sb.run, r, copts)
+  if raw then core.tty_restore() end
+  if not okr then error(res, 0) end
   if res.status == "setup_error" then
     io.stderr:write("sandboxlua: ", res.message or "setup failed", "\n")
   end

@@ -55,7 +55,7 @@ local TOP = {
   namespaces = true, network = true, limits = true, mounts = true, proc = true,
   dev = true, sys = true, masked_paths = true, readonly_paths = true,
   capabilities = true, seccomp = true, umask = true, stdio = true, cgroup = true,
-  uid_map = true, gid_map = true,
+  uid_map = true, gid_map = true, tty = true,
   on_start = true, on_exit = true, on_oom = true, on_timeout = true,
 }
 local LIMITS = {
@@ -585,6 +585,12 @@ function M.compile(r, opts)
   end
   plan.stdio = { stdio_of(io_.stdin, 1, path .. ".stdio"), stdio_of(io_.stdout, 2, path .. ".stdio"),
                  stdio_of(io_.stderr, 3, path .. ".stdio") }
+
+  if r.tty ~= nil and typed(r.tty, "boolean", path .. ".tty") then
+    if r.stdio ~= nil then failmsg(path .. ".tty", "the console is the command's stdin, stdout and stderr: drop stdio") end
+    if r.dev == false then failmsg(path .. ".tty", "the console lives in the jail's /dev/pts: keep dev") end
+    plan.tty = true
+  end
 
   -- hooks stay in Lua: the plan carries them to the handle
   for _, h in ipairs { "on_start", "on_exit", "on_oom", "on_timeout" } do
