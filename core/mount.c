@@ -185,9 +185,18 @@ static int build_dev(int root, const char *dst, const struct sbx_jailctx *cx,
 		sbx_err_set(e, errno, "mount", "mount dev -> %s", dst);
 		return -1;
 	}
+	cleanup_fd int dfd = openat2_in(root, dst, O_PATH | O_DIRECTORY);
 	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		struct stat st;
 		snprintf(p, sizeof p, "%s/%s", dst, nodes[i]);
 		if (cx->devfd[i] < 0)
+			continue;
+		/* real root: a node of our own is one syscall and no mount
+		 * (chmod: the init's umask must not narrow 0666); in a user
+		 * namespace mknod is refused, so bind the host's node */
+		if (dfd >= 0 && fstat(cx->devfd[i], &st) == 0 &&
+		    mknodat(dfd, nodes[i], S_IFCHR | 0666, st.st_rdev) == 0 &&
+		    fchmodat(dfd, nodes[i], 0666, 0) == 0)
 			continue;
 		cleanup_fd int t = target_in(root, p, true, 0666);
 		cleanup_fd int m = (int)syscall(SYS_open_tree, cx->devfd[i], "",
