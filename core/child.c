@@ -260,7 +260,9 @@ void sbx_child_main(const struct sbx_plan *p, struct sbx_jailctx *cx)
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, &old);
-	pid_t cmd = fork();
+	/* vfork: the command shares init's memory until it execs, so a big host
+	 * process is not copied a second time; init only waits meanwhile */
+	pid_t cmd = vfork();
 	if (cmd < 0) {
 		sbx_err_set(&e, errno, "init", "fork the command");
 		fail(cx->sock, &e, 125);
