@@ -290,6 +290,10 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 			for (size_t i = 0; i < w; i++) {
 				lua_rawgeti(L, -1, (lua_Integer)i + 1);
 				int e = lua_gettop(L);
+				if (!lua_istable(L, e))
+					luaL_error(L, "plan.cgroup.writes[%d]: "
+						   "expected {file, value}",
+						   (int)i + 1);
 				lua_rawgeti(L, e, 1);
 				ws[i].file = lua_tostring(L, -1);
 				lua_rawgeti(L, e, 2);

@@ -199,3 +199,27 @@ describe("json", function()
     assert.are.equal("[1,2,3]", json.encode { 1, 2, 3 })
   end)
 end)
+
+describe("the binding", function()
+  it("raises on hostile plans handed straight to core.spawn, and never crashes", function()
+    local core = H.core
+    math.randomseed(7)
+    local vals = { 1, -1, "x", "", "/", true, {}, { 1 }, { "a", 2 }, { {} }, { { 1, 2 } }, { kind = "bogus" },
+                   function() end, ("z"):rep(300) }
+    local fields = { "argv", "env", "cwd", "hostname", "rootfs", "namespaces", "mounts", "masked", "readonly",
+                     "cgroup", "caps", "seccomp", "rlimits", "stdio", "uid", "gid", "groups", "umask",
+                     "wall_ms", "output_limit", "uid_map", "tty" }
+    local before = H.leaves()
+    for _ = 1, 400 do
+      local plan = { argv = { "/nonexistent-cmd" }, rootfs = "/nonexistent-root" }
+      for _ = 1, math.random(1, 3) do
+        plan[fields[math.random(#fields)]] = vals[math.random(#vals)]
+      end
+      local ok, jail = pcall(core.spawn, plan)
+      if ok and jail then jail:close() end
+    end
+    assert.are.equal(before, H.leaves())
+    assert.has_error(function() core.spawn("not a table") end)
+    assert.has_error(function() core.spawn { argv = {} } end, "plan.argv: expected a non-empty list")
+  end)
+end)
