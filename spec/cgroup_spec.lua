@@ -127,9 +127,14 @@ describe("the jail's cgroup", function()
     end
     assert.truthy(leaf, "no leaf for host " .. pid)
     H.sh("sleep 0.3; kill -KILL " .. pid)
-    H.sh("sleep 0.3")
-    -- the host is gone; its jail died with it (PDEATHSIG on the init)
-    local procs = H.sh("cat " .. leaf .. "/cgroup.procs 2>/dev/null")
+    -- the host is gone; its jail dies with it (PDEATHSIG on the init):
+    -- give the kernel up to 5 s to tear the namespace down
+    local procs
+    for _ = 1, 100 do
+      procs = H.sh("cat " .. leaf .. "/cgroup.procs 2>/dev/null")
+      if procs == "" then break end
+      H.sh("sleep 0.05")
+    end
     assert.are.equal("", procs)
     assert.truthy(io.open(leaf .. "/cgroup.procs"), "leaf should still exist before the next run")
     -- the next run (a fresh host) reaps it
