@@ -187,8 +187,8 @@ describe("a jail", function()
     local dir = os.tmpname()
     os.remove(dir)
     assert(os.execute("mkdir -p " .. dir))
-    local h = assert(sb.spawn(H.bb("trap 'echo got-term; exit 7' TERM; touch /out/ready; while :; do sleep 0.05; done",
-                                   { mounts = { { "bind", dir, "/out" } } })))
+    local h = assert(sb.spawn(H.bb("trap 'echo got-term; exit 7' TERM; touch /data/ready; while :; do sleep 0.05; done",
+                                   { mounts = { { "bind", dir, "/data" } } })))
     finally(function() h:close(); os.execute("rm -rf " .. dir) end)
     for _ = 1, 200 do -- the trap is set once the file exists
       if io.open(dir .. "/ready") then break end
