@@ -34,6 +34,8 @@ void sbx_msg_send_err(int sock, const struct sbx_err *e, int code)
 	send(sock, &m, sizeof m, MSG_NOSIGNAL);
 }
 
+static void send_msg(int sock, int type, int status);
+
 static __attribute__((noreturn)) void fail(int sock, struct sbx_err *e,
 					   int code)
 {
@@ -119,6 +121,8 @@ static __attribute__((noreturn)) void command_main(const struct sbx_plan *p,
 		fail(cx->sock, &e, 125);
 	}
 	environ = (char **)p->envp;
+	/* before seccomp, which may forbid sending: tell the host our pid */
+	send_msg(cx->sock, SBX_MSG_CMD, 0);
 	if (sbx_seccomp_load(cx->bpf, &e) < 0)
 		fail(cx->sock, &e, 125);
 	/* execvp searches the PATH of the recipe's env (environ, set above) */

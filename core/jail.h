@@ -13,6 +13,9 @@ enum sbx_msg_type {
 	SBX_MSG_READY,    /* init -> host: the command exec'd */
 	SBX_MSG_EXIT,     /* init -> host: the command's wait status */
 	SBX_MSG_TTY,      /* init -> host: the console's master (SCM_RIGHTS) */
+	SBX_MSG_CMD,      /* command -> host, just before exec: the kernel
+			   * attaches its pid, as the host sees it
+			   * (SCM_CREDENTIALS) */
 };
 struct sbx_msg {
 	int type;

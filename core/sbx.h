@@ -172,6 +172,9 @@ struct sbx_plan {
 	int64_t cpu_time_us;         /* 0 = none */
 	size_t output_limit;         /* per captured stream; 0 = default 16 MiB */
 	bool no_into_cgroup;         /* test hook: force the fallback path */
+	bool async_start;            /* return once released: setup goes on
+				      * while the supervisor runs others
+				      * (errors then come as the result) */
 	bool tty;                    /* a console: a pty in the jail's devpts,
 				      * the command's ctty; the host relays */
 };
@@ -234,6 +237,7 @@ struct sbx_jail {
 	int64_t oom_seen;            /* oom_kill count last seen */
 	int wait_status;             /* from the init's EXIT record */
 	bool got_exit_record;
+	bool ready, sock_eof;        /* READY seen; the sync socket closed */
 	int inotify_wd;
 	unsigned pending;            /* io_uring ops in flight for this jail */
 	struct sbx_result res;
@@ -250,6 +254,8 @@ int sbx_jail_kill(struct sbx_jail *j, int sig, struct sbx_err *e);
 void sbx_jail_finish(struct sbx_jail *j);
 void sbx_jail_free(struct sbx_jail *j); /* buffers and fds; kills if alive */
 void sbx_jail_tty_resize(struct sbx_jail *j);
+/* read what the jail said so far (READY, ERROR, EXIT) without blocking */
+void sbx_jail_poll_msgs(struct sbx_jail *j);
 const char *sbx_status_name(enum sbx_status s);
 
 /* ---- supervisor (supervise.c) ------------------------------------------ */

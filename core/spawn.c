@@ -285,10 +285,12 @@ static pid_t do_clone3(const struct sbx_plan *p, struct sbx_jail *j,
 	return (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
 }
 
+
 static void drain_msgs(struct sbx_jail *j, bool block)
 {
 	struct sbx_msg m;
-	char ctl[CMSG_SPACE(sizeof(int))];
+	/* SCM_RIGHTS (the console) or SCM_CREDENTIALS (every message) */
+	char ctl[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
 	for (;;) {
 		struct iovec iov = { &m, sizeof m };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
@@ -296,17 +298,29 @@ static void drain_msgs(struct sbx_jail *j, bool block)
 				     .msg_controllen = sizeof ctl };
 		ssize_t n = recvmsg(j->sockfd, &mh, MSG_CMSG_CLOEXEC |
 						    (block ? 0 : MSG_DONTWAIT));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			j->sock_eof = true;
 		if (n != (ssize_t)sizeof m)
 			return;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		if (c && c->cmsg_level == SOL_SOCKET &&
-		    c->cmsg_type == SCM_RIGHTS) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(c), sizeof fd);
-			if (m.type == SBX_MSG_TTY && j->ttyfd < 0)
-				j->ttyfd = fd; /* the console's master */
-			else
-				close(fd);
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+		     c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level != SOL_SOCKET)
+				continue;
+			if (c->cmsg_type == SCM_RIGHTS) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(c), sizeof fd);
+				if (m.type == SBX_MSG_TTY && j->ttyfd < 0)
+					j->ttyfd = fd; /* the console's master */
+				else
+					close(fd);
+			} else if (c->cmsg_type == SCM_CREDENTIALS &&
+				   m.type == SBX_MSG_CMD) {
+				/* the command's pid, translated by the kernel
+				 * into our pid namespace */
+				struct ucred uc;
+				memcpy(&uc, CMSG_DATA(c), sizeof uc);
+				j->cmd_pid = uc.pid;
+			}
 		}
 		if (m.type == SBX_MSG_ERROR &&
 		    j->res.status != SBX_ST_SETUP_ERROR) {
@@ -320,10 +334,18 @@ static void drain_msgs(struct sbx_jail *j, bool block)
 		} else if (m.type == SBX_MSG_EXIT) {
 			j->wait_status = m.status;
 			j->got_exit_record = true;
-		} else if (m.type == SBX_MSG_READY && block) {
-			return;
+		} else if (m.type == SBX_MSG_READY) {
+			j->ready = true;
+			if (block)
+				return;
 		}
 	}
+}
+
+void sbx_jail_poll_msgs(struct sbx_jail *j)
+{
+	if (j->sockfd >= 0)
+		drain_msgs(j, false);
 }
 
 /* the console takes the host terminal's size (call again on SIGWINCH) */
@@ -334,15 +356,6 @@ void sbx_jail_tty_resize(struct sbx_jail *j)
 		ioctl(j->ttyfd, TIOCSWINSZ, &ws);
 }
 
-/* the command's pid in our namespace: the init's only child */
-static pid_t command_pid(pid_t init)
-{
-	char f[64], buf[64];
-	snprintf(f, sizeof f, "/proc/%d/task/%d/children", (int)init, (int)init);
-	if (sbx_read_at(AT_FDCWD, f, buf, sizeof buf) <= 0)
-		return 0;
-	return (pid_t)atoi(buf);
-}
 
 /* A seccomp kill is logged by the kernel (audit type 1326) with the
  * syscall and its arch; the kernel log is the only place that says which.
@@ -424,6 +437,8 @@ int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
 		sbx_err_set(e, errno, "spawn", "socketpair");
 		goto fail;
 	}
+	int one = 1; /* every record comes with its sender's pid */
+	setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
 	/* the child's context lives on the heap: clone3 copies it */
 	cx = calloc(1, sizeof *cx);
 	if (!cx) {
@@ -478,8 +493,9 @@ int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
 		sbx_err_set(e, errno, "spawn", "release the jail");
 		goto fail_child;
 	}
+	if (p->async_start && !p->tty)
+		return 0; /* the supervisor reads READY or ERROR */
 	drain_msgs(j, true); /* until READY, or EOF when init died */
-	j->cmd_pid = command_pid(pid);
 	if (j->ttyfd >= 0)
 		sbx_jail_tty_resize(j);
 	if (j->res.status == SBX_ST_SETUP_ERROR) {

@@ -18,7 +18,8 @@
 
 /* user_data = jail pointer | tag (jails are 8-byte aligned); with a NULL
  * jail the tag names one of the supervisor's own operations */
-enum { TAG_PID = 1, TAG_OUT1 = 2, TAG_OUT2 = 3, TAG_TTY = 4, TAG_STDIN = 5 };
+enum { TAG_PID = 1, TAG_OUT1 = 2, TAG_OUT2 = 3, TAG_TTY = 4, TAG_STDIN = 5,
+       TAG_SOCK = 6 };
 enum { TAG_CANCEL = 1, TAG_INO = 2, TAG_WAKE = 3 };
 #define TAG_MASK 7ULL
 #define CPU_POLL_MS 50
@@ -154,6 +155,17 @@ static void arm_ino(struct sbx_sup *s)
 
 static void arm_tty(struct sbx_sup *s, struct sbx_jail *j, bool in);
 
+/* a jail still setting up (async start): wait for READY or ERROR */
+static void arm_sock(struct sbx_sup *s, struct sbx_jail *j)
+{
+	struct io_uring_sqe *q = sqe_get(s);
+	if (!q)
+		return;
+	io_uring_prep_poll_add(q, j->sockfd, POLLIN);
+	io_uring_sqe_set_data64(q, ud(j, TAG_SOCK));
+	j->pending++;
+}
+
 int sbx_sup_add(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e)
 {
 	struct io_uring_sqe *q;
@@ -187,6 +199,8 @@ int sbx_sup_add(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e)
 		arm_tty(s, j, false);
 		arm_tty(s, j, true);
 	}
+	if (!j->ready && j->sockfd >= 0)
+		arm_sock(s, j);
 	if (j->has_cg && s->ino >= 0) {
 		char p[4200];
 		snprintf(p, sizeof p, "%s/memory.events", j->cg.path);
@@ -339,6 +353,12 @@ static void handle(struct sbx_sup *s, struct io_uring_cqe *c)
 		cancel_stdin(s, j);
 	} else if (tag == TAG_TTY || tag == TAG_STDIN) {
 		on_tty(s, j, tag, c->res);
+	} else if (tag == TAG_SOCK) {
+		if (c->res != -ECANCELED) {
+			sbx_jail_poll_msgs(j);
+			if (!j->ready && !j->sock_eof && !j->done)
+				arm_sock(s, j);
+		}
 	} else {
 		int i = tag == TAG_OUT1 ? 1 : 2;
 		struct sbx_buf *b = &j->out[i];
@@ -477,7 +497,7 @@ void sbx_sup_remove(struct sbx_sup *s, struct sbx_jail *j)
 			sbx_jail_kill(j, SIGKILL, NULL);
 		/* cancel everything of this jail, then drain until the ring
 		 * holds nothing that points at it */
-		for (int tag = TAG_PID; tag <= TAG_STDIN; tag++) {
+		for (int tag = TAG_PID; tag <= TAG_SOCK; tag++) {
 			struct io_uring_sqe *q = sqe_get(s);
 			if (!q)
 				break;

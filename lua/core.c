@@ -368,6 +368,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->output_limit = (size_t)opt_int(L, t, "output_limit", 0);
 	p->no_into_cgroup = opt_bool(L, t, "no_into_cgroup", false);
 	p->tty = opt_bool(L, t, "tty", false);
+	p->async_start = opt_bool(L, t, "async_start", false);
 }
 
 /* ---- supervisor (one per Lua state) ------------------------------------- */

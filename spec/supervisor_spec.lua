@@ -47,6 +47,25 @@ describe("the supervisor", function()
     assert_clean(before)
   end)
 
+  it("reports setup errors of a job list as those jobs' results, the others unharmed", function()
+    local before = snapshot()
+    local rs = sb.run_all({
+      job({ "/bin/echo", "one" }),
+      job({ "/bin/true" }, { rootfs = "/nonexistent/rootfs" }),
+      job({ "/no/such/command" }),
+      job({ "/bin/echo", "four" }),
+    }, { parallel = 4 })
+    assert.are.equal("one\n", rs[1].stdout)
+    assert.are.equal("setup_error", rs[2].status)
+    assert.are.equal(125, rs[2].exit_code)
+    assert.are.equal("rootfs /nonexistent/rootfs: No such file or directory", rs[2].message)
+    assert.are.equal("setup_error", rs[3].status)
+    assert.are.equal(127, rs[3].exit_code)
+    assert.are.equal("exec", rs[3].step)
+    assert.are.equal("four\n", rs[4].stdout)
+    assert_clean(before)
+  end)
+
   it("kills a sleeper at its wall limit: status timeout", function()
     local before = snapshot()
     local r = sb.run(job({ "/bin/sleep", "100" }, { limits = { wall = "1s" } }))

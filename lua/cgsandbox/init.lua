@@ -283,6 +283,9 @@ function M.run_all(list, opts)
     while count < parallel and next_i <= n and not M.stopping do
       local i = next_i
       next_i = next_i + 1
+      -- setup runs while the supervisor serves the others: a setup error
+      -- comes back as this job's result
+      plans[i].async_start = true
       local h, _, _, res = start(list[i], plans[i])
       if h then
         running[h] = i
