@@ -18,6 +18,14 @@ function H.sh(cmd)
   return body, tonumber(rc)
 end
 
+-- a fresh empty directory; the caller removes it (os.execute("rm -rf " .. d))
+function H.tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(os.execute("mkdir -p " .. d))
+  return d
+end
+
 -- a recipe file (world-readable, for rootless hosts); the caller removes it
 function H.recipe_file(src)
   local f = os.tmpname()
