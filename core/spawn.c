@@ -298,6 +298,8 @@ static void drain_msgs(struct sbx_jail *j, bool block)
 				     .msg_controllen = sizeof ctl };
 		ssize_t n = recvmsg(j->sockfd, &mh, MSG_CMSG_CLOEXEC |
 						    (block ? 0 : MSG_DONTWAIT));
+		if (n < 0 && errno == EINTR)
+			continue; /* a signal to the host is not the jail's end */
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			j->sock_eof = true;
 		if (n != (ssize_t)sizeof m)

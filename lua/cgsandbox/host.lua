@@ -192,7 +192,7 @@ function M.main(argv)
       io.stdout:write(json.encode(plans, true), "\n")
       return 0
     end
-    return M.run_jobs(jobs, parallel, o, copts)
+    return M.run_jobs(jobs, parallel, o, plans)
   end
   if type(r) ~= "table" then
     return die(M.EXIT_USAGE, "%s must return a recipe table, a list of recipes or nothing (got %s)",
@@ -214,7 +214,7 @@ function M.main(argv)
     core.kill_all()
   end
   local raw = plan.tty and core.tty_raw()
-  local okr, res = pcall(sb.run, r, copts)
+  local okr, res = pcall(sb.run_plan, r, plan)
   if raw then core.tty_restore() end
   if not okr then error(res, 0) end
   if res.status == "setup_error" then
@@ -228,7 +228,7 @@ function M.main(argv)
   return exit_code_of(res)
 end
 
-function M.run_jobs(jobs, parallel, o, copts)
+function M.run_jobs(jobs, parallel, o, plans)
   local tty = core.isatty(2) and not o.quiet
   local interrupted
   core.trap_signals()
@@ -239,7 +239,7 @@ function M.run_jobs(jobs, parallel, o, copts)
   end
   local results, err = sb.run_all(jobs, {
     parallel = parallel,
-    compile = copts,
+    plans = plans,
     on_progress = tty and function(done, n, running, failed)
       io.stderr:write(("\r\27[K[%d/%d] %d running, %d failed"):format(done, n, running, failed))
     end or nil,

@@ -205,7 +205,13 @@ Handle.__close = Handle.close
 
 -- run(recipe) -> result (setup errors come back as status "setup_error")
 function M.run(r, opts)
-  local h, _, _, res = M.spawn(r, opts)
+  return M.run_plan(r, M.compile(r, opts))
+end
+
+-- run_plan(recipe, plan): run a plan sb.compile made of that recipe (the
+-- recipe still brings the hooks) without compiling it again
+function M.run_plan(r, plan)
+  local h, _, _, res = start(r, plan)
   if not h then return res end
   return h:wait()
 end
@@ -251,7 +257,8 @@ function M.loop()
 end
 
 -- run_all(recipes, { parallel = N, on_result = fn(result, i), on_progress = fn,
---                    compile = compile_opts }) -> results in the order of recipes
+--                    compile = compile_opts, plans = sb.compile_all(recipes) })
+-- -> results in the order of recipes
 function M.run_all(list, opts)
   opts = opts or {}
   if type(list) ~= "table" then error("run_all: expected a list of recipes", 2) end
@@ -260,7 +267,7 @@ function M.run_all(list, opts)
     error("run_all: parallel: expected an integer >= 1", 2)
   end
   -- validate every recipe before running any
-  local plans = M.compile_all(list, opts.compile)
+  local plans = opts.plans or M.compile_all(list, opts.compile)
   local results, running, next_i, done, failed = {}, {}, 1, 0, 0
   local n = #list
   local function progress()
