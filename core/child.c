@@ -264,6 +264,12 @@ void sbx_child_main(const struct sbx_plan *p, struct sbx_jailctx *cx)
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	/* named before the command exists: once it runs it may read /proc/1/comm,
+	 * and init only resumes after the exec */
+	prctl(PR_SET_NAME, "sbx-init");
+	/* nobody may ptrace or read the memory of the jail's init; the command's
+	 * exec gives it its own dumpable flag back */
+	prctl(PR_SET_DUMPABLE, 0);
 	/* vfork: the command shares init's memory until it execs, so a big host
 	 * process is not copied a second time; init only waits meanwhile */
 	pid_t cmd = vfork();
@@ -282,9 +288,6 @@ void sbx_child_main(const struct sbx_plan *p, struct sbx_jailctx *cx)
 	/* the command has its stdio; init needs none of the host's */
 	for (int i = 0; i < 3; i++)
 		close(i);
-	prctl(PR_SET_NAME, "sbx-init");
-	/* nobody may ptrace or read the memory of the jail's init */
-	prctl(PR_SET_DUMPABLE, 0);
 	char b;
 	while (read(ep[0], &b, 1) < 0 && errno == EINTR)
 		;
