@@ -192,6 +192,15 @@ int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e);
 struct sbx_bpf { void *insns; size_t len; };
 int sbx_seccomp_compile(const struct sbx_seccomp *s, const struct sbx_bpf **out,
 			struct sbx_err *e);
+/* uncached: libseccomp's export (insns malloc'ed), and the cache's key */
+int sbx_seccomp_export(const struct sbx_seccomp *s, struct sbx_bpf *out,
+		       struct sbx_err *e);
+char *sbx_seccomp_key(const struct sbx_seccomp *s, size_t *len);
+/* the default policies, compiled at build time by this same code
+ * (scripts/seccomp-prebuild.c writes build/core/seccomp_prebuilt.c) */
+struct sbx_seccomp_prebuilt { const char *key; size_t klen; struct sbx_bpf bpf; };
+extern const struct sbx_seccomp_prebuilt sbx_seccomp_prebuilt[];
+extern const size_t sbx_seccomp_nprebuilt;
 /* child side: load it (no allocation, no libseccomp) */
 int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e);
 const char *sbx_syscall_name(int nr);    /* NULL when unknown */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
+#include <linux/filter.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -944,26 +945,58 @@ static int l_cap_names(lua_State *L)
 	return 1;
 }
 
+/* a policy table as the recipe layer compiles it */
+static void seccomp_arg(lua_State *L, int idx, struct sbx_seccomp *s)
+{
+	luaL_checktype(L, idx, LUA_TTABLE);
+	memset(s, 0, sizeof *s);
+	s->enabled = true;
+	s->use_default_denylist = opt_bool(L, idx, "denylist", true);
+	s->keep_sys_admin = opt_bool(L, idx, "keep_sys_admin", false);
+	s->allow = str_list(L, idx, "allow", NULL);
+	s->deny = str_list(L, idx, "deny", NULL);
+	const char *d = opt_str(L, idx, "default");
+	s->def = !d || !strcmp(d, "allow") ? SBX_SECCOMP_ALLOW
+		 : !strcmp(d, "kill")	   ? SBX_SECCOMP_KILL
+					   : SBX_SECCOMP_ERRNO;
+}
+
 static int l_seccomp_check(lua_State *L)
 {
 	struct sbx_seccomp s;
 	struct sbx_err e;
-	luaL_checktype(L, 1, LUA_TTABLE);
-	memset(&s, 0, sizeof s);
-	s.enabled = true;
-	s.use_default_denylist = opt_bool(L, 1, "denylist", true);
-	s.allow = str_list(L, 1, "allow", NULL);
-	s.deny = str_list(L, 1, "deny", NULL);
-	const char *d = opt_str(L, 1, "default");
-	s.def = !d || !strcmp(d, "allow") ? SBX_SECCOMP_ALLOW
-		: !strcmp(d, "kill")	  ? SBX_SECCOMP_KILL
-					  : SBX_SECCOMP_ERRNO;
+	seccomp_arg(L, 1, &s);
 	int rc = sbx_seccomp_check(&s, &e);
 	release_scratch(L);
 	if (rc < 0)
 		return push_err(L, &e);
 	lua_pushboolean(L, 1);
 	return 1;
+}
+
+/* seccomp_bpf(policy [, fresh]) -> the BPF program a jail would load, as
+ * bytes, and where it came from: "prebuilt" (at build time) or "compiled"
+ * (this process, cached); with fresh, a new libseccomp export */
+static int l_seccomp_bpf(lua_State *L)
+{
+	struct sbx_seccomp s;
+	struct sbx_err e;
+	struct sbx_bpf fresh_bpf = { NULL, 0 };
+	const struct sbx_bpf *b = &fresh_bpf;
+	seccomp_arg(L, 1, &s);
+	int rc = lua_toboolean(L, 2) ? sbx_seccomp_export(&s, &fresh_bpf, &e)
+				     : sbx_seccomp_compile(&s, &b, &e);
+	release_scratch(L);
+	if (rc < 0)
+		return push_err(L, &e);
+	lua_pushlstring(L, b->insns, b->len * sizeof(struct sock_filter));
+	free(fresh_bpf.insns);
+	const char *from = "compiled";
+	for (size_t i = 0; i < sbx_seccomp_nprebuilt; i++)
+		if (b == &sbx_seccomp_prebuilt[i].bpf)
+			from = "prebuilt";
+	lua_pushstring(L, from);
+	return 2;
 }
 
 static volatile sig_atomic_t got_signal;
@@ -1106,6 +1139,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "cgroup_parent", l_cg_parent },
 		{ "cap_names", l_cap_names },
 		{ "seccomp_check", l_seccomp_check },
+		{ "seccomp_bpf", l_seccomp_bpf },
 		{ "trap_signals", l_trap },
 		{ "signalled", l_signalled },
 		{ "now", l_now },

@@ -129,6 +129,8 @@ describe("the escape suite", function()
   end)
 
   it("can lift seccomp (seccomp = false) and take a custom policy", function()
+    local _, from = H.core.seccomp_bpf({ deny = { "mkdir" } })
+    assert.are.equal("compiled", from)
     local r = sb.run(recipe { command = { "/bin/sh", "-c", "grep Seccomp: /proc/self/status" }, seccomp = false })
     assert.truthy(r.stdout:find("Seccomp:%s+0"))
     local r2 = sb.run(recipe { command = { "/bin/sh", "-c", "mkdir /tmp/d && echo made; /mnt/hog try keyctl" },
@@ -138,6 +140,20 @@ describe("the escape suite", function()
     local ok, e = pcall(sb.compile, recipe { seccomp = { deny = { "no_such_call" } } })
     assert.is_false(ok)
     assert.truthy(e.message:find('unknown syscall "no_such_call"', 1, true), e.message)
+  end)
+
+  it("loads default filters, prebuilt at build time, identical to libseccomp's export of the policy", function()
+    for _, caps in ipairs { {}, { "sys_admin" } } do
+      local plan = sb.compile(recipe { capabilities = caps })
+      assert.are.equal("allow", plan.seccomp.default)
+      assert.are.equal(#caps > 0 or nil, plan.seccomp.keep_sys_admin)
+      local host, from = H.core.seccomp_bpf(plan.seccomp)
+      local fresh, from2 = H.core.seccomp_bpf(plan.seccomp, true)
+      assert.are.equal("prebuilt", from)
+      assert.are.equal("compiled", from2)
+      assert.is_true(#fresh > 8 * 16, #fresh)
+      assert.are.equal(fresh, host)
+    end
   end)
 
   it("applies rlimits and umask to the command", function()
