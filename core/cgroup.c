@@ -98,6 +98,19 @@ static bool delegated(const char *path)
 	return false;
 }
 
+/* The root default parent is ours alone: a host that used it removes it
+ * when it ends, if no other host's jail lives there (rmdir fails EBUSY
+ * then).  A host that raced with that removal recreates it (setup_cgroup
+ * retries on ENOENT).  Jails' inits leave with _exit: this runs only in the
+ * host. */
+static char default_parent[4096];
+
+static void remove_default_parent(void)
+{
+	if (default_parent[0])
+		rmdir(default_parent);
+}
+
 int sbx_cgroup_pick_parent(const char *explicit_parent, char *out, size_t len,
 			   char *why, size_t whylen, struct sbx_err *e)
 {
@@ -132,6 +145,9 @@ int sbx_cgroup_pick_parent(const char *explicit_parent, char *out, size_t len,
 	if (geteuid() == 0) {
 		snprintf(out, len, "%s/sandboxlua", mnt);
 		snprintf(why, whylen, "root default");
+		if (!default_parent[0] && atexit(remove_default_parent) == 0)
+			snprintf(default_parent, sizeof default_parent, "%s",
+				 out);
 		return 0;
 	}
 	sbx_err_set(e, EACCES, "cgroup",

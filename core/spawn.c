@@ -86,16 +86,22 @@ static int setup_cgroup(const struct sbx_plan *p, struct sbx_jail *j,
 	char all[2100];
 	snprintf(all, sizeof all, "%s%s%s", need, *need && *opt ? " " : "",
 		 opt);
-	if (sbx_cgroup_prepare_parent(parent, all, opt, j->res.skipped,
-				      sizeof j->res.skipped, e) < 0)
-		return -1;
-	/* once per parent per process: leaves of hosts that died */
-	if (strcmp(reaped, parent) != 0) {
-		sbx_cgroup_reap_stale(parent);
-		snprintf(reaped, sizeof reaped, "%s", parent);
+	for (int tries = 0;; tries++) {
+		if (sbx_cgroup_prepare_parent(parent, all, opt, j->res.skipped,
+					      sizeof j->res.skipped, e) < 0)
+			return -1;
+		/* once per parent per process: leaves of hosts that died */
+		if (strcmp(reaped, parent) != 0) {
+			sbx_cgroup_reap_stale(parent);
+			snprintf(reaped, sizeof reaped, "%s", parent);
+		}
+		if (sbx_cgroup_create(parent, &j->cg, e) == 0)
+			break;
+		/* ENOENT: another host removed the (empty) default parent
+		 * as it ended, between our prepare and our mkdir */
+		if (e->errnum != ENOENT || tries == 3)
+			return -1;
 	}
-	if (sbx_cgroup_create(parent, &j->cg, e) < 0)
-		return -1;
 	j->has_cg = true;
 	/* every limit is in place before the jail exists */
 	for (size_t i = 0; i < p->ncgwrites; i++) {

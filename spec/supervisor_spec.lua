@@ -278,7 +278,9 @@ describe("the host with a job list", function()
       H.sh("sleep 0.05")
     end
     assert.is_false(alive(marker))
-    assert.are.equal("", H.sh(("find %s -maxdepth 1 -name 'sbx-%s-*'"):format(parent, pid)))
+    assert.are.equal("", H.sh(("(find %s -maxdepth 1 -name 'sbx-%s-*' 2>/dev/null)"):format(parent, pid)))
+    -- the default parent went with it: no jail of ours is left in it
+    assert.is_nil(io.open(parent .. "/cgroup.procs"))
     os.remove(f)
   end)
 
