@@ -187,6 +187,22 @@ describe("the supervisor", function()
     assert_clean(before)
   end)
 
+  it("runs a plan compiled once (sb.run_plan) with the recipe's hooks; a call without the plan raises", function()
+    local seen
+    local r = job({ "/bin/sh", "-c", "echo $X" }, { env = { X = "planned" },
+                                                   on_exit = function(res) seen = res.status end })
+    local plan = sb.compile(r)
+    for _ = 1, 2 do
+      seen = nil
+      local res = sb.run_plan(r, plan)
+      assert.are.equal("planned\n", res.stdout)
+      assert.are.equal("exited", seen)
+    end
+    local ok, err = pcall(sb.run_plan, plan)
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("run_plan: expected (recipe, plan)", 1, true), tostring(err))
+  end)
+
   it("runs on_start, on_timeout and on_exit hooks in order", function()
     local log = {}
     local r = sb.run(job({ "/bin/sleep", "100" }, {

@@ -211,6 +211,9 @@ end
 -- run_plan(recipe, plan): run a plan sb.compile made of that recipe (the
 -- recipe still brings the hooks) without compiling it again
 function M.run_plan(r, plan)
+  if type(r) ~= "table" or type(plan) ~= "table" then
+    error("run_plan: expected (recipe, plan), the plan from sb.compile(recipe)", 2)
+  end
   local h, _, _, res = start(r, plan)
   if not h then return res end
   return h:wait()
