@@ -53,7 +53,7 @@ $(B)/libsbx.a: $(CORE_OBJ) $(B)/core/seccomp_prebuilt.o
 
 # the default seccomp filters, compiled once at build time by core/seccomp.c
 $(B)/seccomp-prebuild: scripts/seccomp-prebuild.c core/seccomp.c core/err.c core/sbx.h | $(B)/.deps-build
-	$(Q)$(CC) $(ALL_CFLAGS) -DSBX_SECCOMP_NO_PREBUILT -Icore -o $@ $(filter %.c,$^) -lseccomp -lcap
+	$(Q)$(CC) $(ALL_CFLAGS) -DSBX_SECCOMP_NO_PREBUILT -Icore -o $@ $(filter %.c,$^) -lseccomp
 
 $(B)/core/seccomp_prebuilt.c: $(B)/seccomp-prebuild
 	$(Q)mkdir -p $(@D)

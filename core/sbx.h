@@ -186,7 +186,6 @@ int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e);
 int sbx_cap_from_name(const char *name); /* "net_bind_service" -> 10; -1 */
 const char *sbx_cap_name(int cap);       /* NULL when out of range */
 int sbx_cap_last(void);                  /* highest cap the kernel knows */
-int sbx_seccomp_apply(const struct sbx_seccomp *s, struct sbx_err *e);
 int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e);
 /* host side: the policy as classic BPF (cached per policy; NULL when off) */
 struct sbx_bpf { void *insns; size_t len; };
@@ -203,7 +202,6 @@ extern const struct sbx_seccomp_prebuilt sbx_seccomp_prebuilt[];
 extern const size_t sbx_seccomp_nprebuilt;
 /* child side: load it (no allocation, no libseccomp) */
 int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e);
-const char *sbx_syscall_name(int nr);    /* NULL when unknown */
 /* nr in an audit arch (AUDIT_ARCH_I386, ...); NULL when unknown */
 const char *sbx_syscall_name_arch(uint32_t arch, int nr);
 

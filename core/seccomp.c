@@ -11,7 +11,7 @@
  *   In the ERRNO and KILL (whitelist) modes execve, execveat, exit and
  *   exit_group are always allowed: the filter is loaded right before
  *   execve.  Everything else the program (and its dynamic loader) needs
- *   must be listed by the user; between sbx_seccomp_apply() and execve the
+ *   must be listed by the user; between sbx_seccomp_load() and execve the
  *   caller must itself only make allowed syscalls.
  *
  *   use_default_denylist adds, on top of the above (it wins over `allow`),
@@ -51,7 +51,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 
 #ifndef CLONE_NEWTIME
@@ -412,85 +413,63 @@ int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e)
 	return 0;
 }
 
+/* CAP_SYS_ADMIN in the effective set, by the raw syscall: this runs in the
+ * vforked command, where libcap's allocations have no place */
 static bool have_sys_admin(void)
 {
-	cap_t c = cap_get_proc();
-	cap_flag_value_t v = CAP_CLEAR;
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
 
-	if (!c)
+	if (syscall(SYS_capget, &h, d) < 0)
 		return false;
-	if (cap_get_flag(c, CAP_SYS_ADMIN, CAP_EFFECTIVE, &v) < 0)
-		v = CAP_CLEAR;
-	cap_free(c);
-	return v == CAP_SET;
-}
-
-int sbx_seccomp_apply(const struct sbx_seccomp *s, struct sbx_err *e)
-{
-	if (!s || !s->enabled)
-		return 0;
-	scmp_filter_ctx ctx = build(s, e);
-	if (!ctx)
-		return -1;
-	/* The kernel takes a filter from a process that has no_new_privs or
-	 * CAP_SYS_ADMIN (in its user namespace).  Leave no_new_privs as it
-	 * is when either holds (the plan's no_new_privs is already applied
-	 * by sbx_priv_drop); otherwise let libseccomp set it, since the
-	 * load would fail without it. */
-	int nnp = prctl(PR_GET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL);
-	if (nnp == 1 || have_sys_admin()) {
-		int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-		if (rc < 0) {
-			seccomp_release(ctx);
-			sbx_err_set(e, -rc, "seccomp",
-				    "clear the no_new_privs attribute");
-			return -1;
-		}
-	}
-	int rc = seccomp_load(ctx);
-	if (rc < 0) {
-		seccomp_release(ctx);
-		sbx_err_set(e, -rc, "seccomp", "load the seccomp filter");
-		return -1;
-	}
-	/* Deliberately not released: free() may munmap/brk, which a
-	 * whitelist may not allow.  The process execs right after. */
-	return 0;
+	return d[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
 }
 
 /* The host compiles a policy to classic BPF once (libseccomp, exported
  * through a memfd) and keeps it; the jail's command only loads the program,
  * which keeps libseccomp's work out of every spawn. */
-struct cached { char *key; struct sbx_bpf bpf; };
+struct cached { char *key; size_t klen; struct sbx_bpf bpf; };
 static struct cached cache_[8];
 static unsigned cache_next;
 
-static void key_add(char **k, size_t *len, const char *s)
+/* append s and its NUL; false (key freed) when out of memory */
+static bool key_add(char **k, size_t *len, const char *s)
 {
 	size_t n = strlen(s) + 1;
 	char *nk = realloc(*k, *len + n + 1);
-	if (!nk)
-		return;
+	if (!nk) {
+		free(*k);
+		*k = NULL;
+		return false;
+	}
 	memcpy(nk + *len, s, n);
 	*len += n;
 	nk[*len] = '\0';
 	*k = nk;
+	return true;
 }
 
-static char *policy_key(const struct sbx_seccomp *s, size_t *len)
+/* the policy as bytes (names NUL-separated, so *len counts them all);
+ * NULL when out of memory */
+char *sbx_seccomp_key(const struct sbx_seccomp *s, size_t *len)
 {
 	char head[64], *k = NULL;
+	bool ok;
 	*len = 0;
 	snprintf(head, sizeof head, "%d%d%d", s->use_default_denylist,
 		 s->keep_sys_admin, (int)s->def);
-	key_add(&k, len, head);
-	key_add(&k, len, "A");
-	for (const char *const *a = s->allow; a && *a; a++)
-		key_add(&k, len, *a);
-	key_add(&k, len, "D");
-	for (const char *const *d = s->deny; d && *d; d++)
-		key_add(&k, len, *d);
+	ok = key_add(&k, len, head) && key_add(&k, len, "A");
+	for (const char *const *a = s->allow; ok && a && *a; a++)
+		ok = key_add(&k, len, *a);
+	ok = ok && key_add(&k, len, "D");
+	for (const char *const *d = s->deny; ok && d && *d; d++)
+		ok = key_add(&k, len, *d);
 	return k;
+}
+
+static bool key_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return alen == blen && !memcmp(a, b, alen);
 }
 
 /* libseccomp's work: the policy as classic BPF, in a malloc'ed buffer */
@@ -522,11 +501,6 @@ int sbx_seccomp_export(const struct sbx_seccomp *s, struct sbx_bpf *out,
 	return 0;
 }
 
-char *sbx_seccomp_key(const struct sbx_seccomp *s, size_t *len)
-{
-	return policy_key(s, len);
-}
-
 int sbx_seccomp_compile(const struct sbx_seccomp *s, const struct sbx_bpf **out,
 			struct sbx_err *e)
 {
@@ -536,7 +510,7 @@ int sbx_seccomp_compile(const struct sbx_seccomp *s, const struct sbx_bpf **out,
 	*out = NULL;
 	if (!s || !s->enabled)
 		return 0;
-	key = policy_key(s, &klen);
+	key = sbx_seccomp_key(s, &klen);
 	if (!key) {
 		sbx_err_set(e, ENOMEM, "seccomp", "policy key");
 		return -1;
@@ -545,15 +519,16 @@ int sbx_seccomp_compile(const struct sbx_seccomp *s, const struct sbx_bpf **out,
 	/* the default policies come compiled: a fresh host process skips
 	 * libseccomp's ~0.5 ms for them */
 	for (size_t i = 0; i < sbx_seccomp_nprebuilt; i++)
-		if (sbx_seccomp_prebuilt[i].klen == klen &&
-		    !memcmp(sbx_seccomp_prebuilt[i].key, key, klen)) {
+		if (key_eq(sbx_seccomp_prebuilt[i].key,
+			   sbx_seccomp_prebuilt[i].klen, key, klen)) {
 			free(key);
 			*out = &sbx_seccomp_prebuilt[i].bpf;
 			return 0;
 		}
 #endif
 	for (size_t i = 0; i < sizeof cache_ / sizeof *cache_; i++)
-		if (cache_[i].key && !memcmp(cache_[i].key, key, klen + 1)) {
+		if (cache_[i].key && key_eq(cache_[i].key, cache_[i].klen, key,
+					    klen)) {
 			free(key);
 			*out = &cache_[i].bpf;
 			return 0;
@@ -567,6 +542,7 @@ int sbx_seccomp_compile(const struct sbx_seccomp *s, const struct sbx_bpf **out,
 	free(c->key);
 	free(c->bpf.insns);
 	c->key = key;
+	c->klen = klen;
 	c->bpf = bpf;
 	*out = &c->bpf;
 	return 0;
@@ -591,28 +567,6 @@ int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e)
 		return -1;
 	}
 	return 0;
-}
-
-const char *sbx_syscall_name(int nr)
-{
-	static char *cache[1024];
-	static char other[64];
-	char *n;
-
-	if (nr < 0)
-		return NULL;
-	if ((size_t)nr < sizeof cache / sizeof *cache && cache[nr])
-		return cache[nr];
-	n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-	if (!n)
-		return NULL;
-	if ((size_t)nr < sizeof cache / sizeof *cache) {
-		cache[nr] = n; /* kept for the life of the process */
-		return n;
-	}
-	snprintf(other, sizeof other, "%s", n);
-	free(n);
-	return other;
 }
 
 const char *sbx_syscall_name_arch(uint32_t arch, int nr)

@@ -291,7 +291,6 @@ static pid_t do_clone3(const struct sbx_plan *p, struct sbx_jail *j,
 	return (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
 }
 
-
 static void drain_msgs(struct sbx_jail *j, bool block)
 {
 	struct sbx_msg m;
@@ -306,7 +305,7 @@ static void drain_msgs(struct sbx_jail *j, bool block)
 						    (block ? 0 : MSG_DONTWAIT));
 		if (n < 0 && errno == EINTR)
 			continue; /* a signal to the host is not the jail's end */
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		if (n == 0 || (n < 0 && errno != EAGAIN))
 			j->sock_eof = true;
 		if (n != (ssize_t)sizeof m)
 			return;
@@ -363,7 +362,6 @@ void sbx_jail_tty_resize(struct sbx_jail *j)
 	if (j->ttyfd >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
 		ioctl(j->ttyfd, TIOCSWINSZ, &ws);
 }
-
 
 /* A seccomp kill is logged by the kernel (audit type 1326) with the
  * syscall and its arch; the kernel log is the only place that says which.

@@ -290,16 +290,12 @@ static void arm_tty(struct sbx_sup *s, struct sbx_jail *j, bool in)
 static void on_tty(struct sbx_sup *s, struct sbx_jail *j, int tag, int res)
 {
 	if (tag == TAG_TTY) {
-		if (res > 0 && sbx_write_all(STDOUT_FILENO, j->ttybuf,
-					     (size_t)res) >= 0) {
+		if ((res > 0 && sbx_write_all(STDOUT_FILENO, j->ttybuf,
+					      (size_t)res) >= 0) ||
+		    res == -EINTR || res == -EAGAIN)
 			arm_tty(s, j, false);
-			return;
-		}
-		if (res == -EINTR || res == -EAGAIN) {
-			arm_tty(s, j, false);
-			return;
-		}
-		j->tty_eof = true; /* EIO: every slave fd is closed */
+		else
+			j->tty_eof = true; /* EIO: every slave fd is closed */
 		return;
 	}
 	j->stdin_armed = false;

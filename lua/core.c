@@ -1001,26 +1001,28 @@ static int l_seccomp_bpf(lua_State *L)
 
 static volatile sig_atomic_t got_signal;
 static int wake_fd = -1;
-static void on_signal(int s)
+/* from a signal handler: end the supervisor's wait, even if the signal
+ * came just before it */
+static void wake_sup(void)
 {
 	uint64_t one = 1;
 	int saved = errno;
-	got_signal = s;
-	/* end the supervisor's wait even if the signal came just before it */
 	if (wake_fd >= 0 && write(wake_fd, &one, sizeof one) < 0)
 		(void)0;
 	errno = saved;
 }
 
+static void on_signal(int s)
+{
+	got_signal = s;
+	wake_sup();
+}
+
 static void on_winch(int s)
 {
-	uint64_t one = 1;
-	int saved = errno;
 	(void)s;
 	got_winch = 1;
-	if (wake_fd >= 0 && write(wake_fd, &one, sizeof one) < 0)
-		(void)0;
-	errno = saved;
+	wake_sup();
 }
 
 /* core.tty_raw(): the host terminal in raw mode while a console runs;
