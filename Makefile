@@ -23,12 +23,25 @@ ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(HARDEN) -fPIC
 LDHARDEN := -Wl,-z,relro,-z,now,-z,noexecstack,--as-needed
 LIBS     := -lcap -lseccomp -luring
 
-CORE_SRC := $(wildcard core/*.c)
-CORE_OBJ := $(CORE_SRC:core/%.c=$(B)/core/%.o)
+# libsbx (the host side) and sbx-init (the jail's pid 1, a static program
+# of its own, embedded in libsbx through core/init_image.S)
+LIB_SRC  := $(addprefix core/,cgroup.c spawn.c supervise.c seccomp.c caps.c \
+              ctx.c userns.c clone.c image.c plan.c priv.c err.c util.c)
+INIT_SRC := $(addprefix core/,init.c command.c mount.c net.c priv.c plan.c \
+              err.c util.c)
+CORE_HDR := core/sbx.h core/util.h core/jail.h
+LIB_OBJ  := $(LIB_SRC:core/%.c=$(B)/core/%.o) $(B)/core/init_image.o
 LUA_MODS := $(wildcard lua/cgsandbox/*.lua)
+# sbx-init: static with musl where musl-gcc is installed (25 KiB: cheap to
+# copy into its memfd and to exec), else with the C compiler's own libc
+INIT_CC     ?=
+INIT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Os $(WARN) -fstack-protector-strong \
+               -fstack-clash-protection -fcf-protection -fno-strict-overflow \
+               -fno-delete-null-pointer-checks -ffunction-sections -fdata-sections
+MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 # Debian packages: build, then tests (busted, the busybox rootfs, the VM)
-BUILD_PKGS := lua5.4 liblua5.4-dev libcap-dev liburing-dev libseccomp-dev pkg-config
+BUILD_PKGS := lua5.4 liblua5.4-dev libcap-dev liburing-dev libseccomp-dev pkg-config musl-tools
 TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps uidmap util-linux bsdutils
 BENCH_PKGS := bubblewrap crun runc util-linux
 
@@ -44,15 +57,33 @@ $(B)/.deps-%:
 	$(Q)scripts/ensure-packages $(if $(filter build,$*),$(BUILD_PKGS),$(TEST_PKGS))
 	$(Q)touch $@
 
-$(B)/core/%.o: core/%.c core/sbx.h core/util.h core/jail.h | $(B)/.deps-build
+$(B)/core/%.o: core/%.c $(CORE_HDR) | $(B)/.deps-build
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(B)/libsbx.a: $(CORE_OBJ) $(B)/core/seccomp_prebuilt.o
+# musl's headers lack the kernel's: lend it linux/, asm/, asm-generic/
+$(B)/musl-include/.stamp:
+	$(Q)mkdir -p $(@D)
+	$(Q)ln -sfn /usr/include/linux $(@D)/linux
+	$(Q)ln -sfn /usr/include/asm-generic $(@D)/asm-generic
+	$(Q)ln -sfn /usr/include/$(MULTIARCH)/asm $(@D)/asm
+	$(Q)touch $@
+
+$(B)/sbx-init: $(INIT_SRC) $(CORE_HDR) $(B)/musl-include/.stamp | $(B)/.deps-build
+	$(Q)if [ -n "$(INIT_CC)" ]; then cc="$(INIT_CC)"; \
+	elif command -v musl-gcc >/dev/null; then cc="musl-gcc -I$(B)/musl-include"; \
+	else cc="$(CC) -D_FORTIFY_SOURCE=2"; fi; \
+	$$cc $(INIT_CFLAGS) -static -Wl,--gc-sections -s -o $@ $(INIT_SRC)
+
+$(B)/core/init_image.o: core/init_image.S $(B)/sbx-init
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -DSBX_INIT_PATH='"$(B)/sbx-init"' -c $< -o $@
+
+$(B)/libsbx.a: $(LIB_OBJ) $(B)/core/seccomp_prebuilt.o
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # the default seccomp filters, compiled once at build time by core/seccomp.c
-$(B)/seccomp-prebuild: scripts/seccomp-prebuild.c core/seccomp.c core/err.c core/sbx.h | $(B)/.deps-build
+$(B)/seccomp-prebuild: scripts/seccomp-prebuild.c core/seccomp.c core/err.c $(CORE_HDR) | $(B)/.deps-build
 	$(Q)$(CC) $(ALL_CFLAGS) -DSBX_SECCOMP_NO_PREBUILT -Icore -o $@ $(filter %.c,$^) -lseccomp
 
 $(B)/core/seccomp_prebuilt.c: $(B)/seccomp-prebuild
@@ -91,7 +122,7 @@ $(B)/sandboxlua: $(B)/lua/sandboxlua.o $(B)/lua/core.o $(B)/lua/embedded.o $(B)/
 
 # one static binary (for hosts without lua5.4, libcap, libseccomp, liburing)
 static: $(B)/static/sandboxlua
-$(B)/static/sandboxlua: lua/sandboxlua.c lua/core.c $(B)/lua/embedded.c $(CORE_SRC) $(B)/core/seccomp_prebuilt.c
+$(B)/static/sandboxlua: lua/sandboxlua.c lua/core.c $(B)/lua/embedded.c $(LIB_SRC) $(B)/core/init_image.o $(B)/core/seccomp_prebuilt.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LUA_INC) -Icore -Wno-missing-prototypes -static -o $@ $^ \
 	  -l:liblua$(LUA_VERSION).a -l:libcap.a -l:libseccomp.a -l:liburing.a -lm -Wl,-w

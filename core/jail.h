@@ -1,21 +1,37 @@
-/* Internal: what parent-side (spawn.c) and child-side (child.c, mount.c,
- * net.c) setup share.  Not installed. */
+/* Internal: what the host side (spawn.c) and the jail's init (init.c,
+ * command.c, mount.c, net.c, priv.c) share: the records on the socket
+ * between them and the plan as init decodes it.  Not installed. */
 #ifndef SBX_JAIL_H
 #define SBX_JAIL_H
 #include "sbx.h"
 
 #define SBX_MAX_MOUNTS 256
+/* fds the host hands init across exec (everything else is closed) */
+#define SBX_INIT_SOCK 3   /* the SOCK_SEQPACKET end */
+#define SBX_INIT_IMAGE 4  /* the sealed init image: only when GO is awaited */
+#define SBX_INIT_NAME "sbx-init"
 
-/* records on the CLOEXEC SOCK_SEQPACKET pair between host and jail */
+/* host -> init records: a u32 type, then the payload */
+enum sbx_rec_type {
+	SBX_REC_GO = 1,      /* placed in the cgroup, id maps written;
+			      * u32 flags follow (SBX_GO_REEXEC) */
+	SBX_REC_PLAN,        /* a chunk of the encoded plan, more follow */
+	SBX_REC_PLAN_END,    /* the last chunk */
+	SBX_REC_JOB,         /* a chunk of a parked jail's job, more follow */
+	SBX_REC_JOB_END,     /* the last chunk of the job */
+};
+#define SBX_GO_REEXEC 1u     /* exec the image again: the first exec ran
+			      * before the id maps, without capabilities */
+#define SBX_REC_CHUNK 32768  /* payload bytes per record */
+#define SBX_PLAN_MAX (64u << 20)
+
+/* init -> host records (fixed size) */
 enum sbx_msg_type {
-	SBX_MSG_GO = 1,   /* host -> jail: cgroup/idmaps are in place */
-	SBX_MSG_ERROR,    /* jail -> host: setup failed {step, errno, msg} */
-	SBX_MSG_READY,    /* init -> host: the command exec'd */
-	SBX_MSG_EXIT,     /* init -> host: the command's wait status */
-	SBX_MSG_TTY,      /* init -> host: the console's master (SCM_RIGHTS) */
-	SBX_MSG_CMD,      /* command -> host, just before exec: the kernel
-			   * attaches its pid, as the host sees it
-			   * (SCM_CREDENTIALS) */
+	SBX_MSG_ERROR = 1,   /* setup failed {step, errno, msg} */
+	SBX_MSG_READY,       /* the command exec'd; SCM_RIGHTS: its pidfd */
+	SBX_MSG_EXIT,        /* the command's wait status */
+	SBX_MSG_TTY,         /* the console's master (SCM_RIGHTS) */
+	SBX_MSG_PARKED,      /* set up, waiting for a JOB (pools) */
 };
 struct sbx_msg {
 	int type;
@@ -26,14 +42,73 @@ struct sbx_msg {
 	char msg[512];
 };
 
+/* ---- the plan on the wire (plan.c) ------------------------------------- */
+struct sbx_wbuf { unsigned char *p; size_t len, cap; bool oom; };
+void sbx_wbuf_free(struct sbx_wbuf *w);
+/* the whole plan (with the process part unless p->park) and the two
+ * compiled filters: the command's and init's own */
+int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
+		    const struct sbx_bpf *init, struct sbx_wbuf *w,
+		    struct sbx_err *e);
+/* the process part alone: a parked jail's job */
+int sbx_job_encode(const struct sbx_plan *p, struct sbx_wbuf *w,
+		   struct sbx_err *e);
+
+struct sbx_arena { void **v; size_t n, cap; };
+void sbx_arena_free(struct sbx_arena *a);
+
+/* what init gets: pointers into the (kept) record buffer, arrays in an
+ * arena; every length, count and string checked before use */
+struct sbx_initplan {
+	struct sbx_plan p;             /* the fields init uses */
+	struct sbx_bpf cmd_bpf, init_bpf;
+	bool have_job;                 /* argv/envp/cwd/stdio are set */
+	unsigned stdio_fds;            /* bit i: stdio i came as an fd */
+	struct sbx_arena arena;
+};
+int sbx_plan_decode(const void *buf, size_t len, struct sbx_initplan *ip,
+		    struct sbx_err *e);
+int sbx_job_decode(const void *buf, size_t len, struct sbx_initplan *ip,
+		   struct sbx_err *e);
+void sbx_initplan_free(struct sbx_initplan *ip);
+
+/* ---- host side: the context, the clone (clone.c), the image (image.c) --- */
+#define SBX_CTX_CACHE 8
+struct sbx_cached_bpf { char *key; size_t klen; struct sbx_bpf bpf; };
+struct sbx_ctx {
+	int image;         /* the sealed init image; -1 until the first spawn */
+	struct sbx_cached_bpf cache[SBX_CTX_CACHE]; /* compiled policies */
+	unsigned cache_next;
+};
+
+struct sbx_clone_req {
+	uint64_t flags;     /* CLONE_NEW* | CLONE_INTO_CGROUP ... */
+	int cgroup_fd;      /* with CLONE_INTO_CGROUP */
+	int sock;           /* becomes fd 3 of init (>= 5 here) */
+	int image;          /* the sealed image (>= 5 here) */
+	bool await_go;      /* image stays open as fd 4, argv says so */
+	int *pidfd;         /* out */
+	int exec_errno;     /* out: the exec of init failed */
+};
+/* clone3 the init with CLONE_VM|CLONE_VFORK on a small stack (the host's
+ * size does not matter) and exec the image; returns the pid or -1 */
+pid_t sbx_clone_init(struct sbx_clone_req *r);
+/* a sealed memfd holding the embedded sbx-init (>= 5, CLOEXEC) */
+int sbx_image_open(struct sbx_err *e);
+/* id maps of a user namespace (userns.c) */
+int sbx_userns_write_maps(const struct sbx_plan *p, pid_t pid,
+			  struct sbx_err *e);
+void sbx_userns_why(const struct sbx_plan *p, int err, struct sbx_err *e);
+
+/* ---- jail side ---------------------------------------------------------- */
 struct sbx_jailctx {
-	int sock;                  /* child's end */
+	int sock;                  /* fd 3 */
 	int rootfd;                /* detached clone of the rootfs */
 	int devfd[6];              /* host /dev nodes to bind */
 	int srcfd[SBX_MAX_MOUNTS]; /* detached clones of bind sources */
 	int stdio[3];              /* fds to dup2 onto 0,1,2; -1 = keep */
-	const struct sbx_bpf *bpf; /* compiled seccomp filter, or NULL */
 	int tty;                   /* console slave in the jail's devpts, -1 */
+	const struct sbx_bpf *bpf; /* the command's filter, or NULL */
 };
 
 const char *sbx_mount_kind_name(enum sbx_mount_kind k);
@@ -42,8 +117,12 @@ int sbx_mount_prepare(const struct sbx_plan *p, struct sbx_jailctx *cx,
 int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		    struct sbx_err *e);
 int sbx_net_loopback_up(struct sbx_err *e);
-/* runs in the clone3 child; never returns */
-__attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *p,
-					      struct sbx_jailctx *cx);
+int sbx_console_open(struct sbx_jailctx *cx, struct sbx_err *e);
+/* fork the command: it sets itself up, then waits until init closes
+ * *release (init drops its own privileges meanwhile); *done reads EOF
+ * once it exec'd or failed.  Returns its pid, -1 with *e set. */
+pid_t sbx_command_fork(const struct sbx_initplan *ip, struct sbx_jailctx *cx,
+		       int *release, int *done, struct sbx_err *e);
 void sbx_msg_send_err(int sock, const struct sbx_err *e, int code);
+void sbx_msg_send(int sock, int type, int status, int fd);
 #endif

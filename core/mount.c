@@ -11,10 +11,21 @@
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
+/* the kernel's header, not <sys/mount.h>: musl's lacks the new mount API
+ * and the two clash; mount(2) and umount2(2) go through syscall() */
+#include <linux/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+
+#ifndef MNT_DETACH
+#define MNT_DETACH 2
+#endif
+
+static int umount_detach(const char *path)
+{
+	return (int)syscall(SYS_umount2, path, MNT_DETACH);
+}
 
 static int openat2_in(int root, const char *path, int flags)
 {
@@ -119,7 +130,7 @@ static int new_fs(const char *type, const char *opts, uint64_t attrs)
 	/* name the source after the type, as mount(8) users expect */
 	syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", type, 0);
 	snprintf(buf, sizeof buf, "%s", opts ? opts : "");
-	for (char *kv = strtok(buf, ","); kv; kv = strtok(NULL, ",")) {
+	for (char *sv, *kv = strtok_r(buf, ",", &sv); kv; kv = strtok_r(NULL, ",", &sv)) {
 		char *eq = strchr(kv, '=');
 		int r;
 		if (eq) {
@@ -293,18 +304,18 @@ static int overlay_at(int root, const struct sbx_mount *m, int lowerfd)
 static void detach_in(int root, const char *dst)
 {
 	char p[64];
-	struct statx sx;
+	struct stat st, up;
 	cleanup_fd int t = openat2_in(root, dst, O_PATH | O_DIRECTORY);
 	if (t < 0)
 		return;
-	/* only a mount point has something to detach (saves a failing
-	 * umount2 per default mount in the common rootfs case) */
-	if (statx(t, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0 &&
-	    (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-	    !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+	/* only another filesystem's mount point (the host's proc, sysfs or
+	 * devtmpfs) has something to detach: saves a failing umount2 per
+	 * default mount in the common rootfs case */
+	if (fstat(t, &st) == 0 && fstatat(t, "..", &up, 0) == 0 &&
+	    st.st_dev == up.st_dev)
 		return;
 	snprintf(p, sizeof p, "/proc/self/fd/%d", t);
-	while (umount2(p, MNT_DETACH) == 0)
+	while (umount_detach(p) == 0)
 		;
 }
 
@@ -475,7 +486,7 @@ int sbx_mount_prepare(const struct sbx_plan *p, struct sbx_jailctx *cx,
 					     "/dev/urandom", "/dev/tty" };
 	const char *root = p->rootfs ? p->rootfs : "/";
 
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+	if (syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		sbx_err_set(e, errno, "mount", "make / private");
 		return -1;
 	}
@@ -592,7 +603,7 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 			sbx_err_set(e, errno, "pivot_root", "pivot_root");
 			return -1;
 		}
-		if (umount2(".", MNT_DETACH) < 0) {
+		if (umount_detach(".") < 0) {
 			sbx_err_set(e, errno, "pivot_root",
 				    "detach the old root");
 			return -1;

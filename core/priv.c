@@ -1,6 +1,8 @@
-/* Process privileges for the jailed command (child side, right before
- * seccomp and execve): supplementary groups, gid, uid and the five
- * capability sets reduced to plan->caps_keep, then PR_SET_NO_NEW_PRIVS.
+/* Process privileges (jail side): for the command right before seccomp and
+ * execve, and for init itself once the command runs.  Supplementary
+ * groups, gid, uid and the five capability sets reduced to caps_keep, then
+ * PR_SET_NO_NEW_PRIVS.  Raw capget/capset and prctl: no allocation, so it
+ * is safe in any child.
  *
  * Order (as runc does it):
  *   1. clear the ambient set (nothing may leak through execve by accident)
@@ -19,17 +21,19 @@
  * (empty), I' = I (empty).  Bits of caps_keep above sbx_cap_last() name
  * capabilities this kernel does not have and are ignored (so ~0 means "all
  * there are"); a kept capability the process does not hold now is an
- * error, since it cannot be granted. */
+ * error, since it cannot be granted.  sbx_seccomp_load() loads the filter
+ * the host compiled. */
 #include "sbx.h"
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef PR_CAP_AMBIENT
@@ -37,6 +41,23 @@
 #define PR_CAP_AMBIENT_RAISE 2
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
+#define SBX_CAP_MAX 63 /* caps_keep is a uint64_t */
+
+int sbx_cap_last(void)
+{
+	static int last = -1; /* the kernel's constant, probed once */
+
+	if (last >= 0)
+		return last;
+	/* PR_CAPBSET_READ fails with EINVAL past the last capability; works
+	 * without /proc (the jail may have none) */
+	int n = 0;
+	while (n < SBX_CAP_MAX &&
+	       prctl(PR_CAPBSET_READ, (unsigned long)(n + 1), 0UL, 0UL, 0UL) >= 0)
+		n++;
+	last = n;
+	return last;
+}
 
 /* index = capability number (linux/capability.h) */
 static const char *const cap_names[] = {
@@ -51,41 +72,6 @@ static const char *const cap_names[] = {
 	"perfmon", "bpf", "checkpoint_restore",
 };
 #define NCAPNAMES ((int)(sizeof cap_names / sizeof cap_names[0]))
-#define SBX_CAP_MAX 63 /* caps_keep is a uint64_t */
-
-int sbx_cap_last(void)
-{
-	static int last = -1;
-	char buf[32];
-
-	if (last >= 0)
-		return last;
-	/* Probe the bounding set: PR_CAPBSET_READ fails with EINVAL past the
-	 * last capability.  Works without /proc (the jail may have none). */
-	if (prctl(PR_CAPBSET_READ, 0UL, 0UL, 0UL, 0UL) >= 0) {
-		int n = 0;
-		while (n < SBX_CAP_MAX &&
-		       prctl(PR_CAPBSET_READ, (unsigned long)(n + 1), 0UL,
-			     0UL, 0UL) >= 0)
-			n++;
-		last = n;
-		return last;
-	}
-	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-	if (f) {
-		char *end;
-		long v = -1;
-		if (fgets(buf, sizeof buf, f))
-			v = strtol(buf, &end, 10);
-		fclose(f);
-		if (v >= 0 && v <= SBX_CAP_MAX) {
-			last = (int)v;
-			return last;
-		}
-	}
-	last = CAP_LAST_CAP;
-	return last;
-}
 
 const char *sbx_cap_name(int cap)
 {
@@ -101,78 +87,31 @@ const char *sbx_cap_name(int cap)
 	return numeric[cap];
 }
 
-int sbx_cap_from_name(const char *name)
-{
-	const char *n = name;
-	cap_value_t v;
-
-	if (!name || !*name)
-		return -1;
-	if (strncasecmp(n, "cap_", 4) == 0)
-		n += 4;
-	for (int i = 0; i < NCAPNAMES; i++)
-		if (strcasecmp(n, cap_names[i]) == 0)
-			return i;
-	/* a name libcap knows but this table does not (newer libcap) */
-	char low[64] = "cap_";
-	size_t len = strlen(n);
-	if (len == 0 || len >= sizeof low - 4)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		char c = n[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      c == '_'))
-			return -1; /* no numbers: cap_from_name takes them */
-		low[4 + i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-	}
-	low[4 + len] = '\0';
-	if (cap_from_name(low, &v) == 0 && v >= 0 && v <= SBX_CAP_MAX)
-		return (int)v;
-	return -1;
-}
-
 static const char *capname(int cap)
 {
 	const char *s = sbx_cap_name(cap);
 	return s ? s : "?";
 }
 
-static int set_caps(uint64_t keep, struct sbx_err *e)
+static int cap_sets(uint64_t *eff, uint64_t *prm, uint64_t *inh, bool set)
 {
-	cap_t c = cap_init(); /* all clear */
-	int last = sbx_cap_last();
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
 
-	if (!c) {
-		sbx_err_set(e, errno, "capabilities",
-			    "drop capabilities: cap_init");
+	if (set) {
+		d[0].effective = (uint32_t)*eff;
+		d[1].effective = (uint32_t)(*eff >> 32);
+		d[0].permitted = (uint32_t)*prm;
+		d[1].permitted = (uint32_t)(*prm >> 32);
+		d[0].inheritable = (uint32_t)*inh;
+		d[1].inheritable = (uint32_t)(*inh >> 32);
+		return (int)syscall(SYS_capset, &h, d);
+	}
+	if (syscall(SYS_capget, &h, d) < 0)
 		return -1;
-	}
-	for (int i = 0; i <= last; i++) {
-		if (!(keep & (UINT64_C(1) << i)))
-			continue;
-		cap_value_t v = i;
-		if (cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0 ||
-		    cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET) < 0 ||
-		    cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET) < 0) {
-			int err = errno;
-			cap_free(c);
-			sbx_err_set(e, err, "capabilities",
-				    "drop capabilities: cannot represent "
-				    "capability %s (%d) with libcap",
-				    capname(i), i);
-			return -1;
-		}
-	}
-	if (cap_set_proc(c) < 0) {
-		int err = errno;
-		cap_free(c);
-		sbx_err_set(e, err, "capabilities",
-			    "drop capabilities: set effective/permitted/"
-			    "inheritable sets to 0x%llx",
-			    (unsigned long long)keep);
-		return -1;
-	}
-	cap_free(c);
+	*eff = d[0].effective | (uint64_t)d[1].effective << 32;
+	*prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	*inh = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
 	return 0;
 }
 
@@ -181,34 +120,29 @@ int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e)
 	int last = sbx_cap_last();
 	uint64_t known = last >= SBX_CAP_MAX ? UINT64_MAX
 					     : (UINT64_C(1) << (last + 1)) - 1;
-	uint64_t keep = p->caps_keep & known;
+	uint64_t keep = p->caps_keep & known, eff, prm, inh;
 
 	/* a kept capability must be held now: we can only lose, not gain */
-	cap_t cur = cap_get_proc();
-	if (!cur) {
+	if (cap_sets(&eff, &prm, &inh, false) < 0) {
 		sbx_err_set(e, errno, "capabilities",
 			    "drop capabilities: read current capabilities");
 		return -1;
 	}
 	for (int i = 0; i <= last; i++) {
-		cap_flag_value_t have = CAP_CLEAR;
 		if (!(keep & (UINT64_C(1) << i)))
 			continue;
-		if (cap_get_flag(cur, i, CAP_PERMITTED, &have) < 0 ||
-		    have != CAP_SET || cap_get_bound(i) != 1) {
-			cap_free(cur);
+		if (!(prm & (UINT64_C(1) << i)) ||
+		    prctl(PR_CAPBSET_READ, (unsigned long)i, 0UL, 0UL, 0UL) != 1) {
 			sbx_err_set(e, EPERM, "capabilities",
 				    "drop capabilities: cannot keep "
-				    "capability %s (%d): the sandbox host "
-				    "does not hold it", capname(i), i);
+				    "capability %d (%s): the sandbox host "
+				    "does not hold it", i, capname(i));
 			return -1;
 		}
 	}
-	cap_free(cur);
 
 	/* 1. ambient: cleared first, raised again at the end */
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0UL, 0UL, 0UL) <
-		    0 &&
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0UL, 0UL, 0UL) < 0 &&
 	    errno != EINVAL /* kernel < 4.3: no ambient set */) {
 		sbx_err_set(e, errno, "capabilities",
 			    "drop capabilities: clear the ambient set");
@@ -219,13 +153,12 @@ int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e)
 	for (int i = 0; i <= last; i++) {
 		if (keep & (UINT64_C(1) << i))
 			continue;
-		int in = cap_get_bound(i);
-		if (in == 0 || (in < 0 && errno == EINVAL))
+		if (prctl(PR_CAPBSET_READ, (unsigned long)i, 0UL, 0UL, 0UL) != 1)
 			continue; /* not in it / unknown to the kernel */
-		if (cap_drop_bound(i) < 0) {
+		if (prctl(PR_CAPBSET_DROP, (unsigned long)i, 0UL, 0UL, 0UL) < 0) {
 			sbx_err_set(e, errno, "capabilities",
-				    "drop capabilities: drop %s (%d) from "
-				    "the bounding set", capname(i), i);
+				    "drop capabilities: drop %d (%s) from "
+				    "the bounding set", i, capname(i));
 			return -1;
 		}
 	}
@@ -243,8 +176,7 @@ int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e)
 	}
 	if (setresgid(p->gid, p->gid, p->gid) < 0) {
 		sbx_err_set(e, errno, "setgid",
-			    "drop privileges: setresgid(%u)",
-			    (unsigned)p->gid);
+			    "drop privileges: setresgid(%u)", (unsigned)p->gid);
 		return -1;
 	}
 
@@ -256,8 +188,7 @@ int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e)
 	}
 	if (setresuid(p->uid, p->uid, p->uid) < 0) {
 		sbx_err_set(e, errno, "setuid",
-			    "drop privileges: setresuid(%u)",
-			    (unsigned)p->uid);
+			    "drop privileges: setresuid(%u)", (unsigned)p->uid);
 		return -1;
 	}
 	if (prctl(PR_SET_KEEPCAPS, 0UL, 0UL, 0UL, 0UL) < 0) {
@@ -267,8 +198,13 @@ int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e)
 	}
 
 	/* 5. effective = permitted = inheritable = keep */
-	if (set_caps(keep, e) < 0)
+	eff = prm = inh = keep;
+	if (cap_sets(&eff, &prm, &inh, true) < 0) {
+		sbx_err_set(e, errno, "capabilities",
+			    "drop capabilities: set effective/permitted/"
+			    "inheritable sets to 0x%llx", (unsigned long long)keep);
 		return -1;
+	}
 
 	/* 6. ambient (needs each cap in permitted and inheritable) */
 	for (int i = 0; i <= last; i++) {
@@ -277,8 +213,8 @@ int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e)
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
 			  (unsigned long)i, 0UL, 0UL) < 0) {
 			sbx_err_set(e, errno, "capabilities",
-				    "drop capabilities: raise %s (%d) in "
-				    "the ambient set", capname(i), i);
+				    "drop capabilities: raise %d (%s) in "
+				    "the ambient set", i, capname(i));
 			return -1;
 		}
 	}
@@ -288,6 +224,35 @@ int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e)
 	    prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) < 0) {
 		sbx_err_set(e, errno, "no_new_privs",
 			    "drop privileges: PR_SET_NO_NEW_PRIVS");
+		return -1;
+	}
+	return 0;
+}
+
+/* CAP_SYS_ADMIN in the effective set */
+static bool have_sys_admin(void)
+{
+	uint64_t eff, prm, inh;
+	return cap_sets(&eff, &prm, &inh, false) == 0 &&
+	       (eff & (UINT64_C(1) << CAP_SYS_ADMIN));
+}
+
+/* load a compiled program (the host made it); no allocation */
+int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e)
+{
+	if (!b || !b->len)
+		return 0;
+	struct sock_fprog prog = { .len = (unsigned short)b->len,
+				   .filter = b->insns };
+	/* the kernel takes a filter only with no_new_privs or CAP_SYS_ADMIN */
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL) != 1 &&
+	    !have_sys_admin() &&
+	    prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) < 0) {
+		sbx_err_set(e, errno, "seccomp", "set no_new_privs");
+		return -1;
+	}
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0UL, 0UL) < 0) {
+		sbx_err_set(e, errno, "seccomp", "load the seccomp filter");
 		return -1;
 	}
 	return 0;

@@ -3,8 +3,12 @@
  * Knows nothing of Lua.  A caller fills a struct sbx_plan (a flat list of
  * setup ops, limits and a command), then sbx_jail_spawn() creates the cgroup
  * leaf, writes every limit through its directory fd and clone3()s the jail
- * straight into it.  A struct sbx_sup (io_uring) supervises any number of
- * jails until they exit, and the result is read back from the kernel.
+ * straight into it: its pid 1 is sbx-init, a small static program of this
+ * project exec'd from a sealed memfd, which gets the plan as bytes over a
+ * socket and builds the jail.  A struct sbx_sup (io_uring) supervises any
+ * number of jails until they exit, and the result is read back from the
+ * kernel.  A struct sbx_ctx holds what one thread of spawning reuses (the
+ * sealed init image, compiled seccomp filters): one per thread or Lua state.
  *
  * Errors: every fallible call takes a struct sbx_err * out-param that gets
  * the errno, the step that failed and a readable message. */
@@ -135,6 +139,7 @@ struct sbx_seccomp {
 	bool use_default_denylist;   /* Docker-like deny list */
 	bool keep_sys_admin;         /* allow mount/umount/pivot_root/... */
 	enum sbx_seccomp_default def;/* action for syscalls not listed */
+	bool init_filter;            /* the jail init's own allow-list */
 	const char *const *allow;    /* NULL-terminated syscall names */
 	const char *const *deny;
 };
@@ -177,9 +182,16 @@ struct sbx_plan {
 				      * (errors then come as the result) */
 	bool tty;                    /* a console: a pty in the jail's devpts,
 				      * the command's ctty; the host relays */
+	bool park;                   /* pools: build the jail, then wait for
+				      * sbx_jail_start (argv etc. unused) */
 };
 
-/* ---- process privileges (priv.c) & seccomp (seccomp.c): child side ----- */
+/* ---- the spawning context ---------------------------------------------- */
+struct sbx_ctx;
+struct sbx_ctx *sbx_ctx_new(struct sbx_err *e);
+void sbx_ctx_free(struct sbx_ctx *c);
+
+/* ---- process privileges (priv.c) & seccomp (seccomp.c) ----------------- */
 /* setgroups/setresgid/setresuid, bounding/effective/permitted/inheritable/
  * ambient sets reduced to caps_keep, PR_SET_NO_NEW_PRIVS */
 int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e);
@@ -187,10 +199,12 @@ int sbx_cap_from_name(const char *name); /* "net_bind_service" -> 10; -1 */
 const char *sbx_cap_name(int cap);       /* NULL when out of range */
 int sbx_cap_last(void);                  /* highest cap the kernel knows */
 int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e);
-/* host side: the policy as classic BPF (cached per policy; NULL when off) */
+/* host side: the policy as classic BPF (cached in c; NULL when off) */
 struct sbx_bpf { void *insns; size_t len; };
-int sbx_seccomp_compile(const struct sbx_seccomp *s, const struct sbx_bpf **out,
-			struct sbx_err *e);
+int sbx_seccomp_compile(struct sbx_ctx *c, const struct sbx_seccomp *s,
+			const struct sbx_bpf **out, struct sbx_err *e);
+/* the jail init's own policy (init_filter), loaded once its command runs */
+extern const struct sbx_seccomp sbx_seccomp_init_policy;
 /* uncached: libseccomp's export (insns malloc'ed), and the cache's key */
 int sbx_seccomp_export(const struct sbx_seccomp *s, struct sbx_bpf *out,
 		       struct sbx_err *e);
@@ -200,12 +214,12 @@ char *sbx_seccomp_key(const struct sbx_seccomp *s, size_t *len);
 struct sbx_seccomp_prebuilt { const char *key; size_t klen; struct sbx_bpf bpf; };
 extern const struct sbx_seccomp_prebuilt sbx_seccomp_prebuilt[];
 extern const size_t sbx_seccomp_nprebuilt;
-/* child side: load it (no allocation, no libseccomp) */
+/* jail side: load it (no allocation, no libseccomp) */
 int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e);
 /* nr in an audit arch (AUDIT_ARCH_I386, ...); NULL when unknown */
 const char *sbx_syscall_name_arch(uint32_t arch, int nr);
 
-/* ---- the jail (spawn.c, child.c, init.c) -------------------------------- */
+/* ---- the jail (spawn.c; jail side: init.c, command.c, mount.c) ---------- */
 enum sbx_status { SBX_ST_RUNNING, SBX_ST_EXITED, SBX_ST_SIGNALED,
 		  SBX_ST_TIMEOUT, SBX_ST_OOM, SBX_ST_SETUP_ERROR };
 struct sbx_buf { char *data; size_t len, cap, limit; bool truncated, eof; };
@@ -229,6 +243,8 @@ struct sbx_jail {
 	pid_t pid;                   /* init of the jail, in our pid ns */
 	pid_t cmd_pid;               /* the command, in our pid ns (0: unknown) */
 	int pidfd, sockfd;
+	int cmd_pidfd;               /* the command's, from READY; -1 before */
+	bool parked;                 /* a pool's jail waiting for its job */
 	int outfd[3];                /* [1],[2]: capture pipes, -1 if none */
 	int infd;                    /* stdin data pipe write end, -1 */
 	int ttyfd;                   /* console master, -1 */
@@ -242,6 +258,8 @@ struct sbx_jail {
 	int64_t cpu_time_us;
 	bool exited, killed_timeout, killed_cpu, reaped, done;
 	int64_t oom_seen;            /* oom_kill count last seen */
+	int64_t cpu_base[3];         /* cpu.stat usage/user/system at a pooled
+				      * job's start (the setup's share) */
 	int wait_status;             /* from the init's EXIT record */
 	bool got_exit_record;
 	bool ready, sock_eof;        /* READY seen; the sync socket closed */
@@ -253,15 +271,25 @@ struct sbx_jail {
 };
 
 /* spawn: on failure returns -1 with *e set and NOTHING left behind; setup
- * errors from inside the jail also return -1 (res->status SETUP_ERROR).  */
-int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
+ * errors from inside the jail also return -1 (res->status SETUP_ERROR).
+ * With p->park the jail is built and waits (j->parked once init says so;
+ * sbx_jail_poll_msgs) for sbx_jail_start.  */
+int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
+		   struct sbx_jail *j, struct sbx_err *e);
+/* run a parked jail's job: job's argv, envp, cwd, stdio and the wall,
+ * cpu_time and output limits (the rest is the pool's plan) */
+int sbx_jail_start(struct sbx_jail *j, const struct sbx_plan *job,
 		   struct sbx_err *e);
+/* SIGKILL: the whole jail (cgroup.kill); any other signal: the command,
+ * through its pidfd (STOP and CONT too); before the command exists, init
+ * passes it on once it does (STOP/CONT/TSTP/TTIN/TTOU then fail EAGAIN) */
 int sbx_jail_kill(struct sbx_jail *j, int sig, struct sbx_err *e);
 /* after the init exited: reap it, read stats, remove the cgroup */
 void sbx_jail_finish(struct sbx_jail *j);
 void sbx_jail_free(struct sbx_jail *j); /* buffers and fds; kills if alive */
 void sbx_jail_tty_resize(struct sbx_jail *j);
-/* read what the jail said so far (READY, ERROR, EXIT) without blocking */
+/* read what the jail said so far (READY, PARKED, ERROR, EXIT) without
+ * blocking */
 void sbx_jail_poll_msgs(struct sbx_jail *j);
 const char *sbx_status_name(enum sbx_status s);
 
@@ -271,6 +299,8 @@ struct sbx_sup;
 struct sbx_sup *sbx_sup_new(struct sbx_err *e);
 void sbx_sup_free(struct sbx_sup *s);        /* kills what still runs */
 int sbx_sup_add(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e);
+/* after sbx_jail_start of a parked jail: read its new pipes, READY */
+int sbx_sup_arm(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e);
 /* drop a jail (e.g. being freed): cancels its I/O, so no completion refers
  * to it afterwards; kills it if it still runs */
 void sbx_sup_remove(struct sbx_sup *s, struct sbx_jail *j);

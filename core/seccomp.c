@@ -38,7 +38,7 @@
  *   clone3, whenever it is denied (by any of the above, or by a whitelist
  *   that does not name it), fails with ENOSYS rather than EPERM or a kill,
  *   as Docker does: glibc then falls back to clone(2). */
-#include "sbx.h"
+#include "jail.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -98,6 +98,16 @@ static const char *const deny_sys_admin[] = {
 	"setns", "mount_setattr", "move_mount", "open_tree", "fsopen",
 	"fsconfig", "fsmount", "fspick",
 	NULL,
+};
+/* the jail's init once its command runs: it waits for signals, forwards
+ * them, reaps, reports over its socket and exits (init_filter) */
+static const char *const allow_init[] = {
+	"rt_sigtimedwait", "rt_sigreturn", "rt_sigprocmask", "restart_syscall",
+	"wait4", "waitid", "kill", "pidfd_send_signal", "sendto", "sendmsg",
+	"close", "exit", "exit_group", NULL,
+};
+const struct sbx_seccomp sbx_seccomp_init_policy = {
+	.enabled = true, .init_filter = true, .def = SBX_SECCOMP_ERRNO,
 };
 /* always allowed in the whitelist modes */
 static const char *const allow_always[] = {
@@ -300,7 +310,8 @@ static uint32_t default_action(enum sbx_seccomp_default d)
 /* build the whole filter; NULL with *e set on failure */
 static scmp_filter_ctx build(const struct sbx_seccomp *s, struct sbx_err *e)
 {
-	uint32_t def = default_action(s->def);
+	uint32_t def = s->init_filter ? SCMP_ACT_ERRNO(EPERM)
+				      : default_action(s->def);
 	struct nrset allow = { 0 }, deny = { 0 }, udeny = { 0 };
 	scmp_filter_ctx ctx = NULL;
 	bool builtin = s->use_default_denylist;
@@ -317,8 +328,9 @@ static scmp_filter_ctx build(const struct sbx_seccomp *s, struct sbx_err *e)
 	if (add_user_names(&allow, s->allow, "allow", e) < 0 ||
 	    add_user_names(&udeny, s->deny, "deny", e) < 0)
 		goto fail;
-	if (def != SCMP_ACT_ALLOW && add_builtin_names(&allow, allow_always,
-						       e) < 0)
+	if (def != SCMP_ACT_ALLOW &&
+	    add_builtin_names(&allow, s->init_filter ? allow_init : allow_always,
+			      e) < 0)
 		goto fail;
 	for (size_t i = 0; i < udeny.n; i++)
 		if (nrset_add(&deny, udeny.v[i]) < 0) {
@@ -413,24 +425,9 @@ int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e)
 	return 0;
 }
 
-/* CAP_SYS_ADMIN in the effective set, by the raw syscall: this runs in the
- * vforked command, where libcap's allocations have no place */
-static bool have_sys_admin(void)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
-
-	if (syscall(SYS_capget, &h, d) < 0)
-		return false;
-	return d[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
-}
-
 /* The host compiles a policy to classic BPF once (libseccomp, exported
  * through a memfd) and keeps it; the jail's command only loads the program,
  * which keeps libseccomp's work out of every spawn. */
-struct cached { char *key; size_t klen; struct sbx_bpf bpf; };
-static struct cached cache_[8];
-static unsigned cache_next;
 
 /* append s and its NUL; false (key freed) when out of memory */
 static bool key_add(char **k, size_t *len, const char *s)
@@ -456,8 +453,8 @@ char *sbx_seccomp_key(const struct sbx_seccomp *s, size_t *len)
 	char head[64], *k = NULL;
 	bool ok;
 	*len = 0;
-	snprintf(head, sizeof head, "%d%d%d", s->use_default_denylist,
-		 s->keep_sys_admin, (int)s->def);
+	snprintf(head, sizeof head, "%d%d%d%d", s->use_default_denylist,
+		 s->keep_sys_admin, (int)s->def, s->init_filter);
 	ok = key_add(&k, len, head) && key_add(&k, len, "A");
 	for (const char *const *a = s->allow; ok && a && *a; a++)
 		ok = key_add(&k, len, *a);
@@ -501,8 +498,8 @@ int sbx_seccomp_export(const struct sbx_seccomp *s, struct sbx_bpf *out,
 	return 0;
 }
 
-int sbx_seccomp_compile(const struct sbx_seccomp *s, const struct sbx_bpf **out,
-			struct sbx_err *e)
+int sbx_seccomp_compile(struct sbx_ctx *c, const struct sbx_seccomp *s,
+			const struct sbx_bpf **out, struct sbx_err *e)
 {
 	size_t klen;
 	char *key;
@@ -526,11 +523,11 @@ int sbx_seccomp_compile(const struct sbx_seccomp *s, const struct sbx_bpf **out,
 			return 0;
 		}
 #endif
-	for (size_t i = 0; i < sizeof cache_ / sizeof *cache_; i++)
-		if (cache_[i].key && key_eq(cache_[i].key, cache_[i].klen, key,
-					    klen)) {
+	for (size_t i = 0; i < SBX_CTX_CACHE; i++)
+		if (c->cache[i].key && key_eq(c->cache[i].key, c->cache[i].klen,
+					      key, klen)) {
 			free(key);
-			*out = &cache_[i].bpf;
+			*out = &c->cache[i].bpf;
 			return 0;
 		}
 	struct sbx_bpf bpf;
@@ -538,34 +535,13 @@ int sbx_seccomp_compile(const struct sbx_seccomp *s, const struct sbx_bpf **out,
 		free(key);
 		return -1;
 	}
-	struct cached *c = &cache_[cache_next++ % (sizeof cache_ / sizeof *cache_)];
-	free(c->key);
-	free(c->bpf.insns);
-	c->key = key;
-	c->klen = klen;
-	c->bpf = bpf;
-	*out = &c->bpf;
-	return 0;
-}
-
-/* child side: load a compiled program; no allocation, no libseccomp */
-int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e)
-{
-	if (!b)
-		return 0;
-	struct sock_fprog prog = { .len = (unsigned short)b->len,
-				   .filter = b->insns };
-	/* the kernel takes a filter only with no_new_privs or CAP_SYS_ADMIN */
-	if (prctl(PR_GET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL) != 1 &&
-	    !have_sys_admin() &&
-	    prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) < 0) {
-		sbx_err_set(e, errno, "seccomp", "set no_new_privs");
-		return -1;
-	}
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0UL, 0UL) < 0) {
-		sbx_err_set(e, errno, "seccomp", "load the seccomp filter");
-		return -1;
-	}
+	struct sbx_cached_bpf *slot = &c->cache[c->cache_next++ % SBX_CTX_CACHE];
+	free(slot->key);
+	free(slot->bpf.insns);
+	slot->key = key;
+	slot->klen = klen;
+	slot->bpf = bpf;
+	*out = &slot->bpf;
 	return 0;
 }
 

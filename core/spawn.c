@@ -1,7 +1,7 @@
-/* Parent side: create the cgroup leaf, write the limits, clone3 the jail
- * straight into it, release it, and collect what the kernel says at the end.
- * Any failure undoes everything done so far: no cgroup, process or fd is
- * left behind. */
+/* Host side: create the cgroup leaf, write the limits, encode the plan,
+ * clone3 the jail's init straight into the leaf (clone.c), hand it the
+ * plan, and collect what the kernel says at the end.  Any failure undoes
+ * everything done so far: no cgroup, process or fd is left behind. */
 #include "jail.h"
 #include "util.h"
 #include <fcntl.h>
@@ -168,134 +168,35 @@ fail:
 	return -1;
 }
 
-static int write_proc(pid_t pid, const char *file, const char *s)
+/* the command's pid as we see it, from its pidfd (for the audit record
+ * of a seccomp kill) */
+static pid_t pidfd_pid(int pidfd)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-	cleanup_fd int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, s, strlen(s)) < 0)
-		return -1;
-	return 0;
-}
-
-/* newuidmap/newgidmap PID inside outside count ...: setuid helpers that
- * map the ranges /etc/subuid and /etc/subgid grant an unprivileged user */
-static int run_helper(const char *tool, pid_t pid, const char *map,
-		      struct sbx_err *e)
-{
-	char *argv[128], buf[4096], pidbuf[16];
-	int n = 0, st;
-	snprintf(buf, sizeof buf, "%s", map);
-	snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
-	argv[n++] = (char *)tool;
-	argv[n++] = pidbuf;
-	for (char *sv, *t = strtok_r(buf, " \n", &sv); t && n < 126;
-	     t = strtok_r(NULL, " \n", &sv))
-		argv[n++] = t;
-	argv[n] = NULL;
-	pid_t h = fork();
-	if (h < 0) {
-		sbx_err_set(e, errno, "user namespace", "fork %s", tool);
-		return -1;
-	}
-	if (h == 0) {
-		execvp(tool, argv);
-		_exit(127);
-	}
-	while (waitpid(h, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-		sbx_err_set(e, code == 127 ? ENOENT : EPERM, "user namespace",
-			    code == 127 ? "run %s (install the uidmap package)"
-					: "%s refused the map \"%s\" (see "
-					  "/etc/subuid and /etc/subgid)",
-			    tool, map);
-		return -1;
-	}
-	return 0;
-}
-
-static int write_idmaps(const struct sbx_plan *p, pid_t pid,
-			struct sbx_err *e)
-{
-	if (p->idmap.use_helpers)
-		return run_helper("newuidmap", pid, p->idmap.uid_map, e) < 0 ||
-		       run_helper("newgidmap", pid, p->idmap.gid_map, e) < 0
-			       ? -1 : 0;
-	if (write_proc(pid, "setgroups", "deny") < 0 && errno != ENOENT) {
-		sbx_err_set(e, errno, "user namespace", "write setgroups");
-		return -1;
-	}
-	if (p->idmap.uid_map && write_proc(pid, "uid_map", p->idmap.uid_map) < 0) {
-		sbx_err_set(e, errno, "user namespace", "write uid_map \"%s\"",
-			    p->idmap.uid_map);
-		return -1;
-	}
-	if (p->idmap.gid_map && write_proc(pid, "gid_map", p->idmap.gid_map) < 0) {
-		sbx_err_set(e, errno, "user namespace", "write gid_map \"%s\"",
-			    p->idmap.gid_map);
-		return -1;
-	}
-	return 0;
-}
-
-static long sysctl_num(const char *path)
-{
-	char buf[32];
+	char path[64], buf[2048];
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
 	if (sbx_read_at(AT_FDCWD, path, buf, sizeof buf) < 0)
-		return -1;
-	return strtol(buf, NULL, 10);
+		return 0;
+	const char *p = strstr(buf, "\nPid:");
+	return p ? (pid_t)atoi(p + 6) : 0;
 }
 
-/* name the policy that refused the namespaces, and the fix */
-static void userns_why(const struct sbx_plan *p, int err,
-		       struct sbx_err *e)
+static void take_fd(struct sbx_jail *j, const struct sbx_msg *m, int fd)
 {
-	if (!(p->ns_flags & CLONE_NEWUSER)) {
-		sbx_err_set(e, err, "namespaces",
-			    "create namespaces (clone3)%s", geteuid() ?
-			    ": without root, add \"user\" to namespaces" : "");
-		return;
+	if (m->type == SBX_MSG_TTY && j->ttyfd < 0) {
+		j->ttyfd = fd; /* the console's master */
+	} else if (m->type == SBX_MSG_READY && j->cmd_pidfd < 0) {
+		j->cmd_pidfd = fd;
+		j->cmd_pid = pidfd_pid(fd);
+	} else {
+		close(fd);
 	}
-	if (sysctl_num("/proc/sys/user/max_user_namespaces") == 0)
-		sbx_err_set(e, err, "namespaces", "create a user namespace: "
-			    "user.max_user_namespaces is 0 (sysctl -w "
-			    "user.max_user_namespaces=15000)");
-	else if (sysctl_num("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
-		sbx_err_set(e, err, "namespaces", "create a user namespace: "
-			    "AppArmor restricts unprivileged user namespaces "
-			    "(sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, "
-			    "or an AppArmor profile with \"userns,\" for sandboxlua)");
-	else if (sysctl_num("/proc/sys/kernel/unprivileged_userns_clone") == 0)
-		sbx_err_set(e, err, "namespaces", "create a user namespace: "
-			    "kernel.unprivileged_userns_clone is 0 (sysctl -w "
-			    "kernel.unprivileged_userns_clone=1)");
-	else
-		sbx_err_set(e, err, "namespaces", "create namespaces with a "
-			    "user namespace (clone3)");
 }
 
-static pid_t do_clone3(const struct sbx_plan *p, struct sbx_jail *j,
-		       bool into)
-{
-	struct clone_args ca;
-	memset(&ca, 0, sizeof ca);
-	ca.flags = (uint64_t)p->ns_flags | CLONE_PIDFD |
-		   (into ? CLONE_INTO_CGROUP : 0);
-	ca.pidfd = (uint64_t)(uintptr_t)&j->pidfd;
-	/* no exit signal: a host program's waitpid(-1) never sees our
-	 * children; we wait for them by pidfd with __WALL */
-	ca.exit_signal = 0;
-	ca.cgroup = into ? (uint64_t)j->cg.dirfd : 0;
-	return (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
-}
-
+/* records from init; with block, until READY or PARKED (or EOF) */
 static void drain_msgs(struct sbx_jail *j, bool block)
 {
 	struct sbx_msg m;
-	/* SCM_RIGHTS (the console) or SCM_CREDENTIALS (every message) */
-	char ctl[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
+	char ctl[CMSG_SPACE(sizeof(int))];
 	for (;;) {
 		struct iovec iov = { &m, sizeof m };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
@@ -311,24 +212,14 @@ static void drain_msgs(struct sbx_jail *j, bool block)
 			return;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
 		     c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level != SOL_SOCKET)
+			int fd;
+			if (c->cmsg_level != SOL_SOCKET ||
+			    c->cmsg_type != SCM_RIGHTS)
 				continue;
-			if (c->cmsg_type == SCM_RIGHTS) {
-				int fd;
-				memcpy(&fd, CMSG_DATA(c), sizeof fd);
-				if (m.type == SBX_MSG_TTY && j->ttyfd < 0)
-					j->ttyfd = fd; /* the console's master */
-				else
-					close(fd);
-			} else if (c->cmsg_type == SCM_CREDENTIALS &&
-				   m.type == SBX_MSG_CMD) {
-				/* the command's pid, translated by the kernel
-				 * into our pid namespace */
-				struct ucred uc;
-				memcpy(&uc, CMSG_DATA(c), sizeof uc);
-				j->cmd_pid = uc.pid;
-			}
+			memcpy(&fd, CMSG_DATA(c), sizeof fd);
+			take_fd(j, &m, fd);
 		}
+		m.step[sizeof m.step - 1] = m.msg[sizeof m.msg - 1] = '\0';
 		if (m.type == SBX_MSG_ERROR &&
 		    j->res.status != SBX_ST_SETUP_ERROR) {
 			j->res.status = SBX_ST_SETUP_ERROR;
@@ -341,8 +232,10 @@ static void drain_msgs(struct sbx_jail *j, bool block)
 		} else if (m.type == SBX_MSG_EXIT) {
 			j->wait_status = m.status;
 			j->got_exit_record = true;
-		} else if (m.type == SBX_MSG_READY) {
-			j->ready = true;
+		} else if (m.type == SBX_MSG_READY ||
+			   m.type == SBX_MSG_PARKED) {
+			j->ready = m.type == SBX_MSG_READY;
+			j->parked = m.type == SBX_MSG_PARKED;
 			if (block)
 				return;
 		}
@@ -405,28 +298,111 @@ static void reap(struct sbx_jail *j, siginfo_t *si)
 	j->reaped = true;
 }
 
-int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
-		   struct sbx_err *e)
+/* one record: a u32 type, the payload, fds (SCM_RIGHTS) */
+static ssize_t send_rec(int sock, uint32_t type, const void *p, size_t n,
+			const int *fds, int nfds, int flags)
 {
-	int sv[2] = { -1, -1 }, child[3] = { -1, -1, -1 };
-	struct sbx_jailctx *cx = NULL;
-	pid_t pid;
-	bool into;
+	char ctl[CMSG_SPACE(3 * sizeof(int))];
+	struct iovec iov[2] = { { &type, 4 }, { (void *)p, n } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n ? 2 : 1 };
+	ssize_t r;
 
+	if (nfds) {
+		memset(ctl, 0, sizeof ctl);
+		mh.msg_control = ctl;
+		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+	}
+	while ((r = sendmsg(sock, &mh, flags | MSG_NOSIGNAL)) < 0 &&
+	       errno == EINTR)
+		;
+	return r;
+}
+
+/* the encoded plan (or job) in chunks, the stdio fds with the first;
+ * resumable: *off says how far it got (a send before the clone must not
+ * block: nobody reads yet) */
+struct sending { size_t off; bool started; };
+static int send_plan(int sock, const struct sbx_wbuf *w, uint32_t more,
+		     uint32_t last, const int child[3], struct sending *st,
+		     bool nonblock)
+{
+	int fds[3], nfds = 0;
+	for (int i = 0; i < 3; i++)
+		if (child[i] >= 0)
+			fds[nfds++] = child[i];
+	while (st->off < w->len || !st->started) {
+		size_t n = w->len - st->off;
+		if (n > SBX_REC_CHUNK)
+			n = SBX_REC_CHUNK;
+		uint32_t type = st->off + n < w->len ? more : last;
+		if (send_rec(sock, type, w->p + st->off, n,
+			     st->started ? NULL : fds, st->started ? 0 : nfds,
+			     nonblock ? MSG_DONTWAIT : 0) < 0)
+			return errno == EAGAIN && nonblock ? 0 : -1;
+		st->off += n;
+		st->started = true;
+	}
+	return 0;
+}
+
+static void close3(int fd[3])
+{
+	for (int i = 0; i < 3; i++)
+		sbx_closep(&fd[i]);
+}
+
+/* >= lo, CLOEXEC (the child's fds 3 and 4 are spoken for) */
+static int fd_above(int fd, int lo)
+{
+	if (fd < 0 || fd >= lo)
+		return fd;
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, lo);
+	close(fd);
+	return hi;
+}
+
+static void jail_init(struct sbx_jail *j, const struct sbx_plan *p)
+{
 	memset(j, 0, sizeof *j);
-	j->pidfd = j->sockfd = j->infd = j->ttyfd = -1;
+	j->pidfd = j->sockfd = j->infd = j->ttyfd = j->cmd_pidfd = -1;
 	j->outfd[0] = j->outfd[1] = j->outfd[2] = -1;
 	j->cg.dirfd = -1;
 	j->inotify_wd = -1;
 	j->res.status = SBX_ST_RUNNING;
 	j->res.syscall = -1;
 	j->t0_ns = sbx_now_ns();
-	j->cpu_time_us = p->cpu_time_us;
-	j->deadline_ns = p->wall_ns ? j->t0_ns + p->wall_ns : 0;
+	if (!p->park) {
+		j->cpu_time_us = p->cpu_time_us;
+		j->deadline_ns = p->wall_ns ? j->t0_ns + p->wall_ns : 0;
+	}
 	for (int i = 1; i < 3; i++)
 		j->out[i].limit = p->output_limit ? p->output_limit
 						  : (size_t)16 << 20;
+}
 
+static void set_failed(struct sbx_jail *j, const struct sbx_err *e)
+{
+	j->res.status = SBX_ST_SETUP_ERROR;
+	j->res.err = *e;
+	j->res.exit_hint = 125;
+}
+
+int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
+		   struct sbx_jail *j, struct sbx_err *e)
+{
+	int sv[2] = { -1, -1 }, child[3] = { -1, -1, -1 };
+	struct sbx_wbuf w = { 0 };
+	struct sending st = { 0 };
+	const struct sbx_bpf *bpf = NULL, *ibpf = NULL;
+	bool userns = p->ns_flags & CLONE_NEWUSER;
+	pid_t pid = -1;
+
+	jail_init(j, p);
 	if (p->nmounts > SBX_MAX_MOUNTS) {
 		sbx_err_set(e, E2BIG, "mount", "more than %d mounts",
 			    SBX_MAX_MOUNTS);
@@ -434,74 +410,91 @@ int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
 	}
 	if (p->use_cgroup && setup_cgroup(p, j, e) < 0)
 		goto fail;
-	if (open_stdio(p, j, child, e) < 0)
+	if (!p->park && open_stdio(p, j, child, e) < 0)
 		goto fail;
-	const struct sbx_bpf *bpf = NULL;
-	if (sbx_seccomp_compile(&p->seccomp, &bpf, e) < 0)
+	if (sbx_seccomp_compile(c, &p->seccomp, &bpf, e) < 0 ||
+	    sbx_seccomp_compile(c, &sbx_seccomp_init_policy, &ibpf, e) < 0 ||
+	    sbx_plan_encode(p, bpf, ibpf, &w, e) < 0)
 		goto fail;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		sbx_err_set(e, errno, "spawn", "socketpair");
+	if (c->image < 0 && (c->image = sbx_image_open(e)) < 0)
 		goto fail;
-	}
-	int one = 1; /* every record comes with its sender's pid */
-	setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
-	/* the child's context lives on the heap: clone3 copies it */
-	cx = calloc(1, sizeof *cx);
-	if (!cx) {
-		sbx_err_set(e, ENOMEM, "spawn", "allocate");
-		goto fail;
-	}
-	cx->sock = sv[1];
-	cx->bpf = bpf;
-	cx->tty = -1;
-	for (int i = 0; i < 3; i++)
-		cx->stdio[i] = child[i];
-	for (int i = 0; i < 6; i++)
-		cx->devfd[i] = -1;
 
-	into = j->has_cg && !p->no_into_cgroup;
-	pid = do_clone3(p, j, into);
-	if (pid < 0 && into && (errno == EINVAL || errno == E2BIG)) {
-		/* kernel < 5.7: the child waits for GO, which we send only
-		 * after moving it into the leaf: it never runs outside */
-		into = false;
-		pid = do_clone3(p, j, false);
-	}
-	if (pid < 0) {
-		int err = errno;
-		if (err == EPERM || err == ENOSPC || err == EUSERS)
-			userns_why(p, err, e);
-		else
-			sbx_err_set(e, err, "spawn", "clone3");
-		goto fail;
-	}
-	if (pid == 0)
-		sbx_child_main(p, cx); /* never returns */
-	j->pid = pid;
-	free(cx);
-	cx = NULL;
-	sbx_closep(&sv[1]);
-	for (int i = 0; i < 3; i++)
-		sbx_closep(&child[i]);
-	j->sockfd = sv[0];
-	sv[0] = -1;
-
-	if (j->has_cg && !into) {
-		char s[32];
-		snprintf(s, sizeof s, "%d", (int)pid);
-		if (sbx_cgroup_set(&j->cg, "cgroup.procs", s, e) < 0)
+	bool into = j->has_cg && !p->no_into_cgroup;
+	for (;;) {
+		/* GO first when init must wait: for its cgroup (kernel < 5.7)
+		 * or for its id maps */
+		bool go = userns || (j->has_cg && !into);
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+		    (sv[1] = fd_above(sv[1], SBX_INIT_IMAGE + 1)) < 0) {
+			sbx_err_set(e, errno, "spawn", "socketpair");
+			goto fail;
+		}
+		/* into the socket before the clone: init finds it waiting */
+		if (!go && send_plan(sv[0], &w, SBX_REC_PLAN, SBX_REC_PLAN_END,
+				     child, &st, true) < 0) {
+			sbx_err_set(e, errno, "spawn", "send the plan");
+			goto fail;
+		}
+		struct sbx_clone_req req = {
+			.flags = (uint64_t)(unsigned)p->ns_flags |
+				 (into ? CLONE_INTO_CGROUP : 0),
+			.cgroup_fd = j->cg.dirfd, .sock = sv[1], .image = c->image,
+			.await_go = go, .pidfd = &j->pidfd,
+		};
+		pid = sbx_clone_init(&req);
+		if (pid < 0 && into && (errno == EINVAL || errno == E2BIG)) {
+			/* kernel < 5.7: init waits for GO, which comes only
+			 * once it is in the leaf: it never runs outside */
+			into = false;
+			sbx_closep(&sv[0]);
+			sbx_closep(&sv[1]);
+			st = (struct sending){ 0 };
+			continue;
+		}
+		if (pid < 0) {
+			int err = errno;
+			if (err == EPERM || err == ENOSPC || err == EUSERS)
+				sbx_userns_why(p, err, e);
+			else
+				sbx_err_set(e, err, "spawn", "clone3");
+			goto fail;
+		}
+		j->pid = pid;
+		j->sockfd = sbx_steal_fd(&sv[0]);
+		sbx_closep(&sv[1]);
+		if (req.exec_errno) {
+			sbx_err_set(e, req.exec_errno, "spawn",
+				    "exec sbx-init from its sealed memfd");
 			goto fail_child;
+		}
+		if (go) {
+			char s[32];
+			uint32_t go_rec[2] = { SBX_REC_GO,
+					       userns ? SBX_GO_REEXEC : 0 };
+			snprintf(s, sizeof s, "%d", (int)pid);
+			if (j->has_cg && !into &&
+			    sbx_cgroup_set(&j->cg, "cgroup.procs", s, e) < 0)
+				goto fail_child;
+			if (userns && sbx_userns_write_maps(p, pid, e) < 0)
+				goto fail_child;
+			if (send_rec(j->sockfd, go_rec[0], &go_rec[1], 4, NULL, 0,
+				     0) < 0) {
+				sbx_err_set(e, errno, "spawn", "release the jail");
+				goto fail_child;
+			}
+		}
+		break;
 	}
-	if ((p->ns_flags & CLONE_NEWUSER) && write_idmaps(p, pid, e) < 0)
-		goto fail_child;
-	struct sbx_msg go = { .type = SBX_MSG_GO };
-	if (send(j->sockfd, &go, sizeof go, MSG_NOSIGNAL) < 0) {
-		sbx_err_set(e, errno, "spawn", "release the jail");
+	if (send_plan(j->sockfd, &w, SBX_REC_PLAN, SBX_REC_PLAN_END, child,
+		      &st, false) < 0) {
+		sbx_err_set(e, errno, "spawn", "send the plan");
 		goto fail_child;
 	}
+	sbx_wbuf_free(&w);
+	close3(child);
 	if (p->async_start && !p->tty)
-		return 0; /* the supervisor reads READY or ERROR */
-	drain_msgs(j, true); /* until READY, or EOF when init died */
+		return 0; /* the supervisor reads READY, PARKED or ERROR */
+	drain_msgs(j, true); /* until READY/PARKED, or EOF when init died */
 	if (j->ttyfd >= 0)
 		sbx_jail_tty_resize(j);
 	if (j->res.status == SBX_ST_SETUP_ERROR) {
@@ -512,33 +505,93 @@ int sbx_jail_spawn(const struct sbx_plan *p, struct sbx_jail *j,
 	return 0;
 
 fail_child:
-	kill(pid, SIGKILL);
-	j->res.status = SBX_ST_SETUP_ERROR;
-	j->res.err = *e;
-	j->res.exit_hint = 125;
-	sbx_jail_finish(j);
+	set_failed(j, e);
+	sbx_wbuf_free(&w);
+	close3(child);
+	sbx_jail_finish(j); /* kills, reaps, removes */
 	return -1;
 fail:
-	free(cx);
+	sbx_wbuf_free(&w);
 	sbx_closep(&sv[0]);
 	sbx_closep(&sv[1]);
-	for (int i = 0; i < 3; i++)
-		sbx_closep(&child[i]);
-	j->res.status = SBX_ST_SETUP_ERROR;
-	j->res.err = *e;
-	j->res.exit_hint = 125;
+	close3(child);
+	set_failed(j, e);
 	sbx_jail_finish(j);
 	return -1;
+}
+
+int sbx_jail_start(struct sbx_jail *j, const struct sbx_plan *job,
+		   struct sbx_err *e)
+{
+	int child[3] = { -1, -1, -1 };
+	struct sbx_wbuf w = { 0 };
+	struct sending st = { 0 };
+
+	if (!j->parked || j->done) {
+		sbx_err_set(e, EINVAL, "start", "the jail is not parked");
+		return -1;
+	}
+	if (open_stdio(job, j, child, e) < 0 || sbx_job_encode(job, &w, e) < 0)
+		goto fail;
+	if (send_plan(j->sockfd, &w, SBX_REC_JOB, SBX_REC_JOB_END, child, &st,
+		      false) < 0) {
+		sbx_err_set(e, errno, "start", "send the job");
+		goto fail;
+	}
+	sbx_wbuf_free(&w);
+	close3(child);
+	j->parked = false;
+	j->t0_ns = sbx_now_ns();
+	j->cpu_time_us = job->cpu_time_us;
+	j->deadline_ns = job->wall_ns ? j->t0_ns + job->wall_ns : 0;
+	for (int i = 1; i < 3; i++)
+		j->out[i].limit = job->output_limit ? job->output_limit
+						    : (size_t)16 << 20;
+	/* the counters start with the job, not with the pool's setup */
+	if (j->has_cg) {
+		sbx_cgroup_key(&j->cg, "cpu.stat", "usage_usec", &j->cpu_base[0]);
+		sbx_cgroup_key(&j->cg, "cpu.stat", "user_usec", &j->cpu_base[1]);
+		sbx_cgroup_key(&j->cg, "cpu.stat", "system_usec", &j->cpu_base[2]);
+	}
+	if (job->async_start)
+		return 0;
+	drain_msgs(j, true);
+	if (j->res.status == SBX_ST_SETUP_ERROR)
+		*e = j->res.err;
+	return j->res.status == SBX_ST_SETUP_ERROR ? -1 : 0;
+fail:
+	sbx_wbuf_free(&w);
+	close3(child);
+	for (int i = 1; i < 3; i++)
+		sbx_closep(&j->outfd[i]);
+	return -1;
+}
+
+static bool stops(int sig)
+{
+	return sig == SIGSTOP || sig == SIGCONT || sig == SIGTSTP ||
+	       sig == SIGTTIN || sig == SIGTTOU;
 }
 
 int sbx_jail_kill(struct sbx_jail *j, int sig, struct sbx_err *e)
 {
 	if (j->reaped)
 		return 0;
+	if (sig <= 0 || sig >= NSIG) {
+		sbx_err_set(e, EINVAL, "kill", "signal %d", sig);
+		return -1;
+	}
 	if (sig == SIGKILL && j->has_cg)
 		return sbx_cgroup_kill(&j->cg, e);
-	/* signals go to the command: init forwards them */
-	if (syscall(SYS_pidfd_send_signal, j->pidfd, sig, NULL, 0) < 0 &&
+	/* SIGKILL without a cgroup: init (the pid namespace dies with it);
+	 * the others to the command itself, by its pidfd */
+	int fd = sig != SIGKILL && j->cmd_pidfd >= 0 ? j->cmd_pidfd : j->pidfd;
+	if (fd == j->pidfd && stops(sig)) {
+		/* it would stop init, not the command */
+		sbx_err_set(e, EAGAIN, "kill", "the command has not started yet");
+		return -1;
+	}
+	if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0 &&
 	    errno != ESRCH) {
 		sbx_err_set(e, errno, "kill", "signal the jail");
 		return -1;
@@ -574,6 +627,13 @@ void sbx_jail_finish(struct sbx_jail *j)
 	}
 	sbx_closep(&j->sockfd);
 	sbx_closep(&j->pidfd);
+	sbx_closep(&j->cmd_pidfd);
+	/* a pooled job: its own share of the cpu, not the pool's setup */
+	int64_t *cpu[3] = { &j->res.cg.cpu_usage_us, &j->res.cg.cpu_user_us,
+			    &j->res.cg.cpu_system_us };
+	for (int i = 0; i < 3; i++)
+		if (*cpu[i] >= 0 && j->cpu_base[i] > 0)
+			*cpu[i] = *cpu[i] > j->cpu_base[i] ? *cpu[i] - j->cpu_base[i] : 0;
 	if (j->res.status == SBX_ST_SETUP_ERROR || j->pid <= 0)
 		return;
 	if (j->got_exit_record)

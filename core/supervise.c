@@ -166,6 +166,27 @@ static void arm_sock(struct sbx_sup *s, struct sbx_jail *j)
 	j->pending++;
 }
 
+/* the jail's own I/O: capture pipes, the console, READY/ERROR of an async
+ * start (again for a pool's job once it starts) */
+int sbx_sup_arm(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e)
+{
+	for (int i = 1; i < 3; i++) {
+		j->out[i].eof = j->outfd[i] < 0;
+		if (j->outfd[i] >= 0 && arm_read(s, j, i) < 0) {
+			sbx_err_set(e, ENOMEM, "supervisor", "output buffer");
+			return -1;
+		}
+	}
+	if (j->ttyfd >= 0) {
+		arm_tty(s, j, false);
+		arm_tty(s, j, true);
+	}
+	if (!j->ready && !j->parked && j->sockfd >= 0)
+		arm_sock(s, j);
+	io_uring_submit(&s->ring);
+	return 0;
+}
+
 int sbx_sup_add(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e)
 {
 	struct io_uring_sqe *q;
@@ -188,28 +209,14 @@ int sbx_sup_add(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e)
 	io_uring_prep_poll_add(q, j->pidfd, POLLIN);
 	io_uring_sqe_set_data64(q, ud(j, TAG_PID));
 	j->pending++;
-	for (int i = 1; i < 3; i++) {
-		j->out[i].eof = j->outfd[i] < 0;
-		if (j->outfd[i] >= 0 && arm_read(s, j, i) < 0) {
-			sbx_err_set(e, ENOMEM, "supervisor", "output buffer");
-			return -1;
-		}
-	}
-	if (j->ttyfd >= 0) {
-		arm_tty(s, j, false);
-		arm_tty(s, j, true);
-	}
-	if (!j->ready && j->sockfd >= 0)
-		arm_sock(s, j);
+	s->jails[s->n++] = j;
 	if (j->has_cg && s->ino >= 0) {
 		char p[4200];
 		snprintf(p, sizeof p, "%s/memory.events", j->cg.path);
 		j->inotify_wd = inotify_add_watch(s->ino, p, IN_MODIFY);
 		arm_ino(s);
 	}
-	s->jails[s->n++] = j;
-	io_uring_submit(&s->ring);
-	return 0;
+	return sbx_sup_arm(s, j, e);
 }
 
 static void drop(struct sbx_sup *s, struct sbx_jail *j)
@@ -352,7 +359,7 @@ static void handle(struct sbx_sup *s, struct io_uring_cqe *c)
 	} else if (tag == TAG_SOCK) {
 		if (c->res != -ECANCELED) {
 			sbx_jail_poll_msgs(j);
-			if (!j->ready && !j->sock_eof && !j->done)
+			if (!j->ready && !j->parked && !j->sock_eof && !j->done)
 				arm_sock(s, j);
 		}
 	} else {

@@ -1,6 +1,8 @@
 #include "util.h"
 #include "sbx.h"
 #include <fcntl.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <time.h>
 
@@ -63,4 +65,48 @@ int64_t sbx_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* getdents64 walk of /proc/self/fd, for where close_range is refused (a
+ * host seccomp policy, a kernel before 5.9).  Raw system calls and no
+ * allocation: it also runs in clone.c's child, in the host's memory. */
+static int close_walk(unsigned lo)
+{
+	char buf[1024];
+	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/fd",
+			  O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+		if (n <= 0) {
+			syscall(SYS_close, fd);
+			return n < 0 ? -1 : 0;
+		}
+		for (long off = 0; off < n;) {
+			const unsigned char *d = (const unsigned char *)buf + off;
+			unsigned short reclen;
+			memcpy(&reclen, d + 16, sizeof reclen);
+			const char *name = (const char *)d + 19;
+			long v = 0;
+			bool num = *name != '\0';
+			for (const char *c = name; *c; c++) {
+				if (*c < '0' || *c > '9') {
+					num = false;
+					break;
+				}
+				v = v * 10 + (*c - '0');
+			}
+			if (num && v >= (long)lo && v != fd)
+				syscall(SYS_close, v);
+			off += reclen;
+		}
+	}
+}
+
+int sbx_close_from(unsigned lo)
+{
+	if (syscall(SYS_close_range, lo, ~0U, 0) == 0)
+		return 0;
+	return close_walk(lo);
 }

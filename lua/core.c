@@ -195,8 +195,6 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	memset(p, 0, sizeof *p);
 	luaL_checktype(L, t, LUA_TTABLE);
 	p->argv = str_list(L, t, "argv", &n);
-	if (!p->argv || n == 0)
-		luaL_error(L, "plan.argv: expected a non-empty list");
 	p->envp = str_list(L, t, "env", NULL);
 	if (!p->envp) {
 		const char **e = scratch(L, sizeof *e);
@@ -370,48 +368,57 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->no_into_cgroup = opt_bool(L, t, "no_into_cgroup", false);
 	p->tty = opt_bool(L, t, "tty", false);
 	p->async_start = opt_bool(L, t, "async_start", false);
+	p->park = opt_bool(L, t, "park", false);
+	if (!p->park && (!p->argv || !p->argv[0]))
+		luaL_error(L, "plan.argv: expected a non-empty list");
 }
 
 /* ---- supervisor (one per Lua state) ------------------------------------- */
 static volatile sig_atomic_t got_winch; /* set by the SIGWINCH handler */
-static int sup_gc(lua_State *L)
+/* per Lua state: the supervisor and the spawning context */
+struct lhost {
+	struct sbx_sup *sup;
+	struct sbx_ctx *ctx;
+};
+
+static int host_gc(lua_State *L)
 {
-	struct sbx_sup **sp = lua_touserdata(L, 1);
-	if (*sp) {
-		sbx_sup_free(*sp); /* kills jails still running */
-		*sp = NULL;
-	}
+	struct lhost *h = lua_touserdata(L, 1);
+	sbx_sup_free(h->sup); /* kills jails still running */
+	sbx_ctx_free(h->ctx);
+	h->sup = NULL;
+	h->ctx = NULL;
 	return 0;
 }
 
-static struct sbx_sup **get_sup(lua_State *L)
+static struct lhost *get_host(lua_State *L)
 {
-	struct sbx_sup **sp;
+	struct lhost *h;
 	if (lua_getfield(L, LUA_REGISTRYINDEX, SUP_KEY) == LUA_TUSERDATA) {
-		sp = lua_touserdata(L, -1);
+		h = lua_touserdata(L, -1);
 		lua_pop(L, 1);
-		return sp;
+		return h;
 	}
 	lua_pop(L, 1);
-	struct sbx_err e;
-	struct sbx_sup *s = sbx_sup_new(&e);
-	if (!s)
-		luaL_error(L, "%s", e.msg);
-	sp = lua_newuserdatauv(L, sizeof *sp, 0);
-	*sp = s;
-	if (luaL_newmetatable(L, "cgsandbox.sup")) {
-		lua_pushcfunction(L, sup_gc);
+	h = lua_newuserdatauv(L, sizeof *h, 0);
+	h->sup = NULL;
+	h->ctx = NULL;
+	if (luaL_newmetatable(L, "cgsandbox.host")) {
+		lua_pushcfunction(L, host_gc);
 		lua_setfield(L, -2, "__gc");
 	}
 	lua_setmetatable(L, -2);
+	struct sbx_err e;
+	if (!(h->sup = sbx_sup_new(&e)) || !(h->ctx = sbx_ctx_new(&e)))
+		luaL_error(L, "%s", e.msg); /* collected: __gc frees the half */
 	lua_setfield(L, LUA_REGISTRYINDEX, SUP_KEY);
-	return sp;
+	return h;
 }
 
 /* ---- jail handles -------------------------------------------------------- */
 struct ljail {
 	struct sbx_jail j;
-	struct sbx_sup **sup; /* NULL until acquired */
+	struct lhost *host; /* NULL until acquired */
 	bool open;
 };
 
@@ -447,8 +454,8 @@ static void jail_release(struct ljail *lj)
 	if (!lj->open)
 		return;
 	lj->open = false;
-	if (lj->sup && *lj->sup)
-		sbx_sup_remove(*lj->sup, &lj->j);
+	if (lj->host && lj->host->sup)
+		sbx_sup_remove(lj->host->sup, &lj->j);
 	sbx_jail_free(&lj->j);
 }
 
@@ -467,11 +474,11 @@ static int l_spawn(lua_State *L)
 	struct sbx_err e = { 0 };
 
 	read_plan(L, 1, &p);
-	struct sbx_sup **sp = get_sup(L);
+	struct lhost *h = get_host(L);
 	struct ljail *lj = lua_newuserdatauv(L, sizeof *lj, 0);
 	memset(lj, 0, sizeof *lj);
 	luaL_setmetatable(L, JAIL_MT);
-	int rc = sbx_jail_spawn(&p, &lj->j, &e);
+	int rc = sbx_jail_spawn(h->ctx, &p, &lj->j, &e);
 	release_scratch(L); /* the child has its copy; the plan is done with */
 	if (rc < 0) {
 		/* nothing is left: the jail was finished and its cgroup gone */
@@ -485,8 +492,8 @@ static int l_spawn(lua_State *L)
 		return 4;
 	}
 	lj->open = true;
-	lj->sup = sp;
-	if (sbx_sup_add(*sp, &lj->j, &e) < 0) {
+	lj->host = h;
+	if (sbx_sup_add(h->sup, &lj->j, &e) < 0) {
 		jail_release(lj);
 		return push_err(L, &e);
 	}
@@ -497,6 +504,39 @@ static int l_spawn(lua_State *L)
 static int l_jail_pid(lua_State *L)
 {
 	lua_pushinteger(L, check_jail(L, 1, true)->j.pid);
+	return 1;
+}
+
+/* the command's pid in our namespace, once it runs */
+static int l_jail_command_pid(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, true);
+	if (lj->j.cmd_pid <= 0)
+		return 0;
+	lua_pushinteger(L, lj->j.cmd_pid);
+	return 1;
+}
+
+static int l_jail_parked(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, true);
+	sbx_jail_poll_msgs(&lj->j);
+	lua_pushboolean(L, lj->j.parked && !lj->j.done);
+	return 1;
+}
+
+/* jail:start(job_plan): a parked jail runs the job's command */
+static int l_jail_start(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, true);
+	struct sbx_plan p;
+	struct sbx_err e = { 0 };
+	read_plan(L, 2, &p);
+	int rc = sbx_jail_start(&lj->j, &p, &e);
+	release_scratch(L);
+	if (rc < 0 || sbx_sup_arm(lj->host->sup, &lj->j, &e) < 0)
+		return push_err(L, &e);
+	lua_pushboolean(L, 1);
 	return 1;
 }
 
@@ -733,7 +773,7 @@ static int l_jail_close(lua_State *L)
 /* core.step(timeout_ms) -> { {jail, "exit"|"oom"|"timeout"}, ... } */
 static int l_step(lua_State *L)
 {
-	struct sbx_sup **sp = get_sup(L);
+	struct sbx_sup *sup = get_host(L)->sup;
 	int ms = (int)luaL_optinteger(L, 1, -1);
 	struct sbx_err e;
 	struct sbx_jail *j;
@@ -743,9 +783,9 @@ static int l_step(lua_State *L)
 
 	if (got_winch) {
 		got_winch = 0;
-		sbx_sup_tty_resize(*sp);
+		sbx_sup_tty_resize(sup);
 	}
-	if (sbx_sup_step(*sp, ms, &e) < 0) {
+	if (sbx_sup_step(sup, ms, &e) < 0) {
 		if (e.errnum == EINTR) {
 			lua_newtable(L);
 			return 1;
@@ -758,7 +798,7 @@ static int l_step(lua_State *L)
 	}
 	int anchors = lua_gettop(L);
 	lua_newtable(L);
-	while (sbx_sup_pop(*sp, &j, &ev)) {
+	while (sbx_sup_pop(sup, &j, &ev)) {
 		if (!j)
 			continue;
 		lua_createtable(L, 2, 0);
@@ -780,13 +820,13 @@ static int l_step(lua_State *L)
 
 static int l_running(lua_State *L)
 {
-	lua_pushinteger(L, sbx_sup_count(*get_sup(L)));
+	lua_pushinteger(L, sbx_sup_count(get_host(L)->sup));
 	return 1;
 }
 
 static int l_kill_all(lua_State *L)
 {
-	sbx_sup_kill_all(*get_sup(L));
+	sbx_sup_kill_all(get_host(L)->sup);
 	return 0;
 }
 
@@ -985,7 +1025,7 @@ static int l_seccomp_bpf(lua_State *L)
 	const struct sbx_bpf *b = &fresh_bpf;
 	seccomp_arg(L, 1, &s);
 	int rc = lua_toboolean(L, 2) ? sbx_seccomp_export(&s, &fresh_bpf, &e)
-				     : sbx_seccomp_compile(&s, &b, &e);
+				     : sbx_seccomp_compile(get_host(L)->ctx, &s, &b, &e);
 	release_scratch(L);
 	if (rc < 0)
 		return push_err(L, &e);
@@ -1042,7 +1082,7 @@ static int l_tty_raw(lua_State *L)
 	t = saved_tio;
 	cfmakeraw(&t);
 	tcsetattr(STDIN_FILENO, TCSANOW, &t);
-	wake_fd = sbx_sup_wake_fd(*get_sup(L));
+	wake_fd = sbx_sup_wake_fd(get_host(L)->sup);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_winch;
 	sigaction(SIGWINCH, &sa, NULL);
@@ -1066,7 +1106,7 @@ static int l_trap(lua_State *L)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	wake_fd = sbx_sup_wake_fd(*get_sup(L));
+	wake_fd = sbx_sup_wake_fd(get_host(L)->sup);
 	sa.sa_handler = on_signal; /* no SA_RESTART: the ring wait returns */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -1117,6 +1157,8 @@ int luaopen_cgsandbox_core(lua_State *L)
 {
 	static const luaL_Reg jail_m[] = {
 		{ "pid", l_jail_pid },	     { "kill", l_jail_kill },
+		{ "command_pid", l_jail_command_pid },
+		{ "parked", l_jail_parked }, { "start", l_jail_start },
 		{ "result", l_jail_result }, { "done", l_jail_done },
 		{ "stats", l_jail_stats },   { "set", l_jail_set },
 		{ "get", l_jail_get },	     { "freeze", l_jail_freeze },

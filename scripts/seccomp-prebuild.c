@@ -2,7 +2,7 @@
  *
  * Writes a C file defining sbx_seccomp_prebuilt[]: for each policy a recipe
  * gets by default (the deny-list, default allow, with and without
- * sys_admin), the key sbx_seccomp_compile() caches it under and the BPF
+ * sys_admin) and for the jail init's own filter, the key sbx_seccomp_compile() caches it under and the BPF
  * program libseccomp makes of it, through the same core/seccomp.c.  A host
  * then loads the default filter without running libseccomp at all. */
 #include "sbx.h"
@@ -13,11 +13,12 @@
 
 int main(int argc, char **argv)
 {
-	static const struct sbx_seccomp policies[] = {
+	const struct sbx_seccomp policies[] = {
 		{ .enabled = true, .use_default_denylist = true,
 		  .def = SBX_SECCOMP_ALLOW },
 		{ .enabled = true, .use_default_denylist = true,
 		  .keep_sys_admin = true, .def = SBX_SECCOMP_ALLOW },
+		sbx_seccomp_init_policy,
 	};
 	const size_t n = sizeof policies / sizeof *policies;
 	FILE *f;

@@ -1,0 +1,244 @@
+/* Jail side: the command.  init forks it; the child sets itself up (its
+ * own session, stdio, umask, rlimits, ids and capabilities, no_new_privs,
+ * cwd), waits until init has dropped its own privileges, loads its seccomp
+ * filter and execs.  Any failure goes to the host as one {step, errno,
+ * message} record.  Also here: the console and the records init sends. */
+#include "jail.h"
+#include "util.h"
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void sbx_msg_send(int sock, int type, int status, int fd)
+{
+	struct sbx_msg m = { .type = type, .status = status };
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &m, sizeof m };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		memset(ctl, 0, sizeof ctl);
+		mh.msg_control = ctl;
+		mh.msg_controllen = sizeof ctl;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	}
+	sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+void sbx_msg_send_err(int sock, const struct sbx_err *e, int code)
+{
+	struct sbx_msg m = { .type = SBX_MSG_ERROR, .errnum = e->errnum,
+			     .code = code };
+	snprintf(m.step, sizeof m.step, "%s", e->step);
+	snprintf(m.msg, sizeof m.msg, "%s", e->msg);
+	send(sock, &m, sizeof m, MSG_NOSIGNAL);
+}
+
+static __attribute__((noreturn)) void fail(int sock, struct sbx_err *e,
+					   int code)
+{
+	sbx_msg_send_err(sock, e, code);
+	_exit(code);
+}
+
+static int exec_code(int err)
+{
+	if (err == ENOENT || err == ENOTDIR)
+		return 127;
+	if (err == EACCES || err == ENOEXEC || err == EPERM || err == EISDIR)
+		return 126;
+	return 125;
+}
+
+static const char *env_get(const char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+	for (; envp && *envp; envp++)
+		if (!strncmp(*envp, name, n) && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+/* execvp over the recipe's PATH (not init's environment), as execvp does:
+ * a directory where the file is not executable is remembered (EACCES),
+ * a missing one skipped */
+static void exec_path(const char *file, char *const argv[],
+		      char *const envp[])
+{
+	char buf[4096];
+	bool eacces = false;
+	size_t fl = strlen(file);
+
+	if (strchr(file, '/')) {
+		execve(file, argv, envp);
+		return;
+	}
+	const char *path = env_get((const char *const *)envp, "PATH");
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (const char *d = path;; d++) {
+		const char *end = strchr(d, ':');
+		size_t dl = end ? (size_t)(end - d) : strlen(d);
+		if (dl + fl + 2 <= sizeof buf) {
+			memcpy(buf, dl ? d : ".", dl ? dl : 1);
+			size_t o = dl ? dl : 1;
+			buf[o] = '/';
+			memcpy(buf + o + 1, file, fl + 1);
+			execve(buf, argv, envp);
+			if (errno == EACCES)
+				eacces = true;
+			else if (errno != ENOENT && errno != ENOTDIR &&
+				 errno != ELOOP && errno != ENAMETOOLONG)
+				return;
+		}
+		if (!end)
+			break;
+		d = end;
+	}
+	errno = eacces ? EACCES : ENOENT;
+}
+
+/* the child: per-process setup, the wait for init, then execve */
+static __attribute__((noreturn)) void command_main(
+	const struct sbx_initplan *ip, struct sbx_jailctx *cx, int release)
+{
+	const struct sbx_plan *p = &ip->p;
+	struct sbx_err e = { 0 };
+	sigset_t none;
+	char b;
+
+	/* a clean slate: handlers and ignored signals (the host's SIGPIPE
+	 * among them) back to default, nothing blocked */
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* own session: no controlling terminal, so no TIOCSTI into the host's */
+	if (setsid() < 0) {
+		sbx_err_set(&e, errno, "setsid", "setsid");
+		fail(cx->sock, &e, 125);
+	}
+	for (int i = 0; i < 3; i++) {
+		int fd = cx->tty >= 0 ? cx->tty : cx->stdio[i];
+		if (fd >= 0 && dup2(fd, i) < 0) {
+			sbx_err_set(&e, errno, "stdio", "stdio fd %d", i);
+			fail(cx->sock, &e, 125);
+		}
+	}
+	/* the console becomes the controlling terminal of the new session */
+	if (cx->tty >= 0 && ioctl(0, TIOCSCTTY, 0) < 0) {
+		sbx_err_set(&e, errno, "tty", "make the console the controlling terminal");
+		fail(cx->sock, &e, 125);
+	}
+	/* fds above 2: closed at exec (the error socket must live till then) */
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		for (int fd = 3; fd < 65536; fd++)
+			if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
+				break;
+	}
+	if (p->umask >= 0)
+		umask((mode_t)p->umask);
+	for (size_t i = 0; i < p->nrlimits; i++) {
+		struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
+		if (setrlimit(p->rlimits[i].resource, &rl) < 0) {
+			sbx_err_set(&e, errno, "rlimits", "setrlimit %d",
+				    p->rlimits[i].resource);
+			fail(cx->sock, &e, 125);
+		}
+	}
+	if (sbx_priv_drop(p, &e) < 0)
+		fail(cx->sock, &e, 125);
+	/* after the last credential change (which clears it) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (p->cwd && chdir(p->cwd) < 0) {
+		sbx_err_set(&e, errno, "cwd", "chdir %s", p->cwd);
+		fail(cx->sock, &e, 125);
+	}
+	/* init drops its privileges meanwhile: EOF once it has */
+	while (read(release, &b, 1) < 0 && errno == EINTR)
+		;
+	if (sbx_seccomp_load(cx->bpf, &e) < 0)
+		fail(cx->sock, &e, 125);
+	exec_path(p->argv[0], (char *const *)p->argv, (char *const *)p->envp);
+	int err = errno;
+	sbx_err_set(&e, err, "exec", "exec %s", p->argv[0]);
+	if (err == ENOENT && !strchr(p->argv[0], '/')) {
+		const char *path = env_get(p->envp, "PATH");
+		sbx_err_set(&e, err, "exec", "exec %s: command not found in "
+			    "PATH=%s", p->argv[0], path ? path : "");
+	}
+	fail(cx->sock, &e, exec_code(err));
+}
+
+pid_t sbx_command_fork(const struct sbx_initplan *ip, struct sbx_jailctx *cx,
+		       int *release, int *done, struct sbx_err *e)
+{
+	int rp[2], dp[2];
+	if (pipe2(rp, O_CLOEXEC) < 0) {
+		sbx_err_set(e, errno, "init", "pipe");
+		return -1;
+	}
+	if (pipe2(dp, O_CLOEXEC) < 0) {
+		sbx_err_set(e, errno, "init", "pipe");
+		close(rp[0]);
+		close(rp[1]);
+		return -1;
+	}
+	/* fork, not vfork: init goes on (dropping its privileges) while the
+	 * command sets itself up; init is small, the copy is cheap */
+	pid_t pid = fork();
+	if (pid < 0) {
+		sbx_err_set(e, errno, "init", "fork the command");
+		close(rp[0]);
+		close(rp[1]);
+		close(dp[0]);
+		close(dp[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(rp[1]);
+		close(dp[0]);
+		command_main(ip, cx, rp[0]); /* dp[1] closes at exec */
+	}
+	close(rp[0]);
+	close(dp[1]);
+	*release = rp[1];
+	*done = dp[0];
+	return pid;
+}
+
+/* a pty in the jail's own devpts; the master goes to the host */
+int sbx_console_open(struct sbx_jailctx *cx, struct sbx_err *e)
+{
+	int unlock = 0;
+	int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0) {
+		sbx_err_set(e, errno, "tty", "open /dev/ptmx in the jail (tty "
+			    "needs the jail's /dev)");
+		if (m >= 0)
+			close(m);
+		return -1;
+	}
+	cx->tty = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (cx->tty < 0) {
+		sbx_err_set(e, errno, "tty", "open the console's slave");
+		close(m);
+		return -1;
+	}
+	sbx_msg_send(cx->sock, SBX_MSG_TTY, 0, m);
+	close(m);
+	return 0;
+}

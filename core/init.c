@@ -1,0 +1,369 @@
+/* sbx-init: pid 1 of a jail, a program of its own.
+ *
+ * The host clone3()s straight into the jail's namespaces and cgroup and
+ * execs this program from a sealed memfd: it starts fresh and
+ * single-threaded, with no host memory, argv, environment, handlers or
+ * file descriptors beyond fd 0-2 (the host's stdio, for "inherit") and
+ * fd 3, a SOCK_SEQPACKET socket to the host.  (fd 4, the image itself, is
+ * there only when the host will send GO first: after writing the id maps
+ * of a user namespace, init execs itself once more to gain its
+ * capabilities there.)
+ *
+ * Then: read the plan (bytes, checked field by field), set up what the
+ * namespaces own (hostname, loopback, the mount table, pivot_root), open
+ * the console, and — for a pool's jail — report PARKED and wait for the
+ * job.  Fork the command, and while it sets itself up, drop everything
+ * init does not need to reap and report: the command's ids, every
+ * capability set (bounding too), no_new_privs, not dumpable, its own
+ * seccomp filter, no stdio.  Report READY (with the command's pidfd),
+ * pass on signals, reap orphans, report the command's wait status, exit
+ * with it. */
+#include "jail.h"
+#include "util.h"
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_FDS 8
+
+struct rec {
+	unsigned char *buf;   /* type (u32) + payload */
+	size_t len;
+	int fds[MAX_FDS];
+	int nfds;
+};
+
+static __attribute__((noreturn)) void fail(int sock, struct sbx_err *e)
+{
+	sbx_msg_send_err(sock, e, 125);
+	_exit(125);
+}
+
+static __attribute__((noreturn)) void fail_msg(int sock, int err,
+					       const char *step,
+					       const char *msg)
+{
+	struct sbx_err e;
+	sbx_err_set(&e, err, step, "%s", msg);
+	fail(sock, &e);
+}
+
+/* the host went away (its end closed): nothing to build a jail for */
+static void exit_if_orphaned(int sock)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) &&
+	    !(p.revents & POLLIN))
+		_exit(125);
+}
+
+/* the parent-death signal, again after every credential change (which
+ * clears it); a host that died just before is seen on the socket */
+static void arm_pdeath(int sock)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	exit_if_orphaned(sock);
+}
+
+/* one record, with the fds that came along; 0 on EOF (the host is gone) */
+static ssize_t recv_rec(int sock, struct rec *r, unsigned char *buf,
+			size_t cap)
+{
+	char ctl[CMSG_SPACE(MAX_FDS * sizeof(int))];
+	struct iovec iov = { buf, cap };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl, .msg_controllen = sizeof ctl };
+	ssize_t n;
+
+	while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		return n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+			if (r->nfds < MAX_FDS)
+				r->fds[r->nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return n;
+}
+
+/* a plan or a job: chunks of type more until one of type last */
+static void read_msg(int sock, struct rec *r, uint32_t more, uint32_t last)
+{
+	unsigned char chunk[4 + SBX_REC_CHUNK];
+	size_t cap = 0;
+
+	memset(r, 0, sizeof *r);
+	for (;;) {
+		uint32_t type;
+		ssize_t n = recv_rec(sock, r, chunk, sizeof chunk);
+		if (n == 0)
+			_exit(125); /* the host went away */
+		if (n < 0)
+			fail_msg(sock, errno, "plan", "plan: read the plan");
+		if (n < 4)
+			fail_msg(sock, EPROTO, "plan", "plan: short record");
+		memcpy(&type, chunk, 4);
+		if (type != more && type != last)
+			fail_msg(sock, EPROTO, "plan", "plan: unexpected record");
+		size_t add = (size_t)n - 4;
+		if (r->len + add > 12 + (size_t)SBX_PLAN_MAX)
+			fail_msg(sock, E2BIG, "plan", "plan: over 64 MiB");
+		if (r->len + add > cap) {
+			size_t nc = cap ? cap : sizeof chunk;
+			while (nc < r->len + add)
+				nc *= 2;
+			unsigned char *nb = realloc(r->buf, nc);
+			if (!nb)
+				fail_msg(sock, ENOMEM, "plan", "plan: read the plan");
+			r->buf = nb;
+			cap = nc;
+		}
+		memcpy(r->buf + r->len, chunk + 4, add);
+		r->len += add;
+		if (type == last)
+			return;
+	}
+}
+
+/* stdio i gets the next fd that came with the plan or job */
+static void take_stdio(int sock, const struct sbx_initplan *ip, struct rec *r,
+		       struct sbx_jailctx *cx)
+{
+	int k = 0;
+	for (int i = 0; i < 3; i++) {
+		cx->stdio[i] = -1;
+		if (ip->stdio_fds & (1u << i)) {
+			if (k >= r->nfds)
+				fail_msg(sock, EPROTO, "plan",
+					 "plan: stdio: an fd is missing");
+			cx->stdio[i] = r->fds[k++];
+		}
+	}
+	if (k != r->nfds)
+		fail_msg(sock, EPROTO, "plan", "plan: stdio: unexpected fds");
+}
+
+/* GO: the host has placed us in the cgroup and written the id maps.  In a
+ * user namespace the first exec ran unmapped, which cost every capability:
+ * exec again, now as the namespace's root. */
+static void await_go(int sock)
+{
+	unsigned char buf[64];
+	struct rec r = { .nfds = 0 };
+	uint32_t type, flags = 0;
+	ssize_t n = recv_rec(sock, &r, buf, sizeof buf);
+
+	if (n == 0)
+		_exit(125);
+	if (n < 8 || r.nfds)
+		fail_msg(sock, EPROTO, "init", "init: expected GO");
+	memcpy(&type, buf, 4);
+	memcpy(&flags, buf + 4, 4);
+	if (type != SBX_REC_GO)
+		fail_msg(sock, EPROTO, "init", "init: expected GO");
+	if (flags & SBX_GO_REEXEC) {
+		static char *const argv[] = { SBX_INIT_NAME, NULL };
+		static char *const envp[] = { NULL };
+		fcntl(SBX_INIT_IMAGE, F_SETFD, FD_CLOEXEC);
+		syscall(SYS_execveat, SBX_INIT_IMAGE, "", argv, envp,
+			AT_EMPTY_PATH);
+		fail_msg(sock, errno, "init", "init: exec sbx-init in the "
+			 "user namespace");
+	}
+	close(SBX_INIT_IMAGE);
+}
+
+static void setup(const struct sbx_plan *p, struct sbx_jailctx *cx)
+{
+	struct sbx_err e = { 0 };
+
+	if ((p->ns_flags & CLONE_NEWUTS) && p->hostname &&
+	    sethostname(p->hostname, strlen(p->hostname)) < 0) {
+		sbx_err_set(&e, errno, "hostname", "sethostname %s", p->hostname);
+		fail(cx->sock, &e);
+	}
+	if ((p->ns_flags & CLONE_NEWNET) && p->net_loopback &&
+	    sbx_net_loopback_up(&e) < 0)
+		fail(cx->sock, &e);
+	if (p->ns_flags & CLONE_NEWNS) {
+		if (sbx_mount_prepare(p, cx, &e) < 0 ||
+		    sbx_mount_build(p, cx, &e) < 0)
+			fail(cx->sock, &e);
+		/* the clones are attached now: no handle on the host's tree
+		 * stays open in the jail's init */
+		for (int i = 0; i < 6; i++)
+			sbx_closep(&cx->devfd[i]);
+		for (size_t i = 0; i < p->nmounts && i < SBX_MAX_MOUNTS; i++)
+			sbx_closep(&cx->srcfd[i]);
+		sbx_closep(&cx->rootfd);
+	}
+	if (p->tty && sbx_console_open(cx, &e) < 0)
+		fail(cx->sock, &e);
+}
+
+/* init keeps what it needs to reap and report, and nothing else */
+static int drop_self(int sock, const struct sbx_initplan *ip,
+		     struct sbx_err *e)
+{
+	/* the command's ids (so that passing a signal on needs no
+	 * capability), no groups, no capabilities, no_new_privs */
+	struct sbx_plan d = { .uid = ip->p.uid, .gid = ip->p.gid,
+			      .no_new_privs = true };
+	if (sbx_priv_drop(&d, e) < 0) {
+		/* ids the namespace cannot map: the command fails on them
+		 * and says so; init drops the rest under its own */
+		if (strcmp(e->step, "setuid") && strcmp(e->step, "setgid"))
+			return -1;
+		d.uid = getuid();
+		d.gid = getgid();
+		if (sbx_priv_drop(&d, e) < 0)
+			return -1;
+	}
+	/* no ptrace, no /proc/1/{mem,fd,root,exe} for the jail */
+	prctl(PR_SET_DUMPABLE, 0);
+	arm_pdeath(sock);
+	return 0;
+}
+
+static __attribute__((noreturn)) void reap_loop(int sock, pid_t cmd,
+						const sigset_t *set)
+{
+	siginfo_t si;
+	for (;;) {
+		if (sigwaitinfo(set, &si) < 0)
+			continue;
+		if (si.si_signo != SIGCHLD) {
+			kill(cmd, si.si_signo);
+			continue;
+		}
+		for (;;) {
+			int st;
+			pid_t w = waitpid(-1, &st, WNOHANG | __WALL);
+			if (w <= 0)
+				break;
+			if (w == cmd) {
+				sbx_msg_send(sock, SBX_MSG_EXIT, st, -1);
+				/* leaving tears the pid namespace down */
+				_exit(WIFEXITED(st) ? WEXITSTATUS(st)
+						    : 128 + WTERMSIG(st));
+			}
+		}
+	}
+}
+
+static bool started_by_host(int argc, char **argv)
+{
+	int type;
+	socklen_t len = sizeof type;
+	return argc >= 1 && argv[0] && !strcmp(argv[0], SBX_INIT_NAME) &&
+	       getsockopt(SBX_INIT_SOCK, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+	       type == SOCK_SEQPACKET;
+}
+
+int main(int argc, char **argv)
+{
+	const int sock = SBX_INIT_SOCK;
+	struct sbx_jailctx cx;
+	struct sbx_initplan ip;
+	struct sbx_err e = { 0 };
+	struct rec plan, job;
+	sigset_t all;
+	int release, done;
+
+	if (!started_by_host(argc, argv)) {
+		static const char msg[] = "sbx-init: the pid 1 of a sandboxlua "
+					  "jail; only sandboxlua starts it\n";
+		if (write(2, msg, sizeof msg - 1) < 0)
+			return 125;
+		return 125;
+	}
+	/* every signal waits for sigwaitinfo (the host blocked them all
+	 * around the clone already); none has a handler, and none stays
+	 * ignored as the host had it (exec keeps SIG_IGN) */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	if (fcntl(SBX_INIT_IMAGE, F_GETFD) >= 0)
+		await_go(sock);
+	arm_pdeath(sock);
+	if (sbx_close_from(SBX_INIT_SOCK + 1) < 0)
+		fail_msg(sock, errno, "init", "init: close inherited fds");
+
+	read_msg(sock, &plan, SBX_REC_PLAN, SBX_REC_PLAN_END);
+	if (sbx_plan_decode(plan.buf, plan.len, &ip, &e) < 0)
+		fail(sock, &e);
+	memset(&cx, 0, sizeof cx);
+	cx.sock = sock;
+	cx.tty = -1;
+	cx.rootfd = -1;
+	for (int i = 0; i < 6; i++)
+		cx.devfd[i] = -1;
+	cx.bpf = &ip.cmd_bpf;
+	if (ip.have_job)
+		take_stdio(sock, &ip, &plan, &cx);
+	else if (plan.nfds)
+		fail_msg(sock, EPROTO, "plan", "plan: unexpected fds");
+	setup(&ip.p, &cx);
+
+	if (!ip.have_job) { /* a pool's jail: wait for its job */
+		sbx_msg_send(sock, SBX_MSG_PARKED, 0, -1);
+		read_msg(sock, &job, SBX_REC_JOB, SBX_REC_JOB_END);
+		if (sbx_job_decode(job.buf, job.len, &ip, &e) < 0)
+			fail(sock, &e);
+		take_stdio(sock, &ip, &job, &cx);
+	}
+
+	/* named before the command exists: it may read /proc/1/comm at once */
+	prctl(PR_SET_NAME, SBX_INIT_NAME);
+	prctl(PR_SET_DUMPABLE, 0);
+	pid_t cmd = sbx_command_fork(&ip, &cx, &release, &done, &e);
+	if (cmd < 0)
+		fail(sock, &e);
+	int pidfd = (int)syscall(SYS_pidfd_open, cmd, 0);
+	for (int i = 0; i < 3; i++)
+		sbx_closep(&cx.stdio[i]);
+	sbx_closep(&cx.tty);
+	if (drop_self(sock, &ip, &e) < 0) {
+		kill(cmd, SIGKILL);
+		sbx_err_wrap(&e, "init");
+		fail(sock, &e);
+	}
+	close(release); /* the command may exec now */
+	char b;
+	while (read(done, &b, 1) < 0 && errno == EINTR)
+		;
+	close(done);
+	/* the command has its stdio; init needs none of the host's */
+	for (int i = 0; i < 3; i++)
+		close(i);
+	sbx_msg_send(sock, SBX_MSG_READY, 0, pidfd);
+	sbx_closep(&pidfd);
+	if (sbx_seccomp_load(&ip.init_bpf, &e) < 0) {
+		kill(cmd, SIGKILL);
+		fail(sock, &e);
+	}
+	reap_loop(sock, cmd, &all);
+}
