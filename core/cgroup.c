@@ -540,7 +540,7 @@ int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err *e)
 	return sbx_cgroup_set(cg, "cgroup.freeze", frozen ? "1" : "0", e);
 }
 
-static bool populated(struct sbx_cgroup *cg)
+bool sbx_cgroup_populated(struct sbx_cgroup *cg)
 {
 	int64_t v;
 	if (sbx_cgroup_key(cg, "cgroup.events", "populated", &v) < 0)
@@ -555,7 +555,7 @@ int sbx_cgroup_wait_empty(struct sbx_cgroup *cg, int timeout_ms)
 				   O_RDONLY | O_CLOEXEC);
 	int64_t end = sbx_now_ns() + (int64_t)timeout_ms * 1000000;
 
-	while (populated(cg)) {
+	while (sbx_cgroup_populated(cg)) {
 		int64_t left = (end - sbx_now_ns()) / 1000000;
 		if (left <= 0)
 			return -1;
@@ -579,7 +579,7 @@ int sbx_cgroup_remove(struct sbx_cgroup *cg, struct sbx_err *e)
 	if (cg->dirfd < 0)
 		return 0;
 	if (cg->owned) {
-		for (int round = 0; round < 50 && populated(cg); round++) {
+		for (int round = 0; round < 50 && sbx_cgroup_populated(cg); round++) {
 			sbx_cgroup_kill(cg, NULL);
 			if (sbx_cgroup_wait_empty(cg, 100) == 0)
 				break;

@@ -120,10 +120,8 @@ static __attribute__((noreturn)) void command_main(
 	sigset_t none;
 	char b;
 
-	/* a clean slate: handlers and ignored signals (the host's SIGPIPE
-	 * among them) back to default, nothing blocked */
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
+	/* a clean slate: init has no handler and nothing ignored (fork keeps
+	 * that), so only the mask is left to clear */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* own session: no controlling terminal, so no TIOCSTI into the host's */
@@ -149,8 +147,7 @@ static __attribute__((noreturn)) void command_main(
 			if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
 				break;
 	}
-	if (p->umask >= 0)
-		umask((mode_t)p->umask);
+	umask(p->umask >= 0 ? (mode_t)p->umask : cx->umask);
 	for (size_t i = 0; i < p->nrlimits; i++) {
 		struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
 		if (setrlimit(p->rlimits[i].resource, &rl) < 0) {
@@ -159,7 +156,8 @@ static __attribute__((noreturn)) void command_main(
 			fail(cx->sock, &e, 125);
 		}
 	}
-	if (sbx_priv_drop(p, &e) < 0)
+	/* init reduced the bounding set to caps_keep before the fork */
+	if (sbx_priv_drop(p, p->caps_keep, &e) < 0)
 		fail(cx->sock, &e, 125);
 	/* after the last credential change (which clears it) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -29,11 +29,36 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_FDS 8
+
+/* --trace: the end of each setup step, sent to the host before READY */
+static struct { bool on; int64_t last; char text[512]; size_t len; } trace;
+
+void sbx_trace_mark(const char *step)
+{
+	if (!trace.on)
+		return;
+	int64_t now = sbx_now_ns();
+	int n = snprintf(trace.text + trace.len, sizeof trace.text - trace.len,
+			 "%s=%lld;", step, (long long)(now - trace.last) / 1000);
+	if (n > 0 && (size_t)n < sizeof trace.text - trace.len)
+		trace.len += (size_t)n;
+	trace.last = now;
+}
+
+static void trace_send(int sock)
+{
+	if (!trace.on)
+		return;
+	struct sbx_msg m = { .type = SBX_MSG_TRACE };
+	snprintf(m.msg, sizeof m.msg, "%s", trace.text);
+	send(sock, &m, sizeof m, MSG_NOSIGNAL);
+}
 
 struct rec {
 	unsigned char *buf;   /* type (u32) + payload */
@@ -108,31 +133,30 @@ static ssize_t recv_rec(int sock, struct rec *r, unsigned char *buf,
 	return n;
 }
 
-/* a plan or a job: chunks of type more until one of type last */
+/* a plan or a job: chunks of type more until one of type last, each
+ * received in place (its size peeked first) after the previous ones; the
+ * 4-byte type of each lands where the next chunk goes */
 static void read_msg(int sock, struct rec *r, uint32_t more, uint32_t last)
 {
-	unsigned char chunk[4 + SBX_REC_CHUNK];
 	size_t cap = 0;
 
 	memset(r, 0, sizeof *r);
 	for (;;) {
 		uint32_t type;
-		ssize_t n = recv_rec(sock, r, chunk, sizeof chunk);
+		ssize_t n;
+		while ((n = recv(sock, NULL, 0, MSG_PEEK | MSG_TRUNC)) < 0 &&
+		       errno == EINTR)
+			;
 		if (n == 0)
 			_exit(125); /* the host went away */
-		if (n < 0)
-			fail_msg(sock, errno, "plan", "plan: read the plan");
-		if (n < 4)
-			fail_msg(sock, EPROTO, "plan", "plan: short record");
-		memcpy(&type, chunk, 4);
-		if (type != more && type != last)
-			fail_msg(sock, EPROTO, "plan", "plan: unexpected record");
-		size_t add = (size_t)n - 4;
-		if (r->len + add > 12 + (size_t)SBX_PLAN_MAX)
+		if (n < 0 || n > 4 + SBX_REC_CHUNK)
+			fail_msg(sock, n < 0 ? errno : EMSGSIZE, "plan",
+				 "plan: read the plan");
+		if (r->len + (size_t)n > 16 + (size_t)SBX_PLAN_MAX)
 			fail_msg(sock, E2BIG, "plan", "plan: over 64 MiB");
-		if (r->len + add > cap) {
-			size_t nc = cap ? cap : sizeof chunk;
-			while (nc < r->len + add)
+		if (r->len + (size_t)n > cap) {
+			size_t nc = cap ? cap : 8192;
+			while (nc < r->len + (size_t)n)
 				nc *= 2;
 			unsigned char *nb = realloc(r->buf, nc);
 			if (!nb)
@@ -140,8 +164,18 @@ static void read_msg(int sock, struct rec *r, uint32_t more, uint32_t last)
 			r->buf = nb;
 			cap = nc;
 		}
-		memcpy(r->buf + r->len, chunk + 4, add);
-		r->len += add;
+		n = recv_rec(sock, r, r->buf + r->len, cap - r->len);
+		if (n == 0)
+			_exit(125);
+		if (n < 0)
+			fail_msg(sock, errno, "plan", "plan: read the plan");
+		if (n < 4)
+			fail_msg(sock, EPROTO, "plan", "plan: short record");
+		memcpy(&type, r->buf + r->len, 4);
+		if (type != more && type != last)
+			fail_msg(sock, EPROTO, "plan", "plan: unexpected record");
+		memmove(r->buf + r->len, r->buf + r->len + 4, (size_t)n - 4);
+		r->len += (size_t)n - 4;
 		if (type == last)
 			return;
 	}
@@ -204,23 +238,25 @@ static void setup(const struct sbx_plan *p, struct sbx_jailctx *cx)
 		sbx_err_set(&e, errno, "hostname", "sethostname %s", p->hostname);
 		fail(cx->sock, &e);
 	}
+	sbx_trace_mark("hostname");
 	if ((p->ns_flags & CLONE_NEWNET) && p->net_loopback &&
 	    sbx_net_loopback_up(&e) < 0)
 		fail(cx->sock, &e);
+	sbx_trace_mark("loopback");
 	if (p->ns_flags & CLONE_NEWNS) {
 		if (sbx_mount_prepare(p, cx, &e) < 0 ||
 		    sbx_mount_build(p, cx, &e) < 0)
 			fail(cx->sock, &e);
 		/* the clones are attached now: no handle on the host's tree
 		 * stays open in the jail's init */
-		for (int i = 0; i < 6; i++)
-			sbx_closep(&cx->devfd[i]);
 		for (size_t i = 0; i < p->nmounts && i < SBX_MAX_MOUNTS; i++)
 			sbx_closep(&cx->srcfd[i]);
 		sbx_closep(&cx->rootfd);
 	}
 	if (p->tty && sbx_console_open(cx, &e) < 0)
 		fail(cx->sock, &e);
+	if (p->tty)
+		sbx_trace_mark("console");
 }
 
 /* init keeps what it needs to reap and report, and nothing else */
@@ -231,14 +267,15 @@ static int drop_self(int sock, const struct sbx_initplan *ip,
 	 * capability), no groups, no capabilities, no_new_privs */
 	struct sbx_plan d = { .uid = ip->p.uid, .gid = ip->p.gid,
 			      .no_new_privs = true };
-	if (sbx_priv_drop(&d, e) < 0) {
+	uint64_t bset = ip->p.caps_keep; /* the rest went before the fork */
+	if (sbx_priv_drop(&d, bset, e) < 0) {
 		/* ids the namespace cannot map: the command fails on them
 		 * and says so; init drops the rest under its own */
 		if (strcmp(e->step, "setuid") && strcmp(e->step, "setgid"))
 			return -1;
 		d.uid = getuid();
 		d.gid = getgid();
-		if (sbx_priv_drop(&d, e) < 0)
+		if (sbx_priv_drop(&d, bset, e) < 0)
 			return -1;
 	}
 	/* no ptrace, no /proc/1/{mem,fd,root,exe} for the jail */
@@ -273,6 +310,22 @@ static __attribute__((noreturn)) void reap_loop(int sock, pid_t cmd,
 	}
 }
 
+/* exec kept what the host ignored (SIGPIPE, often): back to default.
+ * /proc/self/status (the host's /proc, still) says which, in one read */
+static void reset_ignored(void)
+{
+	char buf[2048];
+	unsigned long long ign = ~0ULL;
+	if (sbx_read_at(AT_FDCWD, "/proc/self/status", buf, sizeof buf) > 0) {
+		const char *p = strstr(buf, "\nSigIgn:");
+		if (p)
+			ign = strtoull(p + 9, NULL, 16);
+	}
+	for (int s = 1; s < NSIG && s <= 64; s++)
+		if (ign & (1ULL << (s - 1)))
+			signal(s, SIG_DFL);
+}
+
 static bool started_by_host(int argc, char **argv)
 {
 	int type;
@@ -304,24 +357,34 @@ int main(int argc, char **argv)
 	 * ignored as the host had it (exec keeps SIG_IGN) */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
+	reset_ignored();
+	/* modes of what init creates are the plan's own; the command gets
+	 * the recipe's umask, or the host's */
+	mode_t host_umask = umask(0);
 	if (fcntl(SBX_INIT_IMAGE, F_GETFD) >= 0)
 		await_go(sock);
 	arm_pdeath(sock);
 	if (sbx_close_from(SBX_INIT_SOCK + 1) < 0)
 		fail_msg(sock, errno, "init", "init: close inherited fds");
 
+	trace.last = sbx_now_ns();
 	read_msg(sock, &plan, SBX_REC_PLAN, SBX_REC_PLAN_END);
+	int64_t got = sbx_now_ns();
 	if (sbx_plan_decode(plan.buf, plan.len, &ip, &e) < 0)
 		fail(sock, &e);
+	sbx_cap_last_set(ip.p.cap_last);
+	if (ip.p.trace) {
+		trace.on = true;
+		sbx_trace_mark("read plan");
+		trace.last = got;
+		sbx_trace_mark("decode");
+	}
 	memset(&cx, 0, sizeof cx);
 	cx.sock = sock;
 	cx.tty = -1;
 	cx.rootfd = -1;
-	for (int i = 0; i < 6; i++)
-		cx.devfd[i] = -1;
 	cx.bpf = &ip.cmd_bpf;
+	cx.umask = host_umask;
 	if (ip.have_job)
 		take_stdio(sock, &ip, &plan, &cx);
 	else if (plan.nfds)
@@ -331,6 +394,7 @@ int main(int argc, char **argv)
 	if (!ip.have_job) { /* a pool's jail: wait for its job */
 		sbx_msg_send(sock, SBX_MSG_PARKED, 0, -1);
 		read_msg(sock, &job, SBX_REC_JOB, SBX_REC_JOB_END);
+		trace.last = sbx_now_ns(); /* the job's own steps from here */
 		if (sbx_job_decode(job.buf, job.len, &ip, &e) < 0)
 			fail(sock, &e);
 		take_stdio(sock, &ip, &job, &cx);
@@ -339,9 +403,13 @@ int main(int argc, char **argv)
 	/* named before the command exists: it may read /proc/1/comm at once */
 	prctl(PR_SET_NAME, SBX_INIT_NAME);
 	prctl(PR_SET_DUMPABLE, 0);
+	/* the bounding set down to what the command keeps, once for both */
+	if (sbx_priv_bound(~ip.p.caps_keep, &e) < 0)
+		fail(sock, &e);
 	pid_t cmd = sbx_command_fork(&ip, &cx, &release, &done, &e);
 	if (cmd < 0)
 		fail(sock, &e);
+	sbx_trace_mark("fork");
 	int pidfd = (int)syscall(SYS_pidfd_open, cmd, 0);
 	for (int i = 0; i < 3; i++)
 		sbx_closep(&cx.stdio[i]);
@@ -351,11 +419,14 @@ int main(int argc, char **argv)
 		sbx_err_wrap(&e, "init");
 		fail(sock, &e);
 	}
+	sbx_trace_mark("drop init");
 	close(release); /* the command may exec now */
 	char b;
 	while (read(done, &b, 1) < 0 && errno == EINTR)
 		;
 	close(done);
+	sbx_trace_mark("command setup+exec");
+	trace_send(sock);
 	/* the command has its stdio; init needs none of the host's */
 	for (int i = 0; i < 3; i++)
 		close(i);

@@ -32,6 +32,7 @@ enum sbx_msg_type {
 	SBX_MSG_EXIT,        /* the command's wait status */
 	SBX_MSG_TTY,         /* the console's master (SCM_RIGHTS) */
 	SBX_MSG_PARKED,      /* set up, waiting for a JOB (pools) */
+	SBX_MSG_TRACE,       /* msg: init's steps, "step=us;..." */
 };
 struct sbx_msg {
 	int type;
@@ -104,10 +105,10 @@ void sbx_userns_why(const struct sbx_plan *p, int err, struct sbx_err *e);
 struct sbx_jailctx {
 	int sock;                  /* fd 3 */
 	int rootfd;                /* detached clone of the rootfs */
-	int devfd[6];              /* host /dev nodes to bind */
 	int srcfd[SBX_MAX_MOUNTS]; /* detached clones of bind sources */
 	int stdio[3];              /* fds to dup2 onto 0,1,2; -1 = keep */
 	int tty;                   /* console slave in the jail's devpts, -1 */
+	mode_t umask;              /* the host's: the command's by default */
 	const struct sbx_bpf *bpf; /* the command's filter, or NULL */
 };
 
@@ -124,5 +125,7 @@ int sbx_console_open(struct sbx_jailctx *cx, struct sbx_err *e);
 pid_t sbx_command_fork(const struct sbx_initplan *ip, struct sbx_jailctx *cx,
 		       int *release, int *done, struct sbx_err *e);
 void sbx_msg_send_err(int sock, const struct sbx_err *e, int code);
+/* with plan->trace: the end of a setup step (init.c; a no-op otherwise) */
+void sbx_trace_mark(const char *step);
 void sbx_msg_send(int sock, int type, int status, int fd);
 #endif

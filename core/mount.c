@@ -8,6 +8,7 @@
 #include "util.h"
 #include "jail.h"
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,40 +37,32 @@ static int openat2_in(int root, const char *path, int flags)
 	return (int)syscall(SYS_openat2, root, path, &how, sizeof how);
 }
 
-/* mkdir -p inside root (each step resolved in root); returns O_PATH fd */
+/* mkdir -p inside root (every lookup resolved in root), from the deepest
+ * existing directory down; returns an O_PATH fd of path */
 static int mkdirs_in(int root, const char *path, unsigned mode)
 {
-	char buf[4096];
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *s = buf + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-			*s = '\0';
-			int fd = openat2_in(root, buf, O_PATH | O_DIRECTORY);
-			if (fd < 0) {
-				if (errno != ENOENT)
-					return -1;
-				char *slash = strrchr(buf, '/');
-				*slash = '\0';
-				cleanup_fd int pfd = openat2_in(
-					root, slash == buf ? "/" : buf,
-					O_PATH | O_DIRECTORY);
-				*slash = '/';
-				if (pfd < 0)
-					return -1;
-				if (mkdirat(pfd, slash + 1, mode ? mode : 0755) < 0 &&
-				    errno != EEXIST)
-					return -1;
-				fd = openat2_in(root, buf, O_PATH | O_DIRECTORY);
-				if (fd < 0)
-					return -1;
-			}
-			if (c == '\0')
-				return fd;
-			close(fd);
-			*s = c;
-		}
+	int fd = openat2_in(root, path, O_PATH | O_DIRECTORY);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	char buf[PATH_MAX];
+	if (strlen(path) >= sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
 	}
+	strcpy(buf, path);
+	char *slash = strrchr(buf, '/');
+	if (!slash || !slash[1]) {
+		errno = ENOENT;
+		return -1;
+	}
+	*slash = '\0';
+	cleanup_fd int pfd = mkdirs_in(root, buf[0] ? buf : "/", 0755);
+	if (pfd < 0)
+		return -1;
+	if (mkdirat(pfd, slash + 1, mode ? mode : 0755) < 0 && errno != EEXIST)
+		return -1;
+	*slash = '/';
+	return openat2_in(root, buf, O_PATH | O_DIRECTORY);
 }
 
 /* the parent directory of dst inside root (created as needed), O_PATH;
@@ -157,17 +150,22 @@ static uint64_t attrs_of(const struct sbx_mount *m)
 	       (m->noexec ? MOUNT_ATTR_NOEXEC : 0);
 }
 
+static int mount_fs_on(int t, const char *type, const char *opts,
+		       uint64_t attrs)
+{
+	cleanup_fd int m = new_fs(type, opts, attrs);
+	if (m < 0)
+		return -1;
+	return attach(m, t);
+}
+
 static int mount_fs_at(int root, const char *dst, const char *type,
 		       const char *opts, uint64_t attrs)
 {
 	cleanup_fd int t = target_in(root, dst, false, 0);
-	cleanup_fd int m = -1;
 	if (t < 0)
 		return -1;
-	m = new_fs(type, opts, attrs);
-	if (m < 0)
-		return -1;
-	return attach(m, t);
+	return mount_fs_on(t, type, opts, attrs);
 }
 
 static int symlink_in(int root, const char *text, const char *dst)
@@ -182,72 +180,74 @@ static int symlink_in(int root, const char *text, const char *dst)
 	return 0;
 }
 
-/* /dev: a small tmpfs with the host's harmless nodes bound in (binding
- * instead of mknod also works inside a user namespace) */
-static int build_dev(int root, const char *dst, const struct sbx_jailctx *cx,
-		     struct sbx_err *e)
+/* /dev: a small tmpfs with the six harmless nodes: made with mknod as real
+ * root, bound from the host in a user namespace (where mknod is refused).
+ * Everything below it is made through its fd: a fresh tmpfs of ours. */
+static int build_dev(int t, const char *dst, struct sbx_err *e)
 {
-	static const char *const nodes[] = { "null", "zero", "full",
-					     "random", "urandom", "tty" };
-	char p[4200];
-
-	if (mount_fs_at(root, dst, "tmpfs", "mode=0755,size=512k",
-			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0) {
-		sbx_err_set(e, errno, "mount", "mount dev -> %s", dst);
-		return -1;
-	}
-	cleanup_fd int dfd = openat2_in(root, dst, O_PATH | O_DIRECTORY);
-	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-		struct stat st;
-		snprintf(p, sizeof p, "%s/%s", dst, nodes[i]);
-		if (cx->devfd[i] < 0)
-			continue;
-		/* real root: a node of our own is one syscall and no mount
-		 * (chmod: the init's umask must not narrow 0666); in a user
-		 * namespace mknod is refused, so bind the host's node */
-		if (dfd >= 0 && fstat(cx->devfd[i], &st) == 0 &&
-		    mknodat(dfd, nodes[i], S_IFCHR | 0666, st.st_rdev) == 0 &&
-		    fchmodat(dfd, nodes[i], 0666, 0) == 0)
-			continue;
-		cleanup_fd int t = target_in(root, p, true, 0666);
-		cleanup_fd int m = (int)syscall(SYS_open_tree, cx->devfd[i], "",
-					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-						 AT_EMPTY_PATH);
-		if (t < 0 || m < 0 ||
-		    setattr_fd(m, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
-			       false) < 0 ||
-		    attach(m, t) < 0) {
-			sbx_err_set(e, errno, "mount", "bind /dev/%s -> %s",
-				    nodes[i], p);
-			return -1;
-		}
-	}
-	snprintf(p, sizeof p, "%s/pts", dst);
-	if (mount_fs_at(root, p, "devpts",
-			"newinstance,ptmxmode=0666,mode=0620",
-			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0) {
-		sbx_err_set(e, errno, "mount", "mount devpts -> %s", p);
-		return -1;
-	}
-	snprintf(p, sizeof p, "%s/shm", dst);
-	if (mount_fs_at(root, p, "tmpfs", "mode=1777,size=64m",
-			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0) {
-		sbx_err_set(e, errno, "mount", "mount tmpfs -> %s", p);
-		return -1;
-	}
+	static const struct { const char *name; unsigned maj, min; } nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
 	static const char *const links[][2] = {
 		{ "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" },
 		{ "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
-		{ "/proc/self/fd/2", "stderr" }, { "/proc/kcore", "core" },
+		{ "/proc/self/fd/2", "stderr" },
 	};
-	for (size_t i = 0; i < sizeof links / sizeof links[0] - 1; i++) {
-		snprintf(p, sizeof p, "%s/%s", dst, links[i][1]);
-		if (symlink_in(root, links[i][0], p) < 0) {
-			sbx_err_set(e, errno, "mount", "symlink %s", p);
-			return -1;
-		}
+	const char *what = "mount dev";
+	cleanup_fd int d = -1, pts = -1, shm = -1;
+
+	/* the mount's own fd is its root, below which we work */
+	if ((d = new_fs("tmpfs", "mode=0755,size=512k",
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)) < 0 ||
+	    attach(d, t) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		what = nodes[i].name;
+		if (mknodat(d, nodes[i].name, S_IFCHR | 0666,
+			    makedev(nodes[i].maj, nodes[i].min)) == 0)
+			continue;
+		if (errno != EPERM)
+			goto fail;
+		/* the host's node (its tree is still in view) */
+		char host[32];
+		snprintf(host, sizeof host, "/dev/%s", nodes[i].name);
+		cleanup_fd int h = (int)syscall(SYS_openat, AT_FDCWD, host,
+						O_PATH | O_CLOEXEC, 0);
+		cleanup_fd int f = openat(d, nodes[i].name, O_CREAT | O_WRONLY |
+					  O_CLOEXEC | O_NOFOLLOW, 0666);
+		cleanup_fd int n = h < 0 ? -1 : (int)syscall(SYS_open_tree, h, "",
+			OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		cleanup_fd int ft = f < 0 ? -1 : (int)syscall(SYS_openat, d,
+			nodes[i].name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (n < 0 || ft < 0 ||
+		    setattr_fd(n, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false) < 0 ||
+		    attach(n, ft) < 0)
+			goto fail;
+	}
+	what = "mount devpts -> pts";
+	if ((mkdirat(d, "pts", 0755) < 0 && errno != EEXIST) ||
+	    (pts = (int)syscall(SYS_openat, d, "pts", O_PATH | O_DIRECTORY |
+				O_NOFOLLOW | O_CLOEXEC, 0)) < 0 ||
+	    mount_fs_on(pts, "devpts", "newinstance,ptmxmode=0666,mode=0620",
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
+		goto fail;
+	what = "mount tmpfs -> shm";
+	if ((mkdirat(d, "shm", 01777) < 0 && errno != EEXIST) ||
+	    (shm = (int)syscall(SYS_openat, d, "shm", O_PATH | O_DIRECTORY |
+				O_NOFOLLOW | O_CLOEXEC, 0)) < 0 ||
+	    mount_fs_on(shm, "tmpfs", "mode=1777,size=64m",
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+		what = links[i][1];
+		if (symlinkat(links[i][0], d, links[i][1]) < 0 && errno != EEXIST)
+			goto fail;
 	}
 	return 0;
+fail:
+	sbx_err_set(e, errno, "mount", "%s: %s", dst, what);
+	return -1;
 }
 
 static bool in_userns(void)
@@ -299,28 +299,29 @@ static int overlay_at(int root, const struct sbx_mount *m, int lowerfd)
 	return attach(mfd, t);
 }
 
-/* detach whatever is mounted at root/dst (host /proc, /sys, /dev when the
- * rootfs is the host's own /) so no host instance hides under ours */
-static void detach_in(int root, const char *dst)
+/* the target of a fresh proc, sysfs or /dev: with a host root, whatever is
+ * mounted there (the host's instance) is detached first, so none hides
+ * under ours.  Only another filesystem's mount point has something to
+ * detach, so a rootfs's own directory is resolved once. */
+static int fresh_target(int root, const char *dst)
 {
-	char p[64];
 	struct stat st, up;
-	cleanup_fd int t = openat2_in(root, dst, O_PATH | O_DIRECTORY);
+	char p[64];
+	int t = openat2_in(root, dst, O_PATH | O_DIRECTORY);
 	if (t < 0)
-		return;
-	/* only another filesystem's mount point (the host's proc, sysfs or
-	 * devtmpfs) has something to detach: saves a failing umount2 per
-	 * default mount in the common rootfs case */
+		return errno == ENOENT ? target_in(root, dst, false, 0) : -1;
 	if (fstat(t, &st) == 0 && fstatat(t, "..", &up, 0) == 0 &&
 	    st.st_dev == up.st_dev)
-		return;
+		return t;
 	snprintf(p, sizeof p, "/proc/self/fd/%d", t);
 	while (umount_detach(p) == 0)
 		;
+	close(t);
+	return openat2_in(root, dst, O_PATH | O_DIRECTORY);
 }
 
 static int do_mount(int root, const struct sbx_mount *m, int srcfd,
-		    const struct sbx_jailctx *cx, struct sbx_err *e)
+		    struct sbx_err *e)
 {
 	const char *d = m->dst;
 
@@ -346,28 +347,29 @@ static int do_mount(int root, const struct sbx_mount *m, int srcfd,
 			goto fail;
 		return 0;
 	case SBX_MNT_PROC:
-		detach_in(root, d);
-		if (mount_fs_at(root, d, "proc", m->data,
-				attrs_of(m) | MOUNT_ATTR_NOSUID |
-					MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) < 0)
+	case SBX_MNT_SYSFS: {
+		cleanup_fd int t = fresh_target(root, d);
+		if (t < 0 || mount_fs_on(t, m->kind == SBX_MNT_PROC ? "proc"
+								    : "sysfs",
+					 m->kind == SBX_MNT_PROC ? m->data : NULL,
+					 attrs_of(m) | MOUNT_ATTR_NOSUID |
+						 MOUNT_ATTR_NODEV |
+						 MOUNT_ATTR_NOEXEC) < 0)
 			goto fail;
 		return 0;
-	case SBX_MNT_SYSFS:
-		detach_in(root, d);
-		if (mount_fs_at(root, d, "sysfs", NULL,
-				attrs_of(m) | MOUNT_ATTR_NOSUID |
-					MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) < 0)
-			goto fail;
-		return 0;
+	}
 	case SBX_MNT_MQUEUE:
 		if (mount_fs_at(root, d, "mqueue", NULL,
 				MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 					MOUNT_ATTR_NOEXEC) < 0)
 			goto fail;
 		return 0;
-	case SBX_MNT_DEV:
-		detach_in(root, d);
-		return build_dev(root, d, cx, e);
+	case SBX_MNT_DEV: {
+		cleanup_fd int t = fresh_target(root, d);
+		if (t < 0)
+			goto fail;
+		return build_dev(t, d, e);
+	}
 	case SBX_MNT_OVERLAY:
 		if (overlay_at(root, m, srcfd) < 0)
 			goto fail;
@@ -481,15 +483,13 @@ static int readonly_in(int root, const char *path, struct sbx_err *e)
 int sbx_mount_prepare(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		      struct sbx_err *e)
 {
-	static const char *const nodes[] = { "/dev/null", "/dev/zero",
-					     "/dev/full", "/dev/random",
-					     "/dev/urandom", "/dev/tty" };
 	const char *root = p->rootfs ? p->rootfs : "/";
 
 	if (syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		sbx_err_set(e, errno, "mount", "make / private");
 		return -1;
 	}
+	sbx_trace_mark("make / private");
 	cx->rootfd = (int)syscall(SYS_open_tree, AT_FDCWD, root,
 				  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
 					  AT_RECURSIVE);
@@ -512,8 +512,6 @@ int sbx_mount_prepare(const struct sbx_plan *p, struct sbx_jailctx *cx,
 			    root);
 		return -1;
 	}
-	for (size_t i = 0; i < 6; i++)
-		cx->devfd[i] = open(nodes[i], O_PATH | O_CLOEXEC);
 	for (size_t i = 0; i < p->nmounts && i < SBX_MAX_MOUNTS; i++) {
 		const struct sbx_mount *m = &p->mounts[i];
 		cx->srcfd[i] = -1;
@@ -538,6 +536,7 @@ int sbx_mount_prepare(const struct sbx_plan *p, struct sbx_jailctx *cx,
 			return -1;
 		}
 	}
+	sbx_trace_mark("open host paths");
 	return 0;
 }
 
@@ -565,19 +564,22 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		sbx_err_set(e, errno, "rootfs", "open the new root");
 		return -1;
 	}
+	sbx_trace_mark("attach root");
 	for (size_t i = 0; i < p->nmounts && i < SBX_MAX_MOUNTS; i++) {
 		const struct sbx_mount *m = &p->mounts[i];
 		if (m->kind == SBX_MNT_BIND && cx->srcfd[i] < 0)
 			continue; /* optional and absent */
-		if (do_mount(root, m, cx->srcfd[i], cx, e) < 0) {
+		if (do_mount(root, m, cx->srcfd[i], e) < 0) {
 			if (m->optional)
 				continue; /* e.g. no /sys in a minimal rootfs */
 			return -1;
 		}
+		sbx_trace_mark(sbx_mount_kind_name(m->kind));
 	}
 	for (const char *const *r = p->readonly; r && *r; r++)
 		if (readonly_in(root, *r, e) < 0)
 			return -1;
+	sbx_trace_mark("readonly paths");
 	int tmpl[2] = { -1, -1 };
 	for (const char *const *m = p->masked; m && *m; m++)
 		if (mask_in(root, *m, tmpl, e) < 0) {
@@ -587,6 +589,7 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		}
 	sbx_closep(&tmpl[0]);
 	sbx_closep(&tmpl[1]);
+	sbx_trace_mark("masks");
 	if (fchdir(root) < 0) {
 		sbx_err_set(e, errno, "pivot_root", "chdir to the new root");
 		return -1;
@@ -613,5 +616,6 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		sbx_err_set(e, errno, "pivot_root", "chdir /");
 		return -1;
 	}
+	sbx_trace_mark("pivot_root");
 	return 0;
 }

@@ -27,7 +27,7 @@
 #define MAX_BPF 4096u     /* BPF_MAXINSNS */
 
 enum { F_ROOT_RO = 1, F_CHROOT = 2, F_LOOPBACK = 4, F_NNP = 8, F_TTY = 16,
-       F_PARK = 32 };
+       F_PARK = 32, F_TRACE = 64 };
 enum { M_RO = 1, M_REC = 2, M_NOSUID = 4, M_NODEV = 8, M_NOEXEC = 16,
        M_OPTIONAL = 32 };
 
@@ -161,7 +161,7 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 		   (p->root_switch == SBX_ROOT_CHROOT ? F_CHROOT : 0) |
 		   (p->net_loopback ? F_LOOPBACK : 0) |
 		   (p->no_new_privs ? F_NNP : 0) | (p->tty ? F_TTY : 0) |
-		   (p->park ? F_PARK : 0));
+		   (p->park ? F_PARK : 0) | (p->trace ? F_TRACE : 0));
 	put_u64(w, (uint64_t)(unsigned)p->ns_flags);
 	put_str(w, p->rootfs);
 	put_str(w, p->hostname);
@@ -192,6 +192,7 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 	put_strv(w, p->masked);
 	put_strv(w, p->readonly);
 	put_u64(w, p->caps_keep);
+	put_u8(w, (unsigned)sbx_cap_last());
 	put_u32(w, (uint32_t)p->nrlimits);
 	for (size_t i = 0; i < p->nrlimits; i++) {
 		put_u32(w, (uint32_t)p->rlimits[i].resource);
@@ -494,11 +495,11 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 	uint32_t fl, u32;
 	uint64_t ns;
 	size_t n;
-	unsigned has_job;
+	unsigned has_job, u8;
 
 	if (!get_u32(r, &fl, "flags") || !get_u64(r, &ns, "namespaces"))
 		return false;
-	if (fl > 63)
+	if (fl > 127)
 		return bad(r, "flags", "unknown flags");
 	if (ns & ~(uint64_t)(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
 			     CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
@@ -510,6 +511,7 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 	p->no_new_privs = fl & F_NNP;
 	p->tty = fl & F_TTY;
 	p->park = fl & F_PARK;
+	p->trace = fl & F_TRACE;
 	p->ns_flags = (int)ns;
 	if (!get_str(r, &p->rootfs, true, "rootfs") ||
 	    !get_str(r, &p->hostname, true, "hostname") ||
@@ -527,8 +529,10 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 	if (!get_mounts(r, p) || !get_strv(r, &p->masked, NULL, "masked") ||
 	    !get_strv(r, &p->readonly, NULL, "readonly") ||
 	    !get_u64(r, &p->caps_keep, "caps") ||
+	    !get_u8(r, &u8, 63, "cap_last") ||
 	    !get_count(r, &n, RLIM_NLIMITS, 20, "rlimits"))
 		return false;
+	p->cap_last = (int)u8;
 	for (const char *const *m = p->masked; *m; m++)
 		if (!abs_path(r, *m, "masked"))
 			return false;

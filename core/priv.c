@@ -43,20 +43,26 @@
 #endif
 #define SBX_CAP_MAX 63 /* caps_keep is a uint64_t */
 
+static int cap_last = -1; /* the kernel's constant, probed once */
+
+void sbx_cap_last_set(int n)
+{
+	if (n >= 0 && n <= SBX_CAP_MAX)
+		cap_last = n;
+}
+
 int sbx_cap_last(void)
 {
-	static int last = -1; /* the kernel's constant, probed once */
-
-	if (last >= 0)
-		return last;
+	if (cap_last >= 0)
+		return cap_last;
 	/* PR_CAPBSET_READ fails with EINVAL past the last capability; works
 	 * without /proc (the jail may have none) */
 	int n = 0;
 	while (n < SBX_CAP_MAX &&
 	       prctl(PR_CAPBSET_READ, (unsigned long)(n + 1), 0UL, 0UL, 0UL) >= 0)
 		n++;
-	last = n;
-	return last;
+	cap_last = n;
+	return cap_last;
 }
 
 /* index = capability number (linux/capability.h) */
@@ -115,12 +121,36 @@ static int cap_sets(uint64_t *eff, uint64_t *prm, uint64_t *inh, bool set)
 	return 0;
 }
 
-int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e)
+static uint64_t known_caps(void)
 {
 	int last = sbx_cap_last();
-	uint64_t known = last >= SBX_CAP_MAX ? UINT64_MAX
-					     : (UINT64_C(1) << (last + 1)) - 1;
-	uint64_t keep = p->caps_keep & known, eff, prm, inh;
+	return last >= SBX_CAP_MAX ? UINT64_MAX : (UINT64_C(1) << (last + 1)) - 1;
+}
+
+int sbx_priv_bound(uint64_t drop, struct sbx_err *e)
+{
+	drop &= known_caps();
+	for (int i = 0; i <= sbx_cap_last(); i++) {
+		if (!(drop & (UINT64_C(1) << i)))
+			continue;
+		/* dropping a capability already out of it succeeds */
+		if (prctl(PR_CAPBSET_DROP, (unsigned long)i, 0UL, 0UL, 0UL) < 0 &&
+		    !(errno == EPERM &&
+		      prctl(PR_CAPBSET_READ, (unsigned long)i, 0UL, 0UL, 0UL) == 0)) {
+			sbx_err_set(e, errno, "capabilities",
+				    "drop capabilities: drop %d (%s) from "
+				    "the bounding set", i, capname(i));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int sbx_priv_drop(const struct sbx_plan *p, uint64_t bset,
+		  struct sbx_err *e)
+{
+	int last = sbx_cap_last();
+	uint64_t keep = p->caps_keep & known_caps(), eff, prm, inh;
 
 	/* a kept capability must be held now: we can only lose, not gain */
 	if (cap_sets(&eff, &prm, &inh, false) < 0) {
@@ -149,19 +179,10 @@ int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e)
 		return -1;
 	}
 
-	/* 2. bounding set (needs CAP_SETPCAP: still root here) */
-	for (int i = 0; i <= last; i++) {
-		if (keep & (UINT64_C(1) << i))
-			continue;
-		if (prctl(PR_CAPBSET_READ, (unsigned long)i, 0UL, 0UL, 0UL) != 1)
-			continue; /* not in it / unknown to the kernel */
-		if (prctl(PR_CAPBSET_DROP, (unsigned long)i, 0UL, 0UL, 0UL) < 0) {
-			sbx_err_set(e, errno, "capabilities",
-				    "drop capabilities: drop %d (%s) from "
-				    "the bounding set", i, capname(i));
-			return -1;
-		}
-	}
+	/* 2. bounding set (needs CAP_SETPCAP: still root here): what of
+	 * bset may still be in it */
+	if (sbx_priv_bound(bset & ~keep, e) < 0)
+		return -1;
 
 	/* 3. groups, gid */
 	if (setgroups(p->ngroups, p->ngroups ? p->groups : NULL) < 0) {

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include <sys/resource.h>
+#include <signal.h>
 
 #define SBX_VERSION "0.1.0"
 
@@ -79,6 +80,7 @@ int sbx_cgroup_key(struct sbx_cgroup *cg, const char *file, const char *key,
 void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_cgstats *st);
 int sbx_cgroup_kill(struct sbx_cgroup *cg, struct sbx_err *e);
 int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err *e);
+bool sbx_cgroup_populated(struct sbx_cgroup *cg);
 /* until cgroup.events says populated 0; -1 after timeout_ms */
 int sbx_cgroup_wait_empty(struct sbx_cgroup *cg, int timeout_ms);
 /* kill everything, wait for populated 0, rmdir (when owned), close */
@@ -184,6 +186,8 @@ struct sbx_plan {
 				      * the command's ctty; the host relays */
 	bool park;                   /* pools: build the jail, then wait for
 				      * sbx_jail_start (argv etc. unused) */
+	bool trace;                  /* time each setup step (res.trace) */
+	int cap_last;                /* jail side: the host's sbx_cap_last() */
 };
 
 /* ---- the spawning context ---------------------------------------------- */
@@ -193,8 +197,13 @@ void sbx_ctx_free(struct sbx_ctx *c);
 
 /* ---- process privileges (priv.c) & seccomp (seccomp.c) ----------------- */
 /* setgroups/setresgid/setresuid, bounding/effective/permitted/inheritable/
- * ambient sets reduced to caps_keep, PR_SET_NO_NEW_PRIVS */
-int sbx_priv_drop(const struct sbx_plan *p, struct sbx_err *e);
+ * ambient sets reduced to caps_keep, PR_SET_NO_NEW_PRIVS; bset: the
+ * capabilities that may still be in the bounding set (~0: any) */
+int sbx_priv_drop(const struct sbx_plan *p, uint64_t bset,
+		  struct sbx_err *e);
+/* drop these from the bounding set */
+int sbx_priv_bound(uint64_t drop, struct sbx_err *e);
+void sbx_cap_last_set(int n); /* the host said so: no probing */
 int sbx_cap_from_name(const char *name); /* "net_bind_service" -> 10; -1 */
 const char *sbx_cap_name(int cap);       /* NULL when out of range */
 int sbx_cap_last(void);                  /* highest cap the kernel knows */
@@ -237,6 +246,8 @@ struct sbx_result {
 	struct sbx_err err;          /* SETUP_ERROR */
 	int exit_hint;               /* 125/126/127 for setup errors */
 	char skipped[256];           /* optional limits left out */
+	char trace[2048];            /* with plan->trace: "where:step=us;..."
+				      * in order, host and init steps */
 };
 
 struct sbx_jail {
@@ -256,10 +267,17 @@ struct sbx_jail {
 	struct sbx_buf out[3];
 	int64_t t0_ns, deadline_ns;  /* monotonic */
 	int64_t cpu_time_us;
-	bool exited, killed_timeout, killed_cpu, reaped, done;
+	bool exited, killed_timeout, killed_cpu, reaped;
+	bool done;                   /* the result is complete */
+	bool supervised;             /* an sbx_sup tracks it */
+	bool pid_armed, sock_armed;  /* its polls in the ring */
+	bool cleaned;                /* init reaped, the leaf removed */
+	siginfo_t si;                /* init's end, once reaped */
 	int64_t oom_seen;            /* oom_kill count last seen */
 	int64_t cpu_base[3];         /* cpu.stat usage/user/system at a pooled
 				      * job's start (the setup's share) */
+	bool trace;                  /* plan->trace */
+	int64_t trace_ns;            /* the last host step's end */
 	int wait_status;             /* from the init's EXIT record */
 	bool got_exit_record;
 	bool ready, sock_eof;        /* READY seen; the sync socket closed */
@@ -284,7 +302,14 @@ int sbx_jail_start(struct sbx_jail *j, const struct sbx_plan *job,
  * through its pidfd (STOP and CONT too); before the command exists, init
  * passes it on once it does (STOP/CONT/TSTP/TTIN/TTOU then fail EAGAIN) */
 int sbx_jail_kill(struct sbx_jail *j, int sig, struct sbx_err *e);
-/* after the init exited: reap it, read stats, remove the cgroup */
+/* init's end, without waiting unless wait: true once reaped */
+bool sbx_jail_reap(struct sbx_jail *j, bool wait);
+/* the result now (from init's EXIT record, or init reaped): no waiting */
+void sbx_jail_complete(struct sbx_jail *j);
+/* reap init, remove the leaf: with wait, blocks until done; else returns
+ * false while init or the cgroup's processes still have to go */
+bool sbx_jail_cleanup(struct sbx_jail *j, bool wait);
+/* blocking: kill what is left, reap, read the stats, remove the cgroup */
 void sbx_jail_finish(struct sbx_jail *j);
 void sbx_jail_free(struct sbx_jail *j); /* buffers and fds; kills if alive */
 void sbx_jail_tty_resize(struct sbx_jail *j);
@@ -311,6 +336,9 @@ void sbx_sup_remove(struct sbx_sup *s, struct sbx_jail *j);
 int sbx_sup_step(struct sbx_sup *s, int timeout_ms, struct sbx_err *e);
 bool sbx_sup_pop(struct sbx_sup *s, struct sbx_jail **j, enum sbx_event *ev);
 int sbx_sup_count(struct sbx_sup *s);
+/* wait up to timeout_ms until finished jails' remains (init's exit, the
+ * cgroup leaf) are gone; -1 if some are still there */
+int sbx_sup_settle(struct sbx_sup *s, int timeout_ms);
 /* an eventfd: writing to it (async-signal-safe) ends a sbx_sup_step wait */
 int sbx_sup_wake_fd(struct sbx_sup *s);
 /* kill every jail still running (host got SIGINT/SIGTERM) */

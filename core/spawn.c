@@ -168,6 +168,29 @@ fail:
 	return -1;
 }
 
+/* with plan->trace: the end of a host-side step */
+static void hmark(struct sbx_jail *j, const char *where, const char *step)
+{
+	if (!j->trace)
+		return;
+	int64_t now = sbx_now_ns();
+	size_t l = strlen(j->res.trace);
+	snprintf(j->res.trace + l, sizeof j->res.trace - l, "%s:%s=%lld;",
+		 where, step, (long long)(now - j->trace_ns) / 1000);
+	j->trace_ns = now;
+}
+
+/* init's steps ("step=us;..."), in place of the host's wait for them */
+static void add_init_trace(struct sbx_jail *j, const char *text)
+{
+	char copy[sizeof ((struct sbx_msg *)0)->msg];
+	snprintf(copy, sizeof copy, "%s", text);
+	for (char *sv, *t = strtok_r(copy, ";", &sv); t; t = strtok_r(NULL, ";", &sv)) {
+		size_t l = strlen(j->res.trace);
+		snprintf(j->res.trace + l, sizeof j->res.trace - l, "init:%s;", t);
+	}
+}
+
 /* the command's pid as we see it, from its pidfd (for the audit record
  * of a seccomp kill) */
 static pid_t pidfd_pid(int pidfd)
@@ -229,6 +252,8 @@ static void drain_msgs(struct sbx_jail *j, bool block)
 			snprintf(j->res.err.msg, sizeof j->res.err.msg, "%s",
 				 m.msg);
 			j->res.exit_hint = m.code;
+		} else if (m.type == SBX_MSG_TRACE) {
+			add_init_trace(j, m.msg);
 		} else if (m.type == SBX_MSG_EXIT) {
 			j->wait_status = m.status;
 			j->got_exit_record = true;
@@ -287,14 +312,24 @@ static void seccomp_culprit(struct sbx_jail *j)
 	}
 }
 
-static void reap(struct sbx_jail *j, siginfo_t *si)
+/* init's end (into j->si); without wait only if it has ended */
+static void reap(struct sbx_jail *j, bool wait)
 {
-	memset(si, 0, sizeof *si);
-	if (j->reaped || j->pidfd < 0)
+	if (j->reaped)
 		return;
-	while (waitid((idtype_t)P_PIDFD, (id_t)j->pidfd, si,
-		      WEXITED | __WALL) < 0 && errno == EINTR)
+	if (j->pidfd < 0) {
+		j->reaped = true;
+		return;
+	}
+	memset(&j->si, 0, sizeof j->si);
+	int r;
+	while ((r = waitid((idtype_t)P_PIDFD, (id_t)j->pidfd, &j->si,
+			   WEXITED | __WALL | (wait ? 0 : WNOHANG))) < 0 &&
+	       errno == EINTR)
 		;
+	/* WNOHANG and still running: si_pid stays 0 */
+	if (r == 0 && !wait && j->si.si_pid == 0)
+		return;
 	j->reaped = true;
 }
 
@@ -376,6 +411,8 @@ static void jail_init(struct sbx_jail *j, const struct sbx_plan *p)
 	j->res.status = SBX_ST_RUNNING;
 	j->res.syscall = -1;
 	j->t0_ns = sbx_now_ns();
+	j->trace = p->trace;
+	j->trace_ns = j->t0_ns;
 	if (!p->park) {
 		j->cpu_time_us = p->cpu_time_us;
 		j->deadline_ns = p->wall_ns ? j->t0_ns + p->wall_ns : 0;
@@ -410,6 +447,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 	}
 	if (p->use_cgroup && setup_cgroup(p, j, e) < 0)
 		goto fail;
+	hmark(j, "host", "cgroup");
 	if (!p->park && open_stdio(p, j, child, e) < 0)
 		goto fail;
 	if (sbx_seccomp_compile(c, &p->seccomp, &bpf, e) < 0 ||
@@ -418,6 +456,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 		goto fail;
 	if (c->image < 0 && (c->image = sbx_image_open(e)) < 0)
 		goto fail;
+	hmark(j, "host", "stdio+seccomp+encode");
 
 	bool into = j->has_cg && !p->no_into_cgroup;
 	for (;;) {
@@ -459,6 +498,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 				sbx_err_set(e, err, "spawn", "clone3");
 			goto fail;
 		}
+		hmark(j, "host", "clone+exec init");
 		j->pid = pid;
 		j->sockfd = sbx_steal_fd(&sv[0]);
 		sbx_closep(&sv[1]);
@@ -492,9 +532,11 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 	}
 	sbx_wbuf_free(&w);
 	close3(child);
+	hmark(j, "host", "send plan");
 	if (p->async_start && !p->tty)
 		return 0; /* the supervisor reads READY, PARKED or ERROR */
 	drain_msgs(j, true); /* until READY/PARKED, or EOF when init died */
+	hmark(j, "host", "wait for READY");
 	if (j->ttyfd >= 0)
 		sbx_jail_tty_resize(j);
 	if (j->res.status == SBX_ST_SETUP_ERROR) {
@@ -541,7 +583,7 @@ int sbx_jail_start(struct sbx_jail *j, const struct sbx_plan *job,
 	sbx_wbuf_free(&w);
 	close3(child);
 	j->parked = false;
-	j->t0_ns = sbx_now_ns();
+	j->t0_ns = j->trace_ns = sbx_now_ns();
 	j->cpu_time_us = job->cpu_time_us;
 	j->deadline_ns = job->wall_ns ? j->t0_ns + job->wall_ns : 0;
 	for (int i = 1; i < 3; i++)
@@ -599,35 +641,30 @@ int sbx_jail_kill(struct sbx_jail *j, int sig, struct sbx_err *e)
 	return 0;
 }
 
-void sbx_jail_finish(struct sbx_jail *j)
+bool sbx_jail_reap(struct sbx_jail *j, bool wait)
 {
-	siginfo_t si;
-	struct sbx_err e;
+	reap(j, wait);
+	return j->reaped;
+}
+
+/* the result from what is known now: the command's wait status (init's
+ * EXIT record) or init's own end (reaped), the cgroup's counters.  Waits
+ * for nothing; the remains stay (see sbx_jail_cleanup). */
+void sbx_jail_complete(struct sbx_jail *j)
+{
 	int st;
 
 	if (j->done)
 		return;
 	j->done = true;
-	if (j->pid > 0) {
-		if (j->res.status == SBX_ST_SETUP_ERROR)
-			kill(j->pid, SIGKILL);
-		reap(j, &si);
-		if (j->sockfd >= 0)
-			drain_msgs(j, false);
+	hmark(j, "host", "run");
+	if (j->sockfd >= 0)
+		drain_msgs(j, false);
+	if (j->pid > 0)
 		j->res.wall_s = (double)(sbx_now_ns() - j->t0_ns) / 1e9;
-	}
 	memset(&j->res.cg, 0xff, sizeof j->res.cg); /* all -1: unknown */
-	if (j->has_cg) {
-		/* no process of the jail outlives it; then read, then rmdir */
-		sbx_cgroup_kill(&j->cg, NULL);
-		sbx_cgroup_wait_empty(&j->cg, 1000);
+	if (j->has_cg)
 		sbx_cgroup_stats(&j->cg, &j->res.cg);
-		if (sbx_cgroup_remove(&j->cg, &e) < 0)
-			fprintf(stderr, "sandboxlua: %s\n", e.msg);
-	}
-	sbx_closep(&j->sockfd);
-	sbx_closep(&j->pidfd);
-	sbx_closep(&j->cmd_pidfd);
 	/* a pooled job: its own share of the cpu, not the pool's setup */
 	int64_t *cpu[3] = { &j->res.cg.cpu_usage_us, &j->res.cg.cpu_user_us,
 			    &j->res.cg.cpu_system_us };
@@ -638,10 +675,10 @@ void sbx_jail_finish(struct sbx_jail *j)
 		return;
 	if (j->got_exit_record)
 		st = j->wait_status;
-	else if (si.si_code == CLD_EXITED)
-		st = W_EXITCODE(si.si_status, 0);
+	else if (j->si.si_code == CLD_EXITED)
+		st = W_EXITCODE(j->si.si_status, 0);
 	else
-		st = si.si_status & 0x7f; /* killed: the init itself */
+		st = j->si.si_status & 0x7f; /* killed: the init itself */
 	if (WIFEXITED(st)) {
 		j->res.status = SBX_ST_EXITED;
 		j->res.exit_code = WEXITSTATUS(st);
@@ -663,9 +700,61 @@ void sbx_jail_finish(struct sbx_jail *j)
 	}
 }
 
+/* init reaped, every process of the jail gone, the leaf removed.  With
+ * wait, blocks until then; else true once done, false while init or the
+ * cgroup still has to go (call again when they have). */
+bool sbx_jail_cleanup(struct sbx_jail *j, bool wait)
+{
+	struct sbx_err e;
+	if (j->cleaned)
+		return true;
+	if (j->pid > 0 && !j->reaped) {
+		if (!wait && !j->exited)
+			return false;
+		reap(j, wait);
+		if (!j->reaped)
+			return false;
+	}
+	if (j->has_cg) {
+		sbx_cgroup_kill(&j->cg, NULL);
+		if (!wait && sbx_cgroup_populated(&j->cg))
+			return false;
+		if (sbx_cgroup_remove(&j->cg, &e) < 0)
+			fprintf(stderr, "sandboxlua: %s\n", e.msg);
+		j->has_cg = false; /* cg.path stays, for the result */
+	}
+	sbx_closep(&j->sockfd);
+	sbx_closep(&j->pidfd);
+	sbx_closep(&j->cmd_pidfd);
+	j->cleaned = true;
+	hmark(j, "host", "cleanup");
+	return true;
+}
+
+/* blocking: kill what is left (a setup error), reap, then the result from
+ * an empty cgroup, then remove it */
+void sbx_jail_finish(struct sbx_jail *j)
+{
+	if (j->done) {
+		sbx_jail_cleanup(j, true);
+		return;
+	}
+	if (j->pid > 0) {
+		if (j->res.status == SBX_ST_SETUP_ERROR)
+			kill(j->pid, SIGKILL);
+		reap(j, true);
+	}
+	if (j->has_cg) {
+		sbx_cgroup_kill(&j->cg, NULL);
+		sbx_cgroup_wait_empty(&j->cg, 1000);
+	}
+	sbx_jail_complete(j);
+	sbx_jail_cleanup(j, true);
+}
+
 void sbx_jail_free(struct sbx_jail *j)
 {
-	if (!j->done) {
+	if (!j->cleaned) {
 		if (j->pid > 0 && !j->reaped) {
 			if (j->has_cg)
 				sbx_cgroup_kill(&j->cg, NULL);

@@ -1,10 +1,19 @@
 /* The supervisor: one io_uring drives any number of jails from one thread.
  *
- * Per jail: POLL_ADD on its pidfd (exit), READ on each captured pipe.  One
- * inotify fd, read through the ring, watches every jail's memory.events so
- * an OOM kill is seen as it happens.  Wall-clock deadlines and CPU-time
- * limits bound the wait; expiry kills the whole cgroup (cgroup.kill).
- * Exit status comes from waitid(P_PIDFD) of our own children only. */
+ * Per jail: POLL_ADD on its pidfd (init's end) and on its socket (READY,
+ * then init's EXIT record: the command's wait status), READ on each
+ * captured pipe.  One inotify fd, read through the ring, watches every
+ * jail's memory.events so an OOM kill is seen as it happens.  Wall-clock
+ * deadlines and CPU-time limits bound the wait; expiry kills the whole
+ * cgroup (cgroup.kill).  Exit status comes from init's EXIT record, or
+ * from waitid(P_PIDFD) of our own children only.
+ *
+ * A jail's result is complete once its command's end is known and its
+ * output has ended; what is left — init's exit, which tears the
+ * namespaces down, and the cgroup leaf — goes on in the background as the
+ * jail's "remains": a pidfd poll, then a POLLPRI on cgroup.events until
+ * populated is 0, then rmdir.  Nothing here blocks the ring;
+ * sbx_sup_settle waits for the remains, sbx_sup_free removes them. */
 #include "sbx.h"
 #include "util.h"
 #include <liburing.h>
@@ -15,16 +24,26 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 
 /* user_data = jail pointer | tag (jails are 8-byte aligned); with a NULL
  * jail the tag names one of the supervisor's own operations */
 enum { TAG_PID = 1, TAG_OUT1 = 2, TAG_OUT2 = 3, TAG_TTY = 4, TAG_STDIN = 5,
-       TAG_SOCK = 6 };
+       TAG_SOCK = 6, TAG_REMAINS = 7 };
 enum { TAG_CANCEL = 1, TAG_INO = 2, TAG_WAKE = 3 };
 #define TAG_MASK 7ULL
 #define CPU_POLL_MS 50
 
 struct ev { struct sbx_jail *j; enum sbx_event ev; };
+
+/* what a finished jail leaves to clean up (see above) */
+struct remains {
+	int pidfd;              /* -1 once reaped */
+	struct sbx_cgroup cg;   /* dirfd -1: none */
+	int evfd;               /* cgroup.events, for POLLPRI */
+	struct remains *next;
+};
 
 struct sbx_sup {
 	struct io_uring ring;
@@ -35,6 +54,7 @@ struct sbx_sup {
 	int ino;
 	bool ino_armed;
 	int wake;              /* eventfd: a signal handler ends the wait */
+	struct remains *remains;
 	uint64_t wakebuf;
 	char inobuf[4096] __attribute__((aligned(8)));
 	char scratch[65536];   /* reads past the output limit land here */
@@ -156,13 +176,17 @@ static void arm_ino(struct sbx_sup *s)
 static void arm_tty(struct sbx_sup *s, struct sbx_jail *j, bool in);
 
 /* a jail still setting up (async start): wait for READY or ERROR */
+/* init's records: READY, PARKED or ERROR while it sets up, then EXIT (a
+ * parked jail says nothing until its job starts) */
 static void arm_sock(struct sbx_sup *s, struct sbx_jail *j)
 {
-	struct io_uring_sqe *q = sqe_get(s);
-	if (!q)
+	struct io_uring_sqe *q;
+	if (j->sock_armed || j->got_exit_record || j->parked || j->sock_eof ||
+	    j->done || j->sockfd < 0 || !(q = sqe_get(s)))
 		return;
 	io_uring_prep_poll_add(q, j->sockfd, POLLIN);
 	io_uring_sqe_set_data64(q, ud(j, TAG_SOCK));
+	j->sock_armed = true;
 	j->pending++;
 }
 
@@ -181,8 +205,7 @@ int sbx_sup_arm(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e)
 		arm_tty(s, j, false);
 		arm_tty(s, j, true);
 	}
-	if (!j->ready && !j->parked && j->sockfd >= 0)
-		arm_sock(s, j);
+	arm_sock(s, j);
 	io_uring_submit(&s->ring);
 	return 0;
 }
@@ -208,8 +231,10 @@ int sbx_sup_add(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e)
 	}
 	io_uring_prep_poll_add(q, j->pidfd, POLLIN);
 	io_uring_sqe_set_data64(q, ud(j, TAG_PID));
+	j->pid_armed = true;
 	j->pending++;
 	s->jails[s->n++] = j;
+	j->supervised = true;
 	if (j->has_cg && s->ino >= 0) {
 		char p[4200];
 		snprintf(p, sizeof p, "%s/memory.events", j->cg.path);
@@ -221,6 +246,8 @@ int sbx_sup_add(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e)
 
 static void drop(struct sbx_sup *s, struct sbx_jail *j)
 {
+	if (!j->supervised)
+		return;
 	for (size_t i = 0; i < s->n; i++)
 		if (s->jails[i] == j) {
 			s->jails[i] = s->jails[--s->n];
@@ -229,29 +256,126 @@ static void drop(struct sbx_sup *s, struct sbx_jail *j)
 	if (j->inotify_wd >= 0 && s->ino >= 0)
 		inotify_rm_watch(s->ino, j->inotify_wd);
 	j->inotify_wd = -1;
+	j->supervised = false;
 }
 
-static bool tracked(struct sbx_sup *s, struct sbx_jail *j)
+/* ---- remains ------------------------------------------------------------ */
+static void remains_free(struct sbx_sup *s, struct remains *r)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->jails[i] == j)
-			return true;
-	return false;
+	for (struct remains **p = &s->remains; *p; p = &(*p)->next)
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	sbx_closep(&r->pidfd);
+	sbx_closep(&r->evfd);
+	sbx_cgroup_close(&r->cg);
+	free(r);
 }
 
-/* a jail is over when its init exited and its pipes hit EOF */
+static void remains_poll(struct sbx_sup *s, struct remains *r, int fd,
+			 unsigned events)
+{
+	struct io_uring_sqe *q = sqe_get(s);
+	if (!q)
+		return; /* a full ring: sbx_sup_free still removes them */
+	io_uring_prep_poll_add(q, fd, events);
+	io_uring_sqe_set_data64(q, (uint64_t)(uintptr_t)r | TAG_REMAINS);
+}
+
+/* as far as it goes without waiting: reap init, empty and remove the leaf */
+static void remains_step(struct sbx_sup *s, struct remains *r)
+{
+	if (r->pidfd >= 0) {
+		siginfo_t si;
+		memset(&si, 0, sizeof si);
+		if (waitid((idtype_t)P_PIDFD, (id_t)r->pidfd, &si,
+			   WEXITED | __WALL | WNOHANG) == 0 && si.si_pid == 0) {
+			remains_poll(s, r, r->pidfd, POLLIN);
+			return;
+		}
+		sbx_closep(&r->pidfd);
+	}
+	if (r->cg.dirfd >= 0) {
+		char b[256];
+		/* read through evfd: its POLLPRI then means a later change */
+		if (r->evfd < 0)
+			r->evfd = openat(r->cg.dirfd, "cgroup.events",
+					 O_RDONLY | O_CLOEXEC);
+		else if (pread(r->evfd, b, sizeof b, 0) < 0)
+			sbx_closep(&r->evfd);
+		sbx_cgroup_kill(&r->cg, NULL);
+		if (r->evfd >= 0 && sbx_cgroup_populated(&r->cg)) {
+			remains_poll(s, r, r->evfd, POLLPRI);
+			return;
+		}
+		if (sbx_cgroup_remove(&r->cg, NULL) < 0)
+			fprintf(stderr, "sandboxlua: could not remove %s\n",
+				r->cg.path);
+	}
+	remains_free(s, r);
+}
+
+/* the jail's pidfd and cgroup become the supervisor's to clean up; the
+ * jail itself is then free to go (its result is complete or unwanted) */
+static void adopt(struct sbx_sup *s, struct sbx_jail *j)
+{
+	if (j->cleaned)
+		return;
+	struct remains *r = calloc(1, sizeof *r);
+	if (!r) {
+		sbx_jail_finish(j); /* no memory: the slow way */
+		return;
+	}
+	r->evfd = -1;
+	r->pidfd = j->reaped ? -1 : sbx_steal_fd(&j->pidfd);
+	r->cg = j->cg;
+	r->cg.dirfd = j->has_cg ? sbx_steal_fd(&j->cg.dirfd) : -1;
+	j->has_cg = false; /* j->cg.path stays, for the result */
+	sbx_closep(&j->pidfd);
+	sbx_closep(&j->sockfd);
+	sbx_closep(&j->cmd_pidfd);
+	j->cleaned = true;
+	r->next = s->remains;
+	s->remains = r;
+	/* on the next turn of the ring, not on the way to the result */
+	struct io_uring_sqe *q = sqe_get(s);
+	if (!q) {
+		remains_step(s, r);
+		return;
+	}
+	io_uring_prep_nop(q);
+	io_uring_sqe_set_data64(q, (uint64_t)(uintptr_t)r | TAG_REMAINS);
+}
+
+/* ---- a jail's end ------------------------------------------------------- */
+/* the ops of j in flight other than the pidfd and socket polls */
+static unsigned io_pending(const struct sbx_jail *j)
+{
+	return j->pending - j->pid_armed - j->sock_armed;
+}
+
+/* a jail is over when its command's end is known (init's EXIT record, or
+ * init itself ended) and its pipes hit EOF */
 static void maybe_finish(struct sbx_sup *s, struct sbx_jail *j)
 {
-	if (!j->exited || !j->out[1].eof || !j->out[2].eof || j->pending ||
-	    (j->ttyfd >= 0 && !j->tty_eof))
-		return;
-	if (j->done)
-		return;
-	sbx_jail_finish(j);
-	for (int i = 1; i < 3; i++)
-		sbx_closep(&j->outfd[i]);
-	drop(s, j);
-	push(s, j, SBX_EV_EXIT);
+	if (!j->done) {
+		if (!(j->exited || j->got_exit_record) || !j->out[1].eof ||
+		    !j->out[2].eof || io_pending(j) ||
+		    (j->ttyfd >= 0 && !j->tty_eof))
+			return;
+		if (!j->got_exit_record && !sbx_jail_reap(j, false))
+			return;
+		sbx_jail_complete(j);
+		for (int i = 1; i < 3; i++)
+			sbx_closep(&j->outfd[i]);
+		push(s, j, SBX_EV_EXIT);
+	}
+	/* init gone: reaping it and the cgroup are the remains' */
+	if (j->exited && !j->cleaned)
+		adopt(s, j);
+	if (j->cleaned && !j->pending)
+		drop(s, j);
 }
 
 static void check_oom(struct sbx_sup *s, struct sbx_jail *j)
@@ -344,8 +468,13 @@ static void handle(struct sbx_sup *s, struct io_uring_cqe *c)
 		}
 		return; /* TAG_CANCEL: nothing to do */
 	}
+	if (tag == TAG_REMAINS) {
+		remains_step(s, (struct remains *)j);
+		return;
+	}
 	j->pending--;
 	if (tag == TAG_PID) {
+		j->pid_armed = false;
 		if (c->res == -ECANCELED)
 			return;
 		j->exited = true;
@@ -357,11 +486,18 @@ static void handle(struct sbx_sup *s, struct io_uring_cqe *c)
 	} else if (tag == TAG_TTY || tag == TAG_STDIN) {
 		on_tty(s, j, tag, c->res);
 	} else if (tag == TAG_SOCK) {
-		if (c->res != -ECANCELED) {
-			sbx_jail_poll_msgs(j);
-			if (!j->ready && !j->parked && !j->sock_eof && !j->done)
-				arm_sock(s, j);
+		j->sock_armed = false;
+		if (c->res == -ECANCELED)
+			return;
+		sbx_jail_poll_msgs(j);
+		if (j->got_exit_record && !j->done) {
+			/* the command is over: so is the jail (as when init
+			 * exits, which it does next) */
+			if (j->has_cg)
+				sbx_cgroup_kill(&j->cg, NULL);
+			cancel_stdin(s, j);
 		}
+		arm_sock(s, j);
 	} else {
 		int i = tag == TAG_OUT1 ? 1 : 2;
 		struct sbx_buf *b = &j->out[i];
@@ -391,15 +527,17 @@ static void check_limits(struct sbx_sup *s, int64_t now)
 	for (size_t i = 0; i < s->n; i++) {
 		struct sbx_jail *j = s->jails[i];
 		bool expire = false, cpu = false;
-		if (j->killed_timeout || j->exited)
+		if (j->killed_timeout || j->exited || j->done)
 			continue;
 		if (j->deadline_ns && now >= j->deadline_ns)
 			expire = true;
 		if (!expire && j->cpu_time_us && j->has_cg) {
 			int64_t u;
+			/* a pooled job's own share, not the pool's setup */
 			if (sbx_cgroup_key(&j->cg, "cpu.stat", "usage_usec",
 					   &u) == 0 &&
-			    u >= j->cpu_time_us)
+			    u - (j->cpu_base[0] > 0 ? j->cpu_base[0] : 0) >=
+				    j->cpu_time_us)
 				expire = cpu = true;
 		}
 		if (!expire)
@@ -417,7 +555,7 @@ static int64_t next_wake(struct sbx_sup *s, int64_t now)
 	for (size_t i = 0; i < s->n; i++) {
 		struct sbx_jail *j = s->jails[i];
 		int64_t t = -1;
-		if (j->killed_timeout || j->exited)
+		if (j->killed_timeout || j->exited || j->done)
 			continue;
 		if (j->deadline_ns)
 			t = j->deadline_ns;
@@ -431,18 +569,14 @@ static int64_t next_wake(struct sbx_sup *s, int64_t now)
 	return w;
 }
 
-int sbx_sup_step(struct sbx_sup *s, int timeout_ms, struct sbx_err *e)
+/* wait for the ring until lim (monotonic ns; -1: until something comes)
+ * and handle what it brings */
+static int pump(struct sbx_sup *s, int64_t lim, struct sbx_err *e)
 {
 	struct io_uring_cqe *c;
-	int64_t now = sbx_now_ns(), wake = next_wake(s, now), lim = -1;
+	int64_t now = sbx_now_ns();
 	int r;
 
-	if (s->qhead < s->qn)
-		return (int)(s->qn - s->qhead);
-	if (timeout_ms >= 0)
-		lim = now + (int64_t)timeout_ms * 1000000;
-	if (wake >= 0 && (lim < 0 || wake < lim))
-		lim = wake;
 	io_uring_submit(&s->ring);
 	if (lim < 0) {
 		r = io_uring_wait_cqe(&s->ring, &c);
@@ -466,7 +600,45 @@ int sbx_sup_step(struct sbx_sup *s, int timeout_ms, struct sbx_err *e)
 	io_uring_cq_advance(&s->ring, n);
 	check_limits(s, sbx_now_ns());
 	io_uring_submit(&s->ring);
+	return 0;
+}
+
+int sbx_sup_step(struct sbx_sup *s, int timeout_ms, struct sbx_err *e)
+{
+	int64_t now = sbx_now_ns(), wake = next_wake(s, now), lim = -1;
+
+	if (s->qhead < s->qn)
+		return (int)(s->qn - s->qhead);
+	if (timeout_ms >= 0)
+		lim = now + (int64_t)timeout_ms * 1000000;
+	if (wake >= 0 && (lim < 0 || wake < lim))
+		lim = wake;
+	if (pump(s, lim, e) < 0)
+		return -1;
 	return (int)(s->qn - s->qhead);
+}
+
+/* jails whose result is out but whose init or cgroup is still going */
+static bool unsettled(struct sbx_sup *s)
+{
+	if (s->remains)
+		return true;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->jails[i]->done && !s->jails[i]->cleaned)
+			return true;
+	return false;
+}
+
+int sbx_sup_settle(struct sbx_sup *s, int timeout_ms)
+{
+	int64_t end = sbx_now_ns() + (int64_t)timeout_ms * 1000000;
+	while (unsettled(s)) {
+		if (sbx_now_ns() >= end)
+			return -1;
+		if (pump(s, end, NULL) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 bool sbx_sup_pop(struct sbx_sup *s, struct sbx_jail **j, enum sbx_event *ev)
@@ -483,7 +655,10 @@ bool sbx_sup_pop(struct sbx_sup *s, struct sbx_jail **j, enum sbx_event *ev)
 
 int sbx_sup_count(struct sbx_sup *s)
 {
-	return (int)s->n;
+	int n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		n += !s->jails[i]->done;
+	return n;
 }
 
 static void purge_events(struct sbx_sup *s, struct sbx_jail *j)
@@ -495,9 +670,11 @@ static void purge_events(struct sbx_sup *s, struct sbx_jail *j)
 
 void sbx_sup_remove(struct sbx_sup *s, struct sbx_jail *j)
 {
-	if (tracked(s, j)) {
-		if (!j->exited)
+	if (j->supervised) {
+		/* a handle closed while its jail runs kills it */
+		if (!j->exited && !j->done)
 			sbx_jail_kill(j, SIGKILL, NULL);
+		adopt(s, j); /* init's end and the leaf: in the background */
 		/* cancel everything of this jail, then drain until the ring
 		 * holds nothing that points at it */
 		for (int tag = TAG_PID; tag <= TAG_SOCK; tag++) {
@@ -515,7 +692,8 @@ void sbx_sup_remove(struct sbx_sup *s, struct sbx_jail *j)
 			struct io_uring_cqe copy = *c; /* before the slot is reused */
 			io_uring_cqe_seen(&s->ring, c);
 			uint64_t d = io_uring_cqe_get_data64(&copy);
-			if ((struct sbx_jail *)(uintptr_t)(d & ~TAG_MASK) == j) {
+			if ((d & TAG_MASK) != TAG_REMAINS &&
+			    (struct sbx_jail *)(uintptr_t)(d & ~TAG_MASK) == j) {
 				j->pending--;
 				continue;
 			}
@@ -535,7 +713,7 @@ void sbx_sup_tty_resize(struct sbx_sup *s)
 void sbx_sup_kill_all(struct sbx_sup *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (!s->jails[i]->exited)
+		if (!s->jails[i]->exited && !s->jails[i]->done)
 			sbx_jail_kill(s->jails[i], SIGKILL, NULL);
 }
 
@@ -545,6 +723,20 @@ void sbx_sup_free(struct sbx_sup *s)
 		return;
 	while (s->n)
 		sbx_sup_remove(s, s->jails[0]);
+	/* what is left to clean up, the slow way: nothing may stay behind */
+	while (s->remains) {
+		struct remains *r = s->remains;
+		if (r->pidfd >= 0) {
+			siginfo_t si;
+			while (waitid((idtype_t)P_PIDFD, (id_t)r->pidfd, &si,
+				      WEXITED | __WALL) < 0 && errno == EINTR)
+				;
+		}
+		if (r->cg.dirfd >= 0 && sbx_cgroup_remove(&r->cg, NULL) < 0)
+			fprintf(stderr, "sandboxlua: could not remove %s\n",
+				r->cg.path);
+		remains_free(s, r);
+	}
 	io_uring_queue_exit(&s->ring);
 	if (s->ino >= 0)
 		close(s->ino);

@@ -369,6 +369,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->tty = opt_bool(L, t, "tty", false);
 	p->async_start = opt_bool(L, t, "async_start", false);
 	p->park = opt_bool(L, t, "park", false);
+	p->trace = opt_bool(L, t, "trace", false);
 	if (!p->park && (!p->argv || !p->argv[0]))
 		luaL_error(L, "plan.argv: expected a non-empty list");
 }
@@ -661,6 +662,27 @@ static void push_result(lua_State *L, const struct sbx_jail *j)
 		lua_setfield(L, -2, "cgroup");
 		push_cgstats(L, &r->cg);
 	}
+	if (r->trace[0]) {
+		/* { { where = "host"|"init", step = "...", ms = 0.123 }, ... } */
+		lua_newtable(L);
+		int n = 0;
+		for (const char *t = r->trace; *t;) {
+			const char *colon = strchr(t, ':'), *eq = strchr(t, '='),
+				   *semi = strchr(t, ';');
+			if (!colon || !eq || !semi || colon > eq || eq > semi)
+				break;
+			lua_createtable(L, 0, 3);
+			lua_pushlstring(L, t, (size_t)(colon - t));
+			lua_setfield(L, -2, "where");
+			lua_pushlstring(L, colon + 1, (size_t)(eq - colon - 1));
+			lua_setfield(L, -2, "step");
+			lua_pushnumber(L, strtod(eq + 1, NULL) / 1000.0);
+			lua_setfield(L, -2, "ms");
+			lua_rawseti(L, -2, ++n);
+			t = semi + 1;
+		}
+		lua_setfield(L, -2, "trace");
+	}
 	if (r->skipped[0]) {
 		lua_pushstring(L, r->skipped);
 		lua_setfield(L, -2, "skipped_controllers");
@@ -821,6 +843,15 @@ static int l_step(lua_State *L)
 static int l_running(lua_State *L)
 {
 	lua_pushinteger(L, sbx_sup_count(get_host(L)->sup));
+	return 1;
+}
+
+/* core.settle([timeout_ms]) -> true | false: finished jails' remains
+ * (init's exit, the cgroup leaf) gone? */
+static int l_settle(lua_State *L)
+{
+	int ms = (int)luaL_optinteger(L, 1, 5000);
+	lua_pushboolean(L, sbx_sup_settle(get_host(L)->sup, ms) == 0);
 	return 1;
 }
 
@@ -1177,6 +1208,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "step", l_step },
 		{ "running", l_running },
 		{ "kill_all", l_kill_all },
+		{ "settle", l_settle },
 		{ "cgroup_open", l_cg_open },
 		{ "cgroup_create", l_cg_create },
 		{ "cgroup_mountpoint", l_cg_mountpoint },

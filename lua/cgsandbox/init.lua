@@ -9,6 +9,7 @@
 local core = require "cgsandbox.core"
 local recipe = require "cgsandbox.recipe"
 local units = require "cgsandbox.units"
+local json = require "cgsandbox.json"
 
 local M = { version = core.version, core = core, units = units, recipe = recipe }
 M.RecipeError = recipe.RecipeError
@@ -128,12 +129,15 @@ function Handle:pid()
   return self.jail:pid()
 end
 
--- wait() -> result.  Inside sb.loop() it yields so other jails progress.
+-- wait() -> result, once the jail is gone (no process, no cgroup leaf).
+-- Inside sb.loop() it yields so other jails progress (sb.loop returns
+-- once every jail is gone).
 function Handle:wait()
   check(self)
+  local co, main = coroutine.running()
+  local in_loop = not main and waiting[co] ~= nil
   while not self.result do
-    local co, main = coroutine.running()
-    if not main and waiting[co] == false then
+    if in_loop then
       waiting[co] = self
       coroutine.yield()
     else
@@ -141,6 +145,7 @@ function Handle:wait()
       if not ok then return nil, err, code end
     end
   end
+  if not in_loop then core.settle() end
   return self.result
 end
 
@@ -252,16 +257,185 @@ function M.loop()
       end
     end
     if #ready == 0 then
-      if not any then return true end
+      if not any then
+        core.settle()
+        return true
+      end
       local ok, err, code = pump(nil)
       if not ok then return nil, err, code end
     end
   end
 end
 
+-- Warm pools.  sb.pool(recipe, { size = N }) keeps N jails built up to
+-- the command's exec (namespaces, the cgroup leaf with its limits, mounts,
+-- pivot_root): each takes one job, and a fresh one is built in the
+-- background as soon as it is taken.  A job never sees what another job
+-- left: every job gets a jail of its own.
+local Pool = {}
+Pool.__index = Pool
+
+-- the process part of a plan: what a pool's job brings
+local JOB_PART = { argv = true, env = true, cwd = true, stdio = true, wall_ms = true,
+                   cpu_time_us = true, output_limit = true, name = true, async_start = true,
+                   park = true }
+
+local function new_pool(r, plan, size, copts)
+  local park = {}
+  for k, v in pairs(plan) do park[k] = v end
+  park.park, park.async_start = true, true
+  park.argv, park.env, park.stdio = nil, nil, nil
+  local p = setmetatable({ recipe = r, plan = park, size = size, warming = {}, compile = copts,
+                           closed = false }, Pool)
+  for _ = 1, size do
+    local ok, msg, errno, res = p:_spawn()
+    if not ok then
+      p:close()
+      return nil, msg, errno, res
+    end
+  end
+  return p
+end
+
+-- pool(recipe, { size = N, compile = compile_opts }) -> pool | nil, msg,
+-- errno, result (the recipe cannot be built: the first jail's setup error)
+function M.pool(r, opts)
+  if type(r) ~= "table" then error("pool: expected a recipe table", 2) end
+  opts = opts or {}
+  if type(opts) ~= "table" then error("pool: expected options { size = N }", 2) end
+  local size = opts.size == nil and 1 or opts.size
+  if math.type(size) ~= "integer" or size < 1 or size > 4096 then
+    error("pool: size: expected an integer from 1 to 4096", 2)
+  end
+  if r.tty then error("pool: a console (tty = true) is not pooled", 2) end
+  local base = {}
+  for k, v in pairs(r) do base[k] = v end
+  base.command = base.command or { "/bin/true" } -- the jobs bring theirs
+  local p, msg, errno, res = new_pool(r, M.compile(base, opts.compile), size, opts.compile)
+  if not p then return nil, msg, errno, res end
+  -- the first jail to be ready says whether the recipe can be built
+  local jail, failed = p:_take()
+  if not jail then
+    p:close()
+    return nil, failed.message, failed.errno, failed
+  end
+  p.ready = jail
+  return p
+end
+
+function Pool:_spawn()
+  local jail, msg, errno, res = core.spawn(self.plan)
+  if not jail then return nil, msg, errno, res end
+  self.warming[jail] = true
+  return jail
+end
+
+-- the next parked jail, waiting for one; nil, result when one failed to
+-- set up (it is replaced)
+function Pool:_take()
+  if self.ready then
+    local j = self.ready
+    self.ready = nil
+    return j
+  end
+  while true do
+    for jail in pairs(self.warming) do
+      if jail:done() then
+        self.warming[jail] = nil
+        local res = jail:result()
+        jail:close()
+        self:_spawn()
+        return nil, res
+      elseif jail:parked() then
+        self.warming[jail] = nil
+        return jail
+      end
+    end
+    if next(self.warming) == nil then
+      local ok, msg, errno, res = self:_spawn()
+      if not ok then return nil, res or { status = "setup_error", message = msg, errno = errno, exit_code = 125 } end
+    end
+    local ok, err, code = pump(nil)
+    if not ok then
+      return nil, { status = "setup_error", step = "supervisor", message = err, errno = code, exit_code = 125 }
+    end
+  end
+end
+
+-- the job's process part (argv, env, cwd, stdio, wall/cpu_time/output) in
+-- a parked jail; a replacement is built at once
+function Pool:_start(job, jp)
+  if self.closed then error("pool: the pool is closed", 3) end
+  local jail, failed = self:_take()
+  -- the replacement is built while the job runs; a known number of jobs
+  -- left (run_all) needs no spare jails
+  if self.remaining then self.remaining = self.remaining - 1 end
+  local function replace()
+    local spare = 0
+    for _ in pairs(self.warming) do spare = spare + 1 end
+    if not self.remaining or self.remaining > spare then self:_spawn() end
+  end
+  if not jail then
+    replace()
+    failed.name = jp.name
+    return nil, failed.message, failed.errno, failed
+  end
+  local part = { async_start = true }
+  for k in pairs(JOB_PART) do if jp[k] ~= nil and k ~= "park" then part[k] = jp[k] end end
+  part.async_start = true
+  local ok, msg, errno = jail:start(part)
+  replace()
+  if not ok then
+    jail:close()
+    return nil, msg, errno, { status = "setup_error", step = "start", message = msg, errno = errno,
+                              exit_code = 125, name = jp.name }
+  end
+  local h = setmetatable({ jail = jail, recipe = job, name = jp.name, hook_errors = {},
+                           started = core.now() }, Handle)
+  handles[jail] = h
+  hook(h, "on_start", h)
+  return h
+end
+
+-- pool:start(job) -> handle | nil, msg, errno, result
+function Pool:start(job)
+  if getmetatable(self) ~= Pool then error("expected a pool", 2) end
+  return self:_start(job, recipe.compile_job(job, compile_opts(self.compile)))
+end
+
+-- pool:run(job) -> result, as sb.run's
+function Pool:run(job)
+  local h, _, _, res = self:start(job)
+  if not h then return res end
+  return h:wait()
+end
+
+-- close(): the parked and warming jails are killed and removed
+function Pool:close()
+  if self.closed then return end
+  self.closed = true
+  if self.ready then self.ready:close() self.ready = nil end
+  for jail in pairs(self.warming) do jail:close() end
+  self.warming = {}
+  core.settle()
+end
+Pool.__close = Pool.close
+Pool.__gc = Pool.close
+M.Pool = Pool
+
+-- jobs that differ only in their process part can share a pool
+local function jail_key(plan)
+  local t = {}
+  for k, v in pairs(plan) do if not JOB_PART[k] then t[k] = v end end
+  return json.encode(t)
+end
+
 -- run_all(recipes, { parallel = N, on_result = fn(result, i), on_progress = fn,
---                    compile = compile_opts, plans = sb.compile_all(recipes) })
--- -> results in the order of recipes
+--                    compile = compile_opts, plans = sb.compile_all(recipes),
+--                    warm = true })
+-- -> results in the order of recipes.  With warm, jobs that share
+-- everything but their command, env, cwd, stdio and wall/cpu_time/output
+-- limits run in warm pools (one per such group, parallel jails each).
 function M.run_all(list, opts)
   opts = opts or {}
   if type(list) ~= "table" then error("run_all: expected a list of recipes", 2) end
@@ -273,6 +447,43 @@ function M.run_all(list, opts)
   local plans = opts.plans or M.compile_all(list, opts.compile)
   local results, running, next_i, done, failed = {}, {}, 1, 0, 0
   local n = #list
+  -- warm: a pool per group of jobs that share a jail, when it has several
+  local pools, key_of, group = {}, {}, {}
+  if opts.warm then
+    local count = {}
+    for i, plan in ipairs(plans) do
+      if not plan.tty then
+        key_of[i] = jail_key(plan)
+        count[key_of[i]] = (count[key_of[i]] or 0) + 1
+      end
+    end
+    for i = 1, n do
+      if key_of[i] and count[key_of[i]] < 2 then key_of[i] = nil end
+    end
+    group = count
+  end
+  local function launch(i)
+    local key = key_of[i]
+    if not key then
+      -- setup runs while the supervisor serves the others: a setup error
+      -- comes back as this job's result
+      plans[i].async_start = true
+      return start(list[i], plans[i])
+    end
+    local pool = pools[key]
+    if not pool then
+      local err, errno, res
+      pool, err, errno, res = new_pool(list[i], plans[i], math.min(parallel, group[key]), opts.compile)
+      if not pool then
+        res = res or { status = "setup_error", message = err, errno = errno, exit_code = 125 }
+        res.name = plans[i].name
+        return nil, err, errno, res
+      end
+      pool.remaining = group[key]
+      pools[key] = pool
+    end
+    return pool:_start(list[i], plans[i])
+  end
   local function progress()
     if opts.on_progress then
       local c = 0
@@ -293,10 +504,7 @@ function M.run_all(list, opts)
     while count < parallel and next_i <= n and not M.stopping do
       local i = next_i
       next_i = next_i + 1
-      -- setup runs while the supervisor serves the others: a setup error
-      -- comes back as this job's result
-      plans[i].async_start = true
-      local h, _, _, res = start(list[i], plans[i])
+      local h, _, _, res = launch(i)
       if h then
         running[h] = i
         count = count + 1
@@ -324,7 +532,18 @@ function M.run_all(list, opts)
       end
     end
   end
+  for _, pool in pairs(pools) do pool:close() end
+  core.settle() -- the last jails' remains: gone when run_all returns
   return results
+end
+
+-- settle([timeout_s]): a result is complete once the command has ended;
+-- the jail's remains (its init's exit, which tears the namespaces down,
+-- and its cgroup leaf) are removed in the background.  This waits until
+-- they are gone (true), or timeout_s (default 5) passed (false).
+function M.settle(timeout)
+  if timeout ~= nil and type(timeout) ~= "number" then error("settle: expected seconds", 2) end
+  return core.settle(math.floor((timeout or 5) * 1000))
 end
 
 -- low-level cgroups: sb.cgroup.open(path), sb.cgroup.create{ parent, controllers }

@@ -183,6 +183,17 @@ local function compile_mount(m, path)
   return out
 end
 
+-- the supervisor's limits: they bound the job, not the jail
+local function supervisor_limits(l, plan, path)
+  if l.wall ~= nil then plan.wall_ms = math.ceil(unit(units.duration, l.wall, path .. ".wall") * 1000) end
+  if l.cpu_time ~= nil then
+    plan.cpu_time_us = math.ceil(unit(units.duration, l.cpu_time, path .. ".cpu_time") * 1e6)
+  end
+  if l.output ~= nil then
+    plan.output_limit = unit(units.size, l.output, path .. ".output")
+  end
+end
+
 local function compile_limits(l, plan, path, caps_of)
   typed(l, "table", path)
   check_keys(l, LIMITS, path)
@@ -251,13 +262,7 @@ local function compile_limits(l, plan, path, caps_of)
       end
     end
   end
-  if l.wall ~= nil then plan.wall_ms = math.ceil(unit(units.duration, l.wall, path .. ".wall") * 1000) end
-  if l.cpu_time ~= nil then
-    plan.cpu_time_us = math.ceil(unit(units.duration, l.cpu_time, path .. ".cpu_time") * 1e6)
-  end
-  if l.output ~= nil then
-    plan.output_limit = unit(units.size, l.output, path .. ".output")
-  end
+  supervisor_limits(l, plan, path)
   if l.rlimits ~= nil then
     typed(l.rlimits, "table", path .. ".rlimits")
     local names = {}
@@ -364,6 +369,29 @@ local function idmap(v, path)
   return table.concat(lines, "\n")
 end
 
+local function argv_of(cmd, path)
+  if type(cmd) == "string" then
+    if cmd == "" then fail(path .. ".command", "a command", cmd) end
+    return { "/bin/sh", "-c", cmd }
+  elseif type(cmd) == "table" then
+    list_of_strings(cmd, path .. ".command")
+    if #cmd == 0 or cmd[1] == "" then fail(path .. ".command", "a non-empty list like { \"/bin/echo\", \"hi\" }", cmd) end
+    return table.move(cmd, 1, #cmd, 1, {})
+  end
+  fail(path .. ".command", 'a command: a list like { "/bin/echo", "hi" } or a shell string', cmd)
+end
+
+local function stdio_all(io_, path)
+  if io_ ~= nil then
+    typed(io_, "table", path .. ".stdio")
+    check_keys(io_, { stdin = true, stdout = true, stderr = true }, path .. ".stdio")
+  else
+    io_ = {}
+  end
+  return { stdio_of(io_.stdin, 1, path .. ".stdio"), stdio_of(io_.stdout, 2, path .. ".stdio"),
+           stdio_of(io_.stderr, 3, path .. ".stdio") }
+end
+
 -- compile(recipe, opts) -> plan.  opts: cap_names (set of known caps),
 -- seccomp_check(fn), cgroup_parent (CLI override), getuid, getenv.
 function M.compile(r, opts)
@@ -374,17 +402,7 @@ function M.compile(r, opts)
   local plan = {}
 
   if r.name ~= nil then plan.name = typed(r.name, "string", path .. ".name") end
-  local cmd = r.command
-  if type(cmd) == "string" then
-    if cmd == "" then fail(path .. ".command", "a command", cmd) end
-    plan.argv = { "/bin/sh", "-c", cmd }
-  elseif type(cmd) == "table" then
-    list_of_strings(cmd, path .. ".command")
-    if #cmd == 0 or cmd[1] == "" then fail(path .. ".command", "a non-empty list like { \"/bin/echo\", \"hi\" }", cmd) end
-    plan.argv = table.move(cmd, 1, #cmd, 1, {})
-  else
-    fail(path .. ".command", 'a command: a list like { "/bin/echo", "hi" } or a shell string', cmd)
-  end
+  plan.argv = argv_of(r.command, path)
 
   -- namespaces
   local ns = r.namespaces
@@ -575,16 +593,7 @@ function M.compile(r, opts)
   end
   if r.umask ~= nil then plan.umask = unit(units.mode, r.umask, path .. ".umask") end
 
-  -- stdio
-  local io_ = r.stdio
-  if io_ ~= nil then
-    typed(io_, "table", path .. ".stdio")
-    check_keys(io_, { stdin = true, stdout = true, stderr = true }, path .. ".stdio")
-  else
-    io_ = {}
-  end
-  plan.stdio = { stdio_of(io_.stdin, 1, path .. ".stdio"), stdio_of(io_.stdout, 2, path .. ".stdio"),
-                 stdio_of(io_.stderr, 3, path .. ".stdio") }
+  plan.stdio = stdio_all(r.stdio, path)
 
   if r.tty ~= nil and typed(r.tty, "boolean", path .. ".tty") then
     if r.stdio ~= nil then failmsg(path .. ".tty", "the console is the command's stdin, stdout and stderr: drop stdio") end
@@ -595,6 +604,47 @@ function M.compile(r, opts)
   -- hooks stay in Lua: the plan carries them to the handle
   for _, h in ipairs { "on_start", "on_exit", "on_oom", "on_timeout" } do
     if r[h] ~= nil then typed(r[h], "function", path .. "." .. h) end
+  end
+  return plan
+end
+
+-- A pool's job: what may differ from the pool's recipe.  The stdio
+-- streams may also be given at the top (stdin = ..., stdout = "capture").
+local JOB = { name = true, command = true, env = true, env_inherit = true, cwd = true,
+              stdio = true, stdin = true, stdout = true, stderr = true, limits = true,
+              on_start = true, on_exit = true, on_oom = true, on_timeout = true }
+M.JOB_FIELDS = JOB
+
+-- compile_job(job, opts) -> the process part of a plan (argv, env, cwd,
+-- stdio, wall/cpu_time/output limits); raises RecipeError
+function M.compile_job(j, opts)
+  opts = opts or {}
+  local path = opts.path or "job"
+  typed(j, "table", path, "a job table")
+  for k in pairs(j) do
+    if type(k) ~= "string" or not JOB[k] then
+      failmsg(path .. "." .. tostring(k), "not a job field: a pool's jobs differ from its recipe only in "
+        .. "name, command, env, env_inherit, cwd, stdio (or stdin/stdout/stderr), limits.wall/cpu_time/output and hooks")
+    end
+  end
+  local plan = {}
+  if j.name ~= nil then plan.name = typed(j.name, "string", path .. ".name") end
+  plan.argv = argv_of(j.command, path)
+  plan.env = env_of(j, path, opts.getenv)
+  plan.cwd = j.cwd ~= nil and abspath(j.cwd, path .. ".cwd") or "/"
+  local io_ = j.stdio
+  if j.stdin ~= nil or j.stdout ~= nil or j.stderr ~= nil then
+    if io_ ~= nil then failmsg(path .. ".stdio", "give stdio or stdin/stdout/stderr, not both") end
+    io_ = { stdin = j.stdin, stdout = j.stdout, stderr = j.stderr }
+  end
+  plan.stdio = stdio_all(io_, path)
+  if j.limits ~= nil then
+    typed(j.limits, "table", path .. ".limits")
+    check_keys(j.limits, { wall = true, cpu_time = true, output = true }, path .. ".limits")
+    supervisor_limits(j.limits, plan, path .. ".limits")
+  end
+  for _, h in ipairs { "on_start", "on_exit", "on_oom", "on_timeout" } do
+    if j[h] ~= nil then typed(j[h], "function", path .. "." .. h) end
   end
   return plan
 end

@@ -69,6 +69,7 @@ end
 -- excluded), so a leak shows what leaked
 function H.fds()
   collectgarbage("collect")
+  H.sb.settle()
   local dir = "/proc/" .. H.core.getpid() .. "/fd"
   -- the popen pipe we read through is the shell's own stdout: skip it
   local out = H.sh("me=$(readlink /proc/$$/fd/1); for f in " .. dir ..
@@ -89,6 +90,7 @@ end
 
 -- cgroup leaves of ours that still exist (sbx-<pid>-...)
 function H.leaves(parent)
+  H.sb.settle()
   parent = parent or select(1, H.core.cgroup_parent())
   local out = H.sh(("find %s -maxdepth 1 -name 'sbx-%d-*'"):format(parent, H.core.getpid()))
   local n = 0
@@ -98,6 +100,7 @@ end
 
 -- processes whose parent is us (the busted process)
 function H.children()
+  H.sb.settle()
   local out = H.sh("ps -o pid= --ppid " .. H.core.getpid())
   local n = 0
   for l in out:gmatch("[^\n]+") do
