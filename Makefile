@@ -69,11 +69,12 @@ $(B)/musl-include/.stamp:
 	$(Q)ln -sfn /usr/include/$(MULTIARCH)/asm $(@D)/asm
 	$(Q)touch $@
 
-$(B)/sbx-init: $(INIT_SRC) $(CORE_HDR) $(B)/musl-include/.stamp | $(B)/.deps-build
+$(B)/sbx-init: $(INIT_SRC) $(B)/core/init_filter.c $(CORE_HDR) $(B)/musl-include/.stamp | $(B)/.deps-build
 	$(Q)if [ -n "$(INIT_CC)" ]; then cc="$(INIT_CC)"; \
 	elif command -v musl-gcc >/dev/null; then cc="musl-gcc -I$(B)/musl-include"; \
 	else cc="$(CC) -D_FORTIFY_SOURCE=2"; fi; \
-	$$cc $(INIT_CFLAGS) -static -Wl,--gc-sections -s -o $@ $(INIT_SRC)
+	$$cc $(INIT_CFLAGS) -Icore -static -Wl,--gc-sections -s -o $@ $(INIT_SRC) \
+	  $(B)/core/init_filter.c
 
 $(B)/core/init_image.o: core/init_image.S $(B)/sbx-init
 	$(Q)mkdir -p $(@D)
@@ -86,9 +87,9 @@ $(B)/libsbx.a: $(LIB_OBJ) $(B)/core/seccomp_prebuilt.o
 $(B)/seccomp-prebuild: scripts/seccomp-prebuild.c core/seccomp.c core/err.c $(CORE_HDR) | $(B)/.deps-build
 	$(Q)$(CC) $(ALL_CFLAGS) -DSBX_SECCOMP_NO_PREBUILT -Icore -o $@ $(filter %.c,$^) -lseccomp
 
-$(B)/core/seccomp_prebuilt.c: $(B)/seccomp-prebuild
+$(B)/core/seccomp_prebuilt.c $(B)/core/init_filter.c &: $(B)/seccomp-prebuild
 	$(Q)mkdir -p $(@D)
-	$(Q)$(B)/seccomp-prebuild $@
+	$(Q)$(B)/seccomp-prebuild $(B)/core/seccomp_prebuilt.c $(B)/core/init_filter.c
 
 $(B)/core/seccomp_prebuilt.o: $(B)/core/seccomp_prebuilt.c core/sbx.h
 	$(Q)$(CC) $(ALL_CFLAGS) -Icore -c $< -o $@
@@ -136,7 +137,12 @@ $(B)/spec/hog: spec/support/hog.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -static -Wall -Wextra -Werror -o $@ $<
 
-test: all test-deps $(B)/spec/hog
+# a multithreaded host spawning through libsbx (spec/init_spec.lua)
+$(B)/spec/mtspawn: spec/support/mtspawn.c $(B)/libsbx.a
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libsbx.a $(LIBS) -lpthread
+
+test: all test-deps $(B)/spec/hog $(B)/spec/mtspawn
 	$(Q)scripts/test
 
 bench: all

@@ -289,8 +289,12 @@ static __attribute__((noreturn)) void reap_loop(int sock, pid_t cmd,
 {
 	siginfo_t si;
 	for (;;) {
-		if (sigwaitinfo(set, &si) < 0)
-			continue;
+		if (sigwaitinfo(set, &si) < 0) {
+			if (errno == EINTR)
+				continue;
+			/* no way to wait left: end the jail rather than spin */
+			_exit(125);
+		}
 		if (si.si_signo != SIGCHLD) {
 			kill(cmd, si.si_signo);
 			continue;
@@ -310,8 +314,10 @@ static __attribute__((noreturn)) void reap_loop(int sock, pid_t cmd,
 	}
 }
 
-/* exec kept what the host ignored (SIGPIPE, often): back to default.
- * /proc/self/status (the host's /proc, still) says which, in one read */
+/* exec kept what the host ignored (SIGPIPE, often; a libc's internal
+ * signals too): back to default.  /proc/self/status (the host's /proc,
+ * still) says which, in one read.  The raw call, since a libc refuses its
+ * own signals; an all-zero kernel sigaction is SIG_DFL on every layout. */
 static void reset_ignored(void)
 {
 	char buf[2048];
@@ -321,9 +327,11 @@ static void reset_ignored(void)
 		if (p)
 			ign = strtoull(p + 9, NULL, 16);
 	}
-	for (int s = 1; s < NSIG && s <= 64; s++)
-		if (ign & (1ULL << (s - 1)))
-			signal(s, SIG_DFL);
+	for (int s = 1; s <= 64; s++) {
+		unsigned long dfl[8] = { 0 };
+		if ((ign & (1ULL << (s - 1))) && s != SIGKILL && s != SIGSTOP)
+			syscall(SYS_rt_sigaction, s, dfl, NULL, 8);
+	}
 }
 
 static bool started_by_host(int argc, char **argv)
@@ -432,7 +440,7 @@ int main(int argc, char **argv)
 		close(i);
 	sbx_msg_send(sock, SBX_MSG_READY, 0, pidfd);
 	sbx_closep(&pidfd);
-	if (sbx_seccomp_load(&ip.init_bpf, &e) < 0) {
+	if (sbx_seccomp_load(&sbx_init_filter, &e) < 0) {
 		kill(cmd, SIGKILL);
 		fail(sock, &e);
 	}

@@ -46,11 +46,10 @@ struct sbx_msg {
 /* ---- the plan on the wire (plan.c) ------------------------------------- */
 struct sbx_wbuf { unsigned char *p; size_t len, cap; bool oom; };
 void sbx_wbuf_free(struct sbx_wbuf *w);
-/* the whole plan (with the process part unless p->park) and the two
- * compiled filters: the command's and init's own */
+/* the whole plan (with the process part unless p->park) and the command's
+ * compiled filter */
 int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
-		    const struct sbx_bpf *init, struct sbx_wbuf *w,
-		    struct sbx_err *e);
+		    struct sbx_wbuf *w, struct sbx_err *e);
 /* the process part alone: a parked jail's job */
 int sbx_job_encode(const struct sbx_plan *p, struct sbx_wbuf *w,
 		   struct sbx_err *e);
@@ -62,7 +61,7 @@ void sbx_arena_free(struct sbx_arena *a);
  * arena; every length, count and string checked before use */
 struct sbx_initplan {
 	struct sbx_plan p;             /* the fields init uses */
-	struct sbx_bpf cmd_bpf, init_bpf;
+	struct sbx_bpf cmd_bpf;
 	bool have_job;                 /* argv/envp/cwd/stdio are set */
 	unsigned stdio_fds;            /* bit i: stdio i came as an fd */
 	struct sbx_arena arena;

@@ -151,8 +151,7 @@ static bool argv_ok(const struct sbx_plan *p, struct sbx_err *e)
 }
 
 int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
-		    const struct sbx_bpf *init, struct sbx_wbuf *w,
-		    struct sbx_err *e)
+		    struct sbx_wbuf *w, struct sbx_err *e)
 {
 	if (!p->park && !argv_ok(p, e))
 		return -1;
@@ -201,7 +200,6 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 	}
 	put_u32(w, (uint32_t)p->umask);
 	put_bpf(w, cmd);
-	put_bpf(w, init);
 	put_u8(w, !p->park);
 	if (!p->park)
 		put_job(w, p);
@@ -558,7 +556,6 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 		return bad(r, "umask", "out of range");
 	p->umask = (int32_t)u32;
 	if (!get_bpf(r, &ip->cmd_bpf, "seccomp") ||
-	    !get_bpf(r, &ip->init_bpf, "init seccomp") ||
 	    !get_u8(r, &has_job, 1, "job"))
 		return false;
 	if (has_job == p->park)

@@ -179,6 +179,8 @@ struct sbx_plan {
 	int64_t cpu_time_us;         /* 0 = none */
 	size_t output_limit;         /* per captured stream; 0 = default 16 MiB */
 	bool no_into_cgroup;         /* test hook: force the fallback path */
+	const void *raw_plan;        /* test hook: these bytes go to init in */
+	size_t raw_len;              /* place of the encoded plan */
 	bool async_start;            /* return once released: setup goes on
 				      * while the supervisor runs others
 				      * (errors then come as the result) */
@@ -212,8 +214,10 @@ int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e);
 struct sbx_bpf { void *insns; size_t len; };
 int sbx_seccomp_compile(struct sbx_ctx *c, const struct sbx_seccomp *s,
 			const struct sbx_bpf **out, struct sbx_err *e);
-/* the jail init's own policy (init_filter), loaded once its command runs */
+/* the jail init's own policy (init_filter), loaded once its command runs;
+ * compiled at build time into sbx-init as sbx_init_filter */
 extern const struct sbx_seccomp sbx_seccomp_init_policy;
+extern const struct sbx_bpf sbx_init_filter;
 /* uncached: libseccomp's export (insns malloc'ed), and the cache's key */
 int sbx_seccomp_export(const struct sbx_seccomp *s, struct sbx_bpf *out,
 		       struct sbx_err *e);

@@ -435,7 +435,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 	int sv[2] = { -1, -1 }, child[3] = { -1, -1, -1 };
 	struct sbx_wbuf w = { 0 };
 	struct sending st = { 0 };
-	const struct sbx_bpf *bpf = NULL, *ibpf = NULL;
+	const struct sbx_bpf *bpf = NULL;
 	bool userns = p->ns_flags & CLONE_NEWUSER;
 	pid_t pid = -1;
 
@@ -451,9 +451,22 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 	if (!p->park && open_stdio(p, j, child, e) < 0)
 		goto fail;
 	if (sbx_seccomp_compile(c, &p->seccomp, &bpf, e) < 0 ||
-	    sbx_seccomp_compile(c, &sbx_seccomp_init_policy, &ibpf, e) < 0 ||
-	    sbx_plan_encode(p, bpf, ibpf, &w, e) < 0)
+	    sbx_plan_encode(p, bpf, &w, e) < 0)
 		goto fail;
+	if (p->raw_plan) { /* a hostile plan, for the specs */
+		w.len = 0;
+		if (w.cap < p->raw_len) {
+			unsigned char *np = realloc(w.p, p->raw_len);
+			if (!np) {
+				sbx_err_set(e, ENOMEM, "plan", "copy the raw plan");
+				goto fail;
+			}
+			w.p = np;
+			w.cap = p->raw_len;
+		}
+		memcpy(w.p, p->raw_plan, p->raw_len);
+		w.len = p->raw_len;
+	}
 	if (c->image < 0 && (c->image = sbx_image_open(e)) < 0)
 		goto fail;
 	hmark(j, "host", "stdio+seccomp+encode");
@@ -673,6 +686,15 @@ void sbx_jail_complete(struct sbx_jail *j)
 			*cpu[i] = *cpu[i] > j->cpu_base[i] ? *cpu[i] - j->cpu_base[i] : 0;
 	if (j->res.status == SBX_ST_SETUP_ERROR || j->pid <= 0)
 		return;
+	if (!j->got_exit_record && !j->ready && j->si.si_code != CLD_EXITED &&
+	    j->si.si_status != SIGKILL) {
+		/* init died of a signal of its own before the command ran */
+		sbx_err_set(&j->res.err, 0, "init", "the jail's init crashed "
+			    "during setup (signal %d)", j->si.si_status);
+		j->res.status = SBX_ST_SETUP_ERROR;
+		j->res.exit_hint = 125;
+		return;
+	}
 	if (j->got_exit_record)
 		st = j->wait_status;
 	else if (j->si.si_code == CLD_EXITED)

@@ -6,6 +6,7 @@
  * release.  The pure-Lua layer (lua/cgsandbox) validates recipes and
  * compiles them into the flat plan tables read here. */
 #include "../core/sbx.h"
+#include "../core/jail.h"
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -366,6 +367,9 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->cpu_time_us = (int64_t)opt_int(L, t, "cpu_time_us", 0);
 	p->output_limit = (size_t)opt_int(L, t, "output_limit", 0);
 	p->no_into_cgroup = opt_bool(L, t, "no_into_cgroup", false);
+	if (lua_getfield(L, t, "raw_plan") == LUA_TSTRING)
+		p->raw_plan = lua_tolstring(L, -1, &p->raw_len);
+	lua_pop(L, 1); /* the string stays alive: it is in the plan table */
 	p->tty = opt_bool(L, t, "tty", false);
 	p->async_start = opt_bool(L, t, "async_start", false);
 	p->park = opt_bool(L, t, "park", false);
@@ -543,19 +547,35 @@ static int l_jail_start(lua_State *L)
 
 static int signum(lua_State *L, int i)
 {
-	static const struct named t[] = {
-		{ "KILL", SIGKILL }, { "TERM", SIGTERM }, { "INT", SIGINT },
-		{ "HUP", SIGHUP }, { "QUIT", SIGQUIT }, { "USR1", SIGUSR1 },
-		{ "USR2", SIGUSR2 }, { "STOP", SIGSTOP }, { "CONT", SIGCONT },
-		{ "ALRM", SIGALRM },
-	};
 	if (lua_isnoneornil(L, i))
 		return SIGKILL;
-	if (lua_type(L, i) == LUA_TNUMBER)
-		return (int)luaL_checkinteger(L, i);
+	if (lua_type(L, i) == LUA_TNUMBER) {
+		lua_Integer v = luaL_checkinteger(L, i);
+		if (v < 1 || v >= NSIG)
+			luaL_argerror(L, i, "not a signal number");
+		return (int)v;
+	}
+	/* any name the C library knows ("TERM", "SIGWINCH"), and the
+	 * real-time ones as "RTMIN", "RTMIN+3", "RTMAX-1" */
 	const char *n = luaL_checkstring(L, i);
-	int s = LOOKUP(t, strncmp(n, "SIG", 3) ? n : n + 3, -1);
-	return s > 0 ? s : luaL_argerror(L, i, "unknown signal");
+	if (!strncmp(n, "SIG", 3))
+		n += 3;
+	for (int s = 1; s < NSIG; s++) {
+		const char *a = sigabbrev_np(s);
+		if (a && !strcmp(a, n))
+			return s;
+	}
+	int base = !strncmp(n, "RTMIN", 5) ? SIGRTMIN
+		   : !strncmp(n, "RTMAX", 5) ? SIGRTMAX : 0;
+	if (base) {
+		char *end;
+		long off = n[5] ? strtol(n + 5, &end, 10) : 0;
+		int s = base + (int)off;
+		if ((!n[5] || (!*end && (n[5] == '+' || n[5] == '-'))) &&
+		    s >= SIGRTMIN && s <= SIGRTMAX)
+			return s;
+	}
+	return luaL_argerror(L, i, "unknown signal");
 }
 
 static int l_jail_kill(lua_State *L)
@@ -843,6 +863,25 @@ static int l_step(lua_State *L)
 static int l_running(lua_State *L)
 {
 	lua_pushinteger(L, sbx_sup_count(get_host(L)->sup));
+	return 1;
+}
+
+/* core.plan_bytes(plan) -> the bytes init would get (specs, fuzz seeds) */
+static int l_plan_bytes(lua_State *L)
+{
+	struct sbx_plan p;
+	struct sbx_err e = { 0 };
+	struct lhost *h = get_host(L);
+	const struct sbx_bpf *bpf = NULL;
+	struct sbx_wbuf w;
+	read_plan(L, 1, &p);
+	int rc = sbx_seccomp_compile(h->ctx, &p.seccomp, &bpf, &e) < 0 ||
+		 sbx_plan_encode(&p, bpf, &w, &e) < 0;
+	release_scratch(L);
+	if (rc)
+		return push_err(L, &e);
+	lua_pushlstring(L, (const char *)w.p, w.len);
+	sbx_wbuf_free(&w);
 	return 1;
 }
 
@@ -1209,6 +1248,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "running", l_running },
 		{ "kill_all", l_kill_all },
 		{ "settle", l_settle },
+		{ "plan_bytes", l_plan_bytes },
 		{ "cgroup_open", l_cg_open },
 		{ "cgroup_create", l_cg_create },
 		{ "cgroup_mountpoint", l_cg_mountpoint },

@@ -53,6 +53,7 @@ end
 local function finish(h)
   local r = h.jail:result()
   r.name = h.name
+  r.pooled = h.pooled
   if #h.hook_errors > 0 then r.hook_errors = h.hook_errors end
   h.result = r
   h.jail:close()
@@ -129,7 +130,8 @@ function Handle:pid()
   return self.jail:pid()
 end
 
--- wait() -> result, once the jail is gone (no process, no cgroup leaf).
+-- wait() -> result, once the jail is gone (no process, no cgroup leaf;
+-- a pool's jail goes in the background: pool:close() waits for it).
 -- Inside sb.loop() it yields so other jails progress (sb.loop returns
 -- once every jail is gone).
 function Handle:wait()
@@ -145,8 +147,15 @@ function Handle:wait()
       if not ok then return nil, err, code end
     end
   end
-  if not in_loop then core.settle() end
+  if not in_loop and not self.pooled then core.settle() end
   return self.result
+end
+
+-- the command's pid (as this host sees it), once it runs
+function Handle:command_pid()
+  check(self)
+  if self.result then return nil, "command_pid: the jail has exited", "ESRCH" end
+  return self.jail:command_pid()
 end
 
 function Handle:kill(sig)
@@ -391,7 +400,7 @@ function Pool:_start(job, jp)
                               exit_code = 125, name = jp.name }
   end
   local h = setmetatable({ jail = jail, recipe = job, name = jp.name, hook_errors = {},
-                           started = core.now() }, Handle)
+                           started = core.now(), pooled = true }, Handle)
   handles[jail] = h
   hook(h, "on_start", h)
   return h
