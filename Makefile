@@ -42,10 +42,11 @@ MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 # Debian packages: build, then tests (busted, the busybox rootfs, the VM)
 BUILD_PKGS := lua5.4 liblua5.4-dev libcap-dev liburing-dev libseccomp-dev pkg-config musl-tools
-TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps uidmap util-linux bsdutils
+TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps uidmap util-linux bsdutils \
+              clang libclang-rt-14-dev
 BENCH_PKGS := bubblewrap crun runc util-linux
 
-.PHONY: all deps test-deps demo test check bench install uninstall clean static
+.PHONY: all deps test-deps demo test check bench install uninstall clean static fuzz
 
 all: deps $(B)/sandboxlua $(B)/cgsandbox/core.so
 
@@ -136,6 +137,24 @@ demo: all
 $(B)/spec/hog: spec/support/hog.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -static -Wall -Wextra -Werror -o $@ $<
+
+# libFuzzer targets (clang): make fuzz FUZZ_SECONDS=N runs each from its
+# seed corpus (fuzz/corpus/NAME, read-only) with new finds in build/fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -g -O1 -std=gnu11 -D_GNU_SOURCE -Icore \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS := plan_decode
+$(B)/fuzz/plan_decode: fuzz/plan_decode.c core/plan.c core/err.c core/priv.c $(CORE_HDR) | $(B)/.deps-test
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+
+fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/%)
+	$(Q)for t in $(FUZZ_TARGETS); do mkdir -p $(B)/fuzz/work/$$t; \
+	  $(B)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(B)/fuzz/work/$$t fuzz/corpus/$$t > $(B)/fuzz/$$t.log 2>&1; rc=$$?; \
+	  grep -E '^(Done|==[0-9]+==ERROR|SUMMARY)' $(B)/fuzz/$$t.log | sed "s/^/$$t: /"; \
+	  [ $$rc -eq 0 ] || { tail -n 40 $(B)/fuzz/$$t.log; exit 1; }; done
 
 # a multithreaded host spawning through libsbx (spec/init_spec.lua)
 $(B)/spec/mtspawn: spec/support/mtspawn.c $(B)/libsbx.a

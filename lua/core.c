@@ -866,7 +866,8 @@ static int l_running(lua_State *L)
 	return 1;
 }
 
-/* core.plan_bytes(plan) -> the bytes init would get (specs, fuzz seeds) */
+/* core.plan_bytes(plan [, "job"]) -> the bytes init would get for the
+ * plan, or a parked jail for the plan's job (specs, fuzz seeds) */
 static int l_plan_bytes(lua_State *L)
 {
 	struct sbx_plan p;
@@ -875,8 +876,10 @@ static int l_plan_bytes(lua_State *L)
 	const struct sbx_bpf *bpf = NULL;
 	struct sbx_wbuf w;
 	read_plan(L, 1, &p);
-	int rc = sbx_seccomp_compile(h->ctx, &p.seccomp, &bpf, &e) < 0 ||
-		 sbx_plan_encode(&p, bpf, &w, &e) < 0;
+	bool job = lua_isstring(L, 2) && !strcmp(lua_tostring(L, 2), "job");
+	int rc = job ? sbx_job_encode(&p, &w, &e) < 0
+		     : sbx_seccomp_compile(h->ctx, &p.seccomp, &bpf, &e) < 0 ||
+			       sbx_plan_encode(&p, bpf, &w, &e) < 0;
 	release_scratch(L);
 	if (rc)
 		return push_err(L, &e);
