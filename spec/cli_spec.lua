@@ -136,4 +136,22 @@ describe("sandboxlua", function()
     assert.falsy(quiet:find("running,", 1, true), quiet) -- not a terminal: no progress line
     assert.truthy(quiet:find("job%s+status"), quiet)
   end)
+
+  it("--trace shows each setup step, on the host and in the jail's init, with its time", function()
+    local f = recipe_file(([[return { rootfs = %q, command = { "/bin/true" } }]]):format(H.busybox))
+    local out, rc = H.sh(("%s --trace %s"):format(H.bin, f))
+    local js = os.tmpname()
+    H.sh(("%s --trace -q --json %s %s"):format(H.bin, js, f))
+    os.remove(f)
+    assert.are.equal(0, rc, out)
+    for _, step in ipairs { "host  cgroup", "host  clone+exec init", "init  decode", "init  proc",
+                            "init  masks", "init  pivot_root", "init  command setup+exec", "total" } do
+      assert.truthy(out:find("sandboxlua: trace " .. step, 1, true), step .. "\n" .. out)
+    end
+    for ms in out:gmatch("(%d+%.%d+) ms") do assert.is_true(tonumber(ms) >= 0) end
+    local j = io.open(js):read("a")
+    os.remove(js)
+    assert.truthy(j:find('"where": "init"', 1, true), j)
+    assert.truthy(j:find('"step": "pivot_root"', 1, true), j)
+  end)
 end)

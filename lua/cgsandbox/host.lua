@@ -19,6 +19,7 @@ the recipe as `...`.
 
 options:
   --check               validate the recipe and print the compiled plan; spawn nothing
+  --trace               print each setup step of the jail and its time on stderr
   --json FILE           write the result (or the list of results) as JSON ("-" = stdout)
   --junit FILE          write a JUnit XML report of a job list
   --cgroup-parent PATH  create the jail's cgroup under PATH
@@ -47,6 +48,7 @@ local function parse_args(argv)
     elseif a == "-h" or a == "--help" then o.help = true
     elseif a == "-V" or a == "--version" then o.version = true
     elseif a == "--check" then o.check = true
+    elseif a == "--trace" then o.trace = true
     elseif a == "-q" or a == "--quiet" then o.quiet = true
     elseif a == "--json" or a == "--junit" or a == "--cgroup-parent" or a == "--parallel" then
       local v = argv[i + 1]
@@ -125,6 +127,18 @@ function M.junit(results, suite)
     :format(xml(suite), #results, fails, errs, time, table.concat(cases, "\n"))
 end
 
+-- --trace: one line per setup step, where it ran (host or the jail's init;
+-- init's steps are part of the host's "wait for READY", so the total adds
+-- up the host's)
+function M.print_trace(r, name)
+  local total, pre = 0, "sandboxlua: trace " .. (name and (name .. ": ") or "")
+  for _, t in ipairs(r.trace) do
+    io.stderr:write(("%s%-5s %-28s %8.3f ms\n"):format(pre, t.where, t.step, t.ms))
+    if t.where == "host" then total = total + t.ms end
+  end
+  io.stderr:write(("%s%-34s %8.3f ms\n"):format(pre, "total", total))
+end
+
 function M.summary(results)
   local rows = { { "job", "status", "exit", "wall", "cpu", "peak mem" } }
   for i, r in ipairs(results) do
@@ -179,7 +193,7 @@ function M.main(argv)
   if r == nil then return 0 end
   if math.type(r) == "integer" then return r end
 
-  local copts = { cgroup_parent = o.cgroup_parent }
+  local copts = { cgroup_parent = o.cgroup_parent, trace = o.trace }
   if is_list(r) then
     local jobs = r.jobs or r
     local parallel = o.parallel or r.parallel or 2
@@ -217,6 +231,7 @@ function M.main(argv)
   local okr, res = pcall(sb.run_plan, r, plan)
   if raw then core.tty_restore() end
   if not okr then error(res, 0) end
+  if res.trace then M.print_trace(res) end
   if res.status == "setup_error" then
     io.stderr:write("sandboxlua: ", res.message or "setup failed", "\n")
   end
@@ -246,7 +261,8 @@ function M.run_jobs(jobs, parallel, o, plans)
   })
   if tty then io.stderr:write("\r\27[K") end
   if not results then return die(M.EXIT_SETUP, "%s", err) end
-  for _, r in ipairs(results) do
+  for i, r in ipairs(results) do
+    if r.trace then M.print_trace(r, r.name or ("job " .. i)) end
     if r.status == "setup_error" then
       io.stderr:write("sandboxlua: ", r.name and (r.name .. ": ") or "", r.message or "setup failed", "\n")
     end

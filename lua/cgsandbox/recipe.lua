@@ -605,6 +605,7 @@ function M.compile(r, opts)
   for _, h in ipairs { "on_start", "on_exit", "on_oom", "on_timeout" } do
     if r[h] ~= nil then typed(r[h], "function", path .. "." .. h) end
   end
+  if opts.trace then plan.trace = true end
   return plan
 end
 
