@@ -180,6 +180,17 @@ static int symlink_in(int root, const char *text, const char *dst)
 	return 0;
 }
 
+/* a fresh filesystem on dir/name (made if missing); dir is a tmpfs of ours */
+static int subdir_fs(int dir, const char *name, unsigned mode, const char *type,
+		     const char *opts, uint64_t attrs)
+{
+	if (mkdirat(dir, name, mode) < 0 && errno != EEXIST)
+		return -1;
+	cleanup_fd int t = (int)syscall(SYS_openat, dir, name, O_PATH |
+					O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	return t < 0 ? -1 : mount_fs_on(t, type, opts, attrs);
+}
+
 /* /dev: a small tmpfs with the six harmless nodes: made with mknod as real
  * root, bound from the host in a user namespace (where mknod is refused).
  * Everything below it is made through its fd: a fresh tmpfs of ours. */
@@ -195,7 +206,7 @@ static int build_dev(int t, const char *dst, struct sbx_err *e)
 		{ "/proc/self/fd/2", "stderr" },
 	};
 	const char *what = "mount dev";
-	cleanup_fd int d = -1, pts = -1, shm = -1;
+	cleanup_fd int d = -1;
 
 	/* the mount's own fd is its root, below which we work */
 	if ((d = new_fs("tmpfs", "mode=0755,size=512k",
@@ -226,18 +237,13 @@ static int build_dev(int t, const char *dst, struct sbx_err *e)
 			goto fail;
 	}
 	what = "mount devpts -> pts";
-	if ((mkdirat(d, "pts", 0755) < 0 && errno != EEXIST) ||
-	    (pts = (int)syscall(SYS_openat, d, "pts", O_PATH | O_DIRECTORY |
-				O_NOFOLLOW | O_CLOEXEC, 0)) < 0 ||
-	    mount_fs_on(pts, "devpts", "newinstance,ptmxmode=0666,mode=0620",
-			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
+	if (subdir_fs(d, "pts", 0755, "devpts",
+		      "newinstance,ptmxmode=0666,mode=0620",
+		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
 		goto fail;
 	what = "mount tmpfs -> shm";
-	if ((mkdirat(d, "shm", 01777) < 0 && errno != EEXIST) ||
-	    (shm = (int)syscall(SYS_openat, d, "shm", O_PATH | O_DIRECTORY |
-				O_NOFOLLOW | O_CLOEXEC, 0)) < 0 ||
-	    mount_fs_on(shm, "tmpfs", "mode=1777,size=64m",
-			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
+	if (subdir_fs(d, "shm", 01777, "tmpfs", "mode=1777,size=64m",
+		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
 		what = links[i][1];

@@ -6,7 +6,6 @@
 #include "util.h"
 #include <fcntl.h>
 #include <linux/sched.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -143,9 +142,13 @@ static int open_stdio(const struct sbx_plan *p, struct sbx_jail *j,
 			}
 			break;
 		case SBX_IO_DATA: {
-			/* a sealed memfd: no pipe to feed, no SIGPIPE */
-			int fd = memfd_create("sbx-stdin", MFD_CLOEXEC);
+			/* a sealed memfd: no pipe to feed, no SIGPIPE, and the
+			 * jail cannot change what it reads */
+			int fd = memfd_create("sbx-stdin", MFD_CLOEXEC |
+							       MFD_ALLOW_SEALING);
 			if (fd < 0 || sbx_write_all(fd, s->data, s->datalen) < 0 ||
+			    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+						   F_SEAL_WRITE | F_SEAL_SEAL) < 0 ||
 			    lseek(fd, 0, SEEK_SET) < 0) {
 				if (fd >= 0)
 					close(fd);

@@ -127,6 +127,10 @@ describe("the supervisor", function()
   it("feeds stdin from a Lua string, a file, or /dev/null", function()
     local r = sb.run(job({ "/bin/sh", "-c", "wc -c; cat" }, { stdio = { stdin = { data = "abc\0def" }, stdout = "capture" } }))
     assert.are.equal("7\n", r.stdout)
+    -- the data is a sealed memfd: the jail cannot change what it reads
+    r = sb.run(job({ "/bin/sh", "-c", "echo x 2>/dev/null >> /proc/self/fd/0; echo rc=$?; cat" },
+                   { stdio = { stdin = { data = "kept\n" }, stdout = "capture" } }))
+    assert.are.equal("rc=1\nkept\n", r.stdout)
     local tmp = os.tmpname()
     local fh = io.open(tmp, "w")
     fh:write("from a file\n")
