@@ -26,7 +26,7 @@ LIBS     := -lcap -lseccomp -luring
 # libsbx (the host side) and sbx-init (the jail's pid 1, a static program
 # of its own, embedded in libsbx through core/init_image.S)
 LIB_SRC  := $(addprefix core/,cgroup.c spawn.c supervise.c seccomp.c caps.c \
-              ctx.c userns.c clone.c image.c plan.c priv.c err.c util.c)
+              ctx.c userns.c clone.c image.c plan.c priv.c devices.c err.c util.c)
 INIT_SRC := $(addprefix core/,init.c command.c mount.c net.c priv.c plan.c \
               err.c util.c)
 CORE_HDR := core/sbx.h core/util.h core/jail.h
@@ -43,7 +43,7 @@ MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
 # Debian packages: build, then tests (busted, the busybox rootfs, the VM)
 BUILD_PKGS := lua5.4 liblua5.4-dev libcap-dev liburing-dev libseccomp-dev pkg-config musl-tools
 TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps uidmap util-linux bsdutils \
-              clang libclang-rt-14-dev
+              clang libclang-rt-14-dev bpftool
 BENCH_PKGS := bubblewrap crun runc util-linux
 
 .PHONY: all deps test-deps demo test check bench install uninstall clean static fuzz

@@ -13,6 +13,8 @@ struct sbx_ctx *sbx_ctx_new(struct sbx_err *e)
 		return NULL;
 	}
 	c->image = -1;
+	for (size_t i = 0; i < SBX_CTX_CACHE; i++)
+		c->devprog[i].fd = -1;
 	return c;
 }
 
@@ -25,6 +27,9 @@ void sbx_ctx_free(struct sbx_ctx *c)
 	for (size_t i = 0; i < SBX_CTX_CACHE; i++) {
 		free(c->cache[i].key);
 		free(c->cache[i].bpf.insns);
+		if (c->devprog[i].fd >= 0)
+			close(c->devprog[i].fd);
+		free(c->devprog[i].insns);
 	}
 	free(c);
 }

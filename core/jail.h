@@ -75,10 +75,13 @@ void sbx_initplan_free(struct sbx_initplan *ip);
 /* ---- host side: the context, the clone (clone.c), the image (image.c) --- */
 #define SBX_CTX_CACHE 8
 struct sbx_cached_bpf { char *key; size_t klen; struct sbx_bpf bpf; };
+struct sbx_cached_prog { int fd; void *insns; size_t len; };
 struct sbx_ctx {
 	int image;         /* the sealed init image; -1 until the first spawn */
 	struct sbx_cached_bpf cache[SBX_CTX_CACHE]; /* compiled policies */
 	unsigned cache_next;
+	struct sbx_cached_prog devprog[SBX_CTX_CACHE]; /* device programs */
+	unsigned devprog_next;
 };
 
 struct sbx_clone_req {
@@ -95,6 +98,9 @@ struct sbx_clone_req {
 pid_t sbx_clone_init(struct sbx_clone_req *r);
 /* a sealed memfd holding the embedded sbx-init (>= 5, CLOEXEC) */
 int sbx_image_open(struct sbx_err *e);
+/* the device allow-list on the leaf (devices.c) */
+int sbx_devices_attach(struct sbx_ctx *c, struct sbx_cgroup *cg,
+		       const struct sbx_device *d, size_t n, struct sbx_err *e);
 /* id maps of a user namespace (userns.c) */
 int sbx_userns_write_maps(const struct sbx_plan *p, pid_t pid,
 			  struct sbx_err *e);

@@ -98,6 +98,14 @@ static int target_in(int root, const char *dst, bool file, unsigned mode)
 	return openat2_in(root, dst, O_PATH);
 }
 
+static int setattr_clr(int fd, uint64_t set, uint64_t clr, bool rec)
+{
+	struct mount_attr a = { .attr_set = set, .attr_clr = clr };
+	return (int)syscall(SYS_mount_setattr, fd, "",
+			    AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &a,
+			    sizeof a);
+}
+
 static int setattr_fd(int fd, uint64_t set, bool rec)
 {
 	struct mount_attr a = { .attr_set = set };
@@ -194,7 +202,60 @@ static int subdir_fs(int dir, const char *name, unsigned mode, const char *type,
 /* /dev: a small tmpfs with the six harmless nodes: made with mknod as real
  * root, bound from the host in a user namespace (where mknod is refused).
  * Everything below it is made through its fd: a fresh tmpfs of ours. */
-static int build_dev(int t, const char *dst, struct sbx_err *e)
+/* a node at rel below the fresh /dev d: mknod as real root, else (a user
+ * namespace refuses mknod) a bind of the host's node at the same path */
+static int dev_node(int d, const char *rel, mode_t type, unsigned maj,
+		    unsigned min, unsigned mode, const char *host)
+{
+	if (mknodat(d, rel, type | mode, makedev(maj, min)) == 0)
+		return 0;
+	if (errno != EPERM)
+		return -1;
+	cleanup_fd int h = (int)syscall(SYS_openat, AT_FDCWD, host,
+					O_PATH | O_CLOEXEC, 0);
+	cleanup_fd int f = openat(d, rel, O_CREAT | O_WRONLY | O_CLOEXEC |
+				  O_NOFOLLOW, 0600);
+	cleanup_fd int n = h < 0 ? -1 : (int)syscall(SYS_open_tree, h, "",
+		OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	cleanup_fd int ft = f < 0 ? -1 : (int)syscall(SYS_openat, d, rel,
+		O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (n < 0 || ft < 0 ||
+	    setattr_fd(n, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false) < 0)
+		return -1;
+	return attach(n, ft);
+}
+
+/* the recipe's own nodes below dst ("/dev/net/tun": its directories too) */
+static int dev_extra(int d, const char *dst, const struct sbx_plan *p,
+		     const char **what)
+{
+	size_t dl = strlen(dst);
+	for (size_t i = 0; i < p->ndevices; i++) {
+		const struct sbx_device *x = &p->devices[i];
+		char rel[PATH_MAX];
+		*what = x->path;
+		if (strncmp(x->path, dst, dl) || x->path[dl] != '/' ||
+		    strlen(x->path + dl + 1) >= sizeof rel) {
+			errno = EINVAL;
+			return -1;
+		}
+		strcpy(rel, x->path + dl + 1);
+		for (char *sl = strchr(rel, '/'); sl; sl = strchr(sl + 1, '/')) {
+			*sl = '\0';
+			if (mkdirat(d, rel, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*sl = '/';
+		}
+		if (dev_node(d, rel, x->type == 'b' ? S_IFBLK : S_IFCHR,
+			     (unsigned)x->major, (unsigned)x->minor,
+			     x->mode ? x->mode : 0600, x->path) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int build_dev(int t, const char *dst, const struct sbx_plan *p,
+		     struct sbx_err *e)
 {
 	static const struct { const char *name; unsigned maj, min; } nodes[] = {
 		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
@@ -214,28 +275,15 @@ static int build_dev(int t, const char *dst, struct sbx_err *e)
 	    attach(d, t) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-		what = nodes[i].name;
-		if (mknodat(d, nodes[i].name, S_IFCHR | 0666,
-			    makedev(nodes[i].maj, nodes[i].min)) == 0)
-			continue;
-		if (errno != EPERM)
-			goto fail;
-		/* the host's node (its tree is still in view) */
 		char host[32];
+		what = nodes[i].name;
 		snprintf(host, sizeof host, "/dev/%s", nodes[i].name);
-		cleanup_fd int h = (int)syscall(SYS_openat, AT_FDCWD, host,
-						O_PATH | O_CLOEXEC, 0);
-		cleanup_fd int f = openat(d, nodes[i].name, O_CREAT | O_WRONLY |
-					  O_CLOEXEC | O_NOFOLLOW, 0666);
-		cleanup_fd int n = h < 0 ? -1 : (int)syscall(SYS_open_tree, h, "",
-			OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-		cleanup_fd int ft = f < 0 ? -1 : (int)syscall(SYS_openat, d,
-			nodes[i].name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
-		if (n < 0 || ft < 0 ||
-		    setattr_fd(n, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false) < 0 ||
-		    attach(n, ft) < 0)
+		if (dev_node(d, nodes[i].name, S_IFCHR, nodes[i].maj,
+			     nodes[i].min, 0666, host) < 0)
 			goto fail;
 	}
+	if (dev_extra(d, dst, p, &what) < 0)
+		goto fail;
 	what = "mount devpts -> pts";
 	if (subdir_fs(d, "pts", 0755, "devpts",
 		      "newinstance,ptmxmode=0666,mode=0620",
@@ -326,8 +374,8 @@ static int fresh_target(int root, const char *dst)
 	return openat2_in(root, dst, O_PATH | O_DIRECTORY);
 }
 
-static int do_mount(int root, const struct sbx_mount *m, int srcfd,
-		    struct sbx_err *e)
+static int do_mount(int root, const struct sbx_plan *p,
+		    const struct sbx_mount *m, int srcfd, struct sbx_err *e)
 {
 	const char *d = m->dst;
 
@@ -346,10 +394,9 @@ static int do_mount(int root, const struct sbx_mount *m, int srcfd,
 			goto fail;
 		return 0;
 	}
-	case SBX_MNT_TMPFS:
+	case SBX_MNT_TMPFS: /* nodev unless the recipe says nodev = false */
 		if (mount_fs_at(root, d, "tmpfs", m->data,
-				attrs_of(m) | MOUNT_ATTR_NOSUID |
-					MOUNT_ATTR_NODEV) < 0)
+				attrs_of(m) | MOUNT_ATTR_NOSUID) < 0)
 			goto fail;
 		return 0;
 	case SBX_MNT_PROC:
@@ -374,7 +421,7 @@ static int do_mount(int root, const struct sbx_mount *m, int srcfd,
 		cleanup_fd int t = fresh_target(root, d);
 		if (t < 0)
 			goto fail;
-		return build_dev(t, d, e);
+		return build_dev(t, d, p, e);
 	}
 	case SBX_MNT_OVERLAY:
 		if (overlay_at(root, m, srcfd) < 0)
@@ -393,11 +440,11 @@ static int do_mount(int root, const struct sbx_mount *m, int srcfd,
 	case SBX_MNT_FILE: {
 		cleanup_fd int t = target_in(root, d, true,
 					     m->mode ? m->mode : 0644);
-		char p[64];
+		char fdp[64];
 		if (t < 0)
 			goto fail;
-		snprintf(p, sizeof p, "/proc/self/fd/%d", t);
-		cleanup_fd int w = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		snprintf(fdp, sizeof fdp, "/proc/self/fd/%d", t);
+		cleanup_fd int w = open(fdp, O_WRONLY | O_TRUNC | O_CLOEXEC);
 		if (w < 0 || sbx_write_all(w, m->data, m->datalen) < 0)
 			goto fail;
 		return 0;
@@ -510,12 +557,17 @@ int sbx_mount_prepare(const struct sbx_plan *p, struct sbx_jailctx *cx,
 			return -1;
 		}
 	}
-	if (p->root_readonly &&
-	    setattr_fd(cx->rootfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-					   (p->rootfs ? 0 : MOUNT_ATTR_NODEV),
-		       true) < 0) {
-		sbx_err_set(e, errno, "rootfs", "make rootfs %s read-only",
-			    root);
+	/* any root, and everything below it: no device node works (the jail's
+	 * devices come from its own /dev), no setuid bit */
+	uint64_t ra = (p->root_readonly ? MOUNT_ATTR_RDONLY : 0) |
+		      MOUNT_ATTR_NOSUID | (p->root_nodev ? MOUNT_ATTR_NODEV : 0);
+	/* root_nodev = false: the root's nodes work where the host's mount
+	 * had them off too (the allow-list still decides) */
+	if (setattr_clr(cx->rootfd, ra, p->root_nodev ? 0 : MOUNT_ATTR_NODEV,
+			true) < 0) {
+		sbx_err_set(e, errno, "rootfs", "make rootfs %s %s", root,
+			    p->root_readonly ? "read-only, nosuid, nodev"
+					     : "nosuid, nodev");
 		return -1;
 	}
 	for (size_t i = 0; i < p->nmounts && i < SBX_MAX_MOUNTS; i++) {
@@ -575,7 +627,7 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		const struct sbx_mount *m = &p->mounts[i];
 		if (m->kind == SBX_MNT_BIND && cx->srcfd[i] < 0)
 			continue; /* optional and absent */
-		if (do_mount(root, m, cx->srcfd[i], e) < 0) {
+		if (do_mount(root, p, m, cx->srcfd[i], e) < 0) {
 			if (m->optional)
 				continue; /* e.g. no /sys in a minimal rootfs */
 			return -1;

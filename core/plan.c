@@ -27,7 +27,7 @@
 #define MAX_BPF 4096u     /* BPF_MAXINSNS */
 
 enum { F_ROOT_RO = 1, F_CHROOT = 2, F_LOOPBACK = 4, F_NNP = 8, F_TTY = 16,
-       F_PARK = 32, F_TRACE = 64 };
+       F_PARK = 32, F_TRACE = 64, F_ROOT_NODEV = 128 };
 enum { M_RO = 1, M_REC = 2, M_NOSUID = 4, M_NODEV = 8, M_NOEXEC = 16,
        M_OPTIONAL = 32 };
 
@@ -160,7 +160,8 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 		   (p->root_switch == SBX_ROOT_CHROOT ? F_CHROOT : 0) |
 		   (p->net_loopback ? F_LOOPBACK : 0) |
 		   (p->no_new_privs ? F_NNP : 0) | (p->tty ? F_TTY : 0) |
-		   (p->park ? F_PARK : 0) | (p->trace ? F_TRACE : 0));
+		   (p->park ? F_PARK : 0) | (p->trace ? F_TRACE : 0) |
+		   (p->root_nodev ? F_ROOT_NODEV : 0));
 	put_u64(w, (uint64_t)(unsigned)p->ns_flags);
 	put_str(w, p->rootfs);
 	put_str(w, p->hostname);
@@ -187,6 +188,21 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 		} else {
 			put_u8(w, 0);
 		}
+	}
+	/* the device nodes init makes in /dev (the allow-list is the host's) */
+	size_t nodes = 0;
+	for (size_t i = 0; i < p->ndevices; i++)
+		nodes += p->devices[i].path != NULL;
+	put_u32(w, (uint32_t)nodes);
+	for (size_t i = 0; i < p->ndevices; i++) {
+		const struct sbx_device *d = &p->devices[i];
+		if (!d->path)
+			continue;
+		put_u8(w, (unsigned char)d->type);
+		put_u32(w, (uint32_t)d->major);
+		put_u32(w, (uint32_t)d->minor);
+		put_u32(w, d->mode);
+		put_str(w, d->path);
 	}
 	put_strv(w, p->masked);
 	put_strv(w, p->readonly);
@@ -487,6 +503,32 @@ static bool get_mounts(struct rd *r, struct sbx_plan *p)
 	return true;
 }
 
+static bool get_devices(struct rd *r, struct sbx_plan *p)
+{
+	size_t n;
+	if (!get_count(r, &n, SBX_MAX_DEVICES, 18, "devices"))
+		return false;
+	struct sbx_device *ds = alloc(r, n * sizeof *ds, "devices");
+	for (size_t i = 0; ds && i < n; i++) {
+		unsigned type;
+		uint32_t maj, min, mode;
+		if (!get_u8(r, &type, 255, "devices.type") ||
+		    !get_u32(r, &maj, "devices.major") ||
+		    !get_u32(r, &min, "devices.minor") ||
+		    !get_u32(r, &mode, "devices.mode") ||
+		    !get_str(r, &ds[i].path, false, "devices.path") ||
+		    !abs_path(r, ds[i].path, "devices.path"))
+			return false;
+		if ((type != 'c' && type != 'b') || mode > 07777)
+			return bad(r, "devices", "not a device node");
+		ds[i] = (struct sbx_device){ (char)type, maj, min, 0,
+					     ds[i].path, mode };
+	}
+	p->devices = ds;
+	p->ndevices = n;
+	return ds != NULL;
+}
+
 static bool get_body(struct rd *r, struct sbx_initplan *ip)
 {
 	struct sbx_plan *p = &ip->p;
@@ -497,7 +539,7 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 
 	if (!get_u32(r, &fl, "flags") || !get_u64(r, &ns, "namespaces"))
 		return false;
-	if (fl > 127)
+	if (fl > 255)
 		return bad(r, "flags", "unknown flags");
 	if (ns & ~(uint64_t)(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
 			     CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
@@ -510,6 +552,7 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 	p->tty = fl & F_TTY;
 	p->park = fl & F_PARK;
 	p->trace = fl & F_TRACE;
+	p->root_nodev = fl & F_ROOT_NODEV;
 	p->ns_flags = (int)ns;
 	if (!get_str(r, &p->rootfs, true, "rootfs") ||
 	    !get_str(r, &p->hostname, true, "hostname") ||
@@ -524,7 +567,8 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 			return false;
 	p->groups = g;
 	p->ngroups = n;
-	if (!get_mounts(r, p) || !get_strv(r, &p->masked, NULL, "masked") ||
+	if (!get_mounts(r, p) || !get_devices(r, p) ||
+	    !get_strv(r, &p->masked, NULL, "masked") ||
 	    !get_strv(r, &p->readonly, NULL, "readonly") ||
 	    !get_u64(r, &p->caps_keep, "caps") ||
 	    !get_u8(r, &u8, 63, "cap_last") ||

@@ -112,6 +112,17 @@ struct sbx_mount {
 	bool ro, rec, nosuid, nodev, noexec, optional;
 	unsigned mode;     /* dir/file mode, 0 = default */
 };
+/* a device rule: the jail may use these nodes (cgroup device program);
+ * with path, the node is made in the jail's /dev */
+#define SBX_MAX_DEVICES 128
+enum { SBX_DEV_MKNOD = 1, SBX_DEV_READ = 2, SBX_DEV_WRITE = 4 };
+struct sbx_device {
+	char type;          /* 'c', 'b', or 'a' (any) */
+	int64_t major, minor;/* -1: any */
+	unsigned access;    /* SBX_DEV_* bits */
+	const char *path;   /* NULL, or where in the jail's /dev */
+	unsigned mode;      /* of the node made at path */
+};
 struct sbx_cgwrite {
 	const char *file;  /* "memory.max" */
 	const char *value; /* "52428800" */
@@ -154,6 +165,7 @@ struct sbx_plan {
 	const char *hostname;
 	const char *rootfs;          /* NULL: host / read-only */
 	bool root_readonly;
+	bool root_nodev;             /* no device node of the root works */
 	enum sbx_root_switch root_switch;
 	int ns_flags;                /* CLONE_NEW* */
 	bool net_loopback;           /* bring lo up in a new net ns */
@@ -167,6 +179,8 @@ struct sbx_plan {
 	bool use_cgroup;
 	const char *cgroup_parent;   /* NULL: pick */
 	const struct sbx_cgwrite *cgwrites; size_t ncgwrites;
+	bool use_devices;            /* attach the device allow-list */
+	const struct sbx_device *devices; size_t ndevices;
 	/* process */
 	uint64_t caps_keep;          /* bit n = capability n */
 	bool no_new_privs;

@@ -27,7 +27,8 @@
  *       where the filter cannot look);
  *     - personality: only PER_LINUX (0), UNAME26 (0x20000), PER_LINUX32
  *       (0x8), their union (0x20008) and the query 0xffffffff; any other
- *       persona -> EPERM.
+ *       persona -> EPERM;
+ *     - socket(AF_VSOCK, ...) -> EPERM (see socket_rules).
  *   ptrace stays allowed (capabilities and namespaces already confine it).
  *   A name of the built-in list that this architecture does not have
  *   (stime, vm86, ...) is skipped; a name the user gives must exist here.
@@ -296,6 +297,31 @@ static int clone_rules(scmp_filter_ctx ctx, uint32_t def, int nr,
 	return 0;
 }
 
+/* socket(2): AF_VSOCK is refused (EPERM): no network namespace isolates
+ * it, so a jail could reach the hypervisor's and other guests' services.
+ * The families a network namespace does isolate stay (unix, inet, inet6,
+ * netlink, packet: the last needs CAP_NET_RAW); bluetooth and the like
+ * refuse any namespace but the host's by themselves.  When the user allowed
+ * socket in a whitelist, "family != AF_VSOCK" is 32 single-bit masked rules
+ * (one comparison per rule; the upper half of the register, which the
+ * kernel ignores, is masked off as well). */
+#define FAMILY_VSOCK 40
+static int socket_rules(scmp_filter_ctx ctx, uint32_t def, int nr,
+			bool user_allowed, struct sbx_err *e)
+{
+	if (masked(ctx, def, SCMP_ACT_ERRNO(EPERM), nr, 0, 0xffffffffu,
+		   FAMILY_VSOCK, e) < 0)
+		return -1;
+	if (user_allowed)
+		for (unsigned b = 0; b < 32; b++) {
+			uint64_t bit = UINT64_C(1) << b;
+			if (masked(ctx, def, SCMP_ACT_ALLOW, nr, 0, bit,
+				   (FAMILY_VSOCK & bit) ? 0 : bit, e) < 0)
+				return -1;
+		}
+	return 0;
+}
+
 static uint32_t default_action(enum sbx_seccomp_default d)
 {
 	switch (d) {
@@ -322,6 +348,8 @@ static scmp_filter_ctx build(const struct sbx_seccomp *s, struct sbx_err *e)
 							  "clone3");
 	int nr_pers = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE,
 							"personality");
+	int nr_sock = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE,
+							"socket");
 	int rc;
 
 	/* names first: a bad one is the most likely error */
@@ -389,6 +417,9 @@ static scmp_filter_ctx build(const struct sbx_seccomp *s, struct sbx_err *e)
 	    personality_rules(ctx, def, nr_pers, nrset_has(&allow, nr_pers),
 			      e) < 0)
 		goto fail;
+	if (builtin && nr_sock >= 0 && !nrset_has(&deny, nr_sock) &&
+	    socket_rules(ctx, def, nr_sock, nrset_has(&allow, nr_sock), e) < 0)
+		goto fail;
 	/* the whitelist */
 	for (size_t i = 0; i < allow.n; i++) {
 		int nr = allow.v[i];
@@ -396,7 +427,7 @@ static scmp_filter_ctx build(const struct sbx_seccomp *s, struct sbx_err *e)
 			continue;
 		if (nr == nr_clone3 || (ns_rules && nr == nr_clone))
 			continue;
-		if (builtin && nr == nr_pers)
+		if (builtin && (nr == nr_pers || nr == nr_sock))
 			continue;
 		if (add_rule(ctx, def, SCMP_ACT_ALLOW, nr, 0, NULL, e) < 0)
 			goto fail;

@@ -71,8 +71,8 @@ static bool in_list(const char *list, const char *file)
 	return false;
 }
 
-static int setup_cgroup(const struct sbx_plan *p, struct sbx_jail *j,
-			struct sbx_err *e)
+static int setup_cgroup(struct sbx_ctx *c, const struct sbx_plan *p,
+			struct sbx_jail *j, struct sbx_err *e)
 {
 	char parent[4096], why[128], need[1024], opt[1024];
 	static char reaped[4096];
@@ -110,6 +110,12 @@ static int setup_cgroup(const struct sbx_plan *p, struct sbx_jail *j,
 		if (sbx_cgroup_set(&j->cg, w->file, w->value, e) < 0)
 			return -1;
 	}
+	/* the device allow-list too, before the jail exists (a program of
+	 * this kind needs the host's CAP_SYS_ADMIN: a rootless jail has its
+	 * user namespace and nodev mounts instead) */
+	if (p->use_devices && geteuid() == 0 &&
+	    sbx_devices_attach(c, &j->cg, p->devices, p->ndevices, e) < 0)
+		return -1;
 	return 0;
 }
 
@@ -448,7 +454,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 			    SBX_MAX_MOUNTS);
 		goto fail;
 	}
-	if (p->use_cgroup && setup_cgroup(p, j, e) < 0)
+	if (p->use_cgroup && setup_cgroup(c, p, j, e) < 0)
 		goto fail;
 	hmark(j, "host", "cgroup");
 	if (!p->park && open_stdio(p, j, child, e) < 0)

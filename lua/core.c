@@ -206,6 +206,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->hostname = opt_str(L, t, "hostname");
 	p->rootfs = opt_str(L, t, "rootfs");
 	p->root_readonly = opt_bool(L, t, "root_readonly", true);
+	p->root_nodev = opt_bool(L, t, "root_nodev", true);
 	const char *rs = opt_str(L, t, "root_switch");
 	p->root_switch = rs && !strcmp(rs, "chroot") ? SBX_ROOT_CHROOT
 						     : SBX_ROOT_PIVOT;
@@ -275,6 +276,45 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 		}
 		p->mounts = ms;
 		p->nmounts = m;
+	}
+	lua_pop(L, 1);
+	/* { { type = "c", major = 1, minor = 3 (-1: any), access = 7,
+	 *     path = "/dev/null" | nil, mode = 0666 }, ... } */
+	if (lua_getfield(L, t, "devices") == LUA_TTABLE) {
+		int dt = lua_gettop(L);
+		size_t m = lua_rawlen(L, dt);
+		if (m > SBX_MAX_DEVICES)
+			luaL_error(L, "plan.devices: more than %d rules",
+				   SBX_MAX_DEVICES);
+		struct sbx_device *ds = scratch(L, m * sizeof *ds);
+		for (size_t i = 0; i < m; i++) {
+			lua_rawgeti(L, dt, (lua_Integer)i + 1);
+			int e = lua_gettop(L);
+			if (!lua_istable(L, e))
+				luaL_error(L, "plan.devices[%d]: expected a table",
+					   (int)i + 1);
+			const char *ty = opt_str(L, e, "type");
+			if (!ty || (strcmp(ty, "c") && strcmp(ty, "b") &&
+				    strcmp(ty, "a")))
+				luaL_error(L, "plan.devices[%d].type: c, b or a",
+					   (int)i + 1);
+			ds[i].type = ty[0];
+			ds[i].major = opt_int(L, e, "major", -1);
+			ds[i].minor = opt_int(L, e, "minor", -1);
+			ds[i].access = (unsigned)opt_int(L, e, "access", 0) & 7;
+			ds[i].path = opt_str(L, e, "path");
+			ds[i].mode = (unsigned)opt_int(L, e, "mode", 0);
+			if (ds[i].major < -1 || ds[i].major > 0xfff ||
+			    ds[i].minor < -1 || ds[i].minor > 0xfffff ||
+			    (ds[i].path && (ds[i].type == 'a' || ds[i].major < 0 ||
+					    ds[i].minor < 0)))
+				luaL_error(L, "plan.devices[%d]: bad numbers",
+					   (int)i + 1);
+			lua_pop(L, 1);
+		}
+		p->devices = ds;
+		p->ndevices = m;
+		p->use_devices = true;
 	}
 	lua_pop(L, 1);
 	p->masked = str_list(L, t, "masked", NULL);

@@ -202,7 +202,9 @@ describe("limits #cgroup", function()
     -- without swap would get
     local dev, path = blockdev()
     assert.truthy(dev)
+    local maj, min = dev:match("(%d+):(%d+)")
     local r = sb.run(job({ "/mnt/hog", "read", "/tmp/disk", "16" }, {
+      devices = { { "b", tonumber(maj), tonumber(min), "r" } }, -- the allow-list names it
       limits = { memory = "200M", memory_high = "8M", swap = 0, wall = "120s" },
       mounts = { { "bind", H.root .. "/build/spec", "/mnt", ro = true }, { "tmpfs", "/tmp" },
                  { "bind", path, "/tmp/disk", ro = true, nodev = false } } }))

@@ -268,3 +268,149 @@ describe("the escape suite", function()
     assert.is_true(H.core.now() - t0 < 30)
   end)
 end)
+
+-- What got through before (issue 9), each attempt again as root and
+-- rootless, over the host's root and over a hostile rootfs.
+describe("the default view", function()
+  local HOG = H.root .. "/build/spec/hog"
+  local ROOTLESS = "setpriv --reuid=65534 --regid=65534 --clear-groups"
+  local tag = "sbx-spec-" .. H.core.getpid()
+  local socks = { "/var/tmp/" .. tag .. ".sock", "/home/" .. tag .. "/s.sock", "/srv/" .. tag .. "/s.sock" }
+  local secret = "/etc/" .. tag .. "-secret"
+  local servers = {}
+  local evil
+
+  setup(function()
+    for _, p in ipairs(socks) do
+      H.sh("mkdir -p " .. p:match("^(.*)/"))
+      local pid = H.sh(("%s serve %s 120 >/dev/null 2>&1 & echo $!"):format(HOG, p)):match("%d+")
+      servers[#servers + 1] = pid
+      for _ = 1, 100 do
+        if H.sh("test -S " .. p .. " && echo y"):find("y") then break end
+        H.sh("sleep 0.02")
+      end
+    end
+    local f = assert(io.open(secret, "w"))
+    f:write("root only\n")
+    f:close()
+    assert(os.execute("chmod 600 " .. secret))
+    -- a rootfs with device nodes of the host's in it: a loop disk, /dev/kmsg
+    evil = H.tmpdir()
+    assert(os.execute(("cp -a %s/. %s/ && cp %s %s/hog && mknod %s/disk b 7 0 && mknod %s/kmsg c 1 11 && chmod 755 %s")
+                      :format(H.busybox, evil, HOG, evil, evil, evil, evil)))
+  end)
+  teardown(function()
+    for _, pid in ipairs(servers) do H.sh("kill " .. pid) end
+    H.sh(("rm -rf /var/tmp/%s.sock /home/%s /srv/%s %s %s"):format(tag, tag, tag, secret, evil))
+  end)
+
+  -- the CLI, as root or as nobody, on a recipe; its attempts' lines
+  local function jail(fields, cmds, rootless)
+    local src = ("return { %s, cgroup = false, command = { '/bin/sh', '-c', %q } }"):format(fields, cmds)
+    local f = H.recipe_file(src)
+    local out = H.sh(("%s %s %s"):format(rootless and ROOTLESS or "", H.bin, f))
+    os.remove(f)
+    return out
+  end
+  local function host_root(cmds, rootless, extra)
+    return jail("mounts = {}" .. (extra or ""), cmds:gsub("HOG", HOG), rootless)
+  end
+
+  for _, rootless in ipairs { false, true } do
+    local who = rootless and " (rootless)" or " (as root)"
+
+    it("keeps host unix sockets out of reach over the host root" .. who, function()
+      local cmds = {}
+      for _, p in ipairs(socks) do cmds[#cmds + 1] = "HOG try unix " .. p end
+      local out = host_root(table.concat(cmds, "; "), rootless)
+      assert.are.equal(3, select(2, out:gsub("unix errno=ENOENT", "")), out)
+      -- the same socket with /var/tmp opted back in is reachable: the
+      -- check above can fail
+      local back = host_root("HOG try unix " .. socks[1], rootless, ", host_paths = { '/var/tmp' }")
+      assert.truthy(back:find("unix ok", 1, true), back)
+    end)
+
+    it("does not let a default jail read a 0600 root-owned host file" .. who, function()
+      local out = host_root("HOG try read " .. secret .. "; id -u", rootless)
+      assert.truthy(out:find("read errno=EACCES", 1, true), out)
+      if not rootless then
+        -- user = 0 opts back in (and shows the file is there)
+        local back = host_root("HOG try read " .. secret, false, ", user = 0")
+        assert.truthy(back:find("read ok", 1, true), back)
+      end
+    end)
+
+    it("refuses AF_VSOCK, over the host root and a rootfs" .. who, function()
+      assert.truthy(host_root("HOG try vsock", rootless):find("vsock errno=EPERM", 1, true))
+      local out = jail(("rootfs = %q"):format(evil), "/hog try vsock", rootless)
+      assert.truthy(out:find("vsock errno=EPERM", 1, true), out)
+    end)
+
+    it("makes the device nodes a rootfs ships useless (nodev), writable root or not" .. who, function()
+      for _, ro in ipairs { "true", "false" } do
+        local out = jail(("rootfs = %q, root_readonly = %s"):format(evil, ro),
+                         "/hog try opendev /disk; /hog try opendev /kmsg", rootless)
+        assert.truthy(out:find("opendev errno=EACCES\nopendev errno=EACCES", 1, true), out)
+      end
+    end)
+  end
+
+  it("makes binds nodev by default, and says so in mountinfo", function()
+    local out = jail(("rootfs = %q, mounts = { { 'bind', %q, '/mnt' } }"):format(H.busybox, evil),
+                     "/mnt/hog try opendev /mnt/disk; grep ' /mnt ' /proc/self/mountinfo")
+    assert.truthy(out:find("opendev errno=EACCES", 1, true), out)
+    assert.truthy(out:find("nodev", 1, true), out)
+  end)
+
+  it("lets the recipe opt out: host_paths, user and root_nodev are fields like the others", function()
+    local ok, e = pcall(sb.compile, { command = { "/bin/true" }, host_paths = { "/etc" } })
+    assert.is_false(ok)
+    assert.truthy(e.message:find("recipe.host_paths[1]: expected one of /tmp, /run", 1, true), e.message)
+    local plan = sb.compile { command = { "/bin/true" }, host_paths = { "/home" } }
+    for _, m in ipairs(plan.mounts) do assert.are_not.equal("/home", m.dst) end
+    assert.are.equal(65534, plan.uid)
+    assert.are.equal(0, sb.compile({ command = { "/bin/true" }, rootfs = H.busybox }).uid)
+  end)
+end)
+
+describe("the device allow-list #cgroup", function()
+  local HOG = "/mnt/hog"
+  local function bb(cmd, extra)
+    local r = H.bb(cmd, { user = 0, capabilities = { "mknod" },
+                          mounts = { { "tmpfs", "/tmp", nodev = false },
+                                     { "bind", H.root .. "/build/spec", "/mnt", ro = true } } })
+    for k, v in pairs(extra or {}) do r[k] = v end
+    return r
+  end
+
+  it("is a device program on the jail's leaf, seen by the kernel", function()
+    local h = assert(sb.spawn(bb("sleep 2")))
+    finally(function() h:close() end)
+    local out = H.sh("bpftool cgroup list " .. h:cgroup())
+    assert.truthy(out:find("device", 1, true), out)
+    assert.truthy(out:find("sbx_devices", 1, true), out)
+  end)
+
+  it("denies a node it does not list, even to root with CAP_MKNOD on a dev mount (EPERM)", function()
+    local r = sb.run(bb(("mknod /tmp/loop b 7 0; echo rc=$?; %s try opendev /dev/null; %s try mknod"):format(HOG, HOG)))
+    assert.truthy(r.stdout:find("rc=1", 1, true), r.stdout .. r.stderr)
+    assert.truthy(r.stderr:find("Operation not permitted", 1, true), r.stderr)
+    assert.truthy(r.stdout:find("opendev ok", 1, true), r.stdout) -- the minimal /dev works
+    assert.truthy(r.stdout:find("mknod errno=EPERM", 1, true), r.stdout)
+  end)
+
+  it("allows what the recipe lists, and makes the nodes it names in /dev", function()
+    local r = sb.run(bb(("mknod /tmp/loop b 7 0 && %s try opendev /tmp/loop; ls -l /dev/net/tun; %s try opendev /dev/net/tun"):format(HOG, HOG),
+                        { devices = { { "b", 7, "*", "rwm" }, { "c", 10, 200, "rw", path = "/dev/net/tun", mode = "0666" } } }))
+    assert.falsy(r.stdout:find("opendev errno=EPERM", 1, true), r.stdout)
+    assert.truthy(r.stdout:find("crw%-rw%-rw%-.- 10, +200 .-/dev/net/tun"), r.stdout)
+  end)
+
+  it("holds for a root_nodev = false rootfs too: the kernel, not the mount, decides", function()
+    local evil = H.tmpdir()
+    finally(function() os.execute("rm -rf " .. evil) end)
+    assert(os.execute(("cp -a %s/. %s/ && mknod %s/disk b 7 0"):format(H.busybox, evil, evil)))
+    local r = sb.run(bb(HOG .. " try opendev /disk", { rootfs = evil, root_nodev = false }))
+    assert.truthy(r.stdout:find("opendev errno=EPERM", 1, true), r.stdout)
+  end)
+end)

@@ -148,7 +148,13 @@ describe("recipe validation", function()
     assert.are.same({ "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, plan.env)
     local kinds = {}
     for _, m in ipairs(plan.mounts) do kinds[#kinds + 1] = m.kind .. ":" .. m.dst end
-    assert.are.same({ "proc:/proc", "dev:/dev", "sysfs:/sys", "tmpfs:/tmp", "tmpfs:/run" }, kinds)
+    -- over the host root, the places of sockets, homes and scratch data
+    -- are private (the absent ones stay absent: optional)
+    assert.are.same({ "proc:/proc", "dev:/dev", "sysfs:/sys", "tmpfs:/tmp", "tmpfs:/run", "tmpfs:/var/tmp",
+                      "tmpfs:/home", "tmpfs:/root", "tmpfs:/srv", "tmpfs:/mnt", "tmpfs:/media" }, kinds)
+    assert.are.equal(65534, plan.uid) -- nobody, over the host root
+    assert.are.equal(65534, plan.gid)
+    assert.are.equal(15, #plan.devices) -- the minimal /dev and the console's (ptmx, 8 pts majors)
     assert.are.equal("pivot", plan.root_switch)
     assert.is_true(plan.root_readonly)
     assert.is_true(plan.no_new_privs)

@@ -49,13 +49,38 @@ M.DEFAULT_READONLY = {
   "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 }
 
+-- Over the host's own root, these directories are private, empty tmpfs
+-- unless the recipe mounts something there or names them in host_paths:
+-- they are where host sockets, home directories and scratch data live.
+M.HOST_PRIVATE = { ["/tmp"] = "1777", ["/run"] = "1777", ["/var/tmp"] = "1777",
+                   ["/home"] = "0755", ["/root"] = "0700", ["/srv"] = "0755",
+                   ["/mnt"] = "0755", ["/media"] = "0755" }
+local HOST_PRIVATE_ORDER = { "/tmp", "/run", "/var/tmp", "/home", "/root", "/srv", "/mnt", "/media" }
+-- and the command runs as nobody there (a 0600 file of the host's root is
+-- not the jail's to read) unless the recipe says user, or the jail has a
+-- user namespace (rootless: it is the caller, who cannot read those either)
+M.HOST_ROOT_USER = 65534
+
+-- the nodes of the minimal /dev, and the console's (ptmx, the pts slaves):
+-- the device allow-list every jail with a cgroup starts from
+local function dev(t, maj, min, acc, name)
+  return { type = t, major = maj, minor = min, access = acc, name = name }
+end
+M.DEFAULT_DEVICES = {
+  dev("c", 1, 3, 7, "null"), dev("c", 1, 5, 7, "zero"), dev("c", 1, 7, 7, "full"),
+  dev("c", 1, 8, 7, "random"), dev("c", 1, 9, 7, "urandom"), dev("c", 5, 0, 7, "tty"),
+  dev("c", 5, 2, 6, "ptmx"),
+}
+for major = 136, 143 do M.DEFAULT_DEVICES[#M.DEFAULT_DEVICES + 1] = dev("c", major, -1, 6, "pts") end
+
 local TOP = {
   name = true, command = true, rootfs = true, root_readonly = true, root_switch = true,
   env = true, env_inherit = true, cwd = true, hostname = true, user = true,
   namespaces = true, network = true, limits = true, mounts = true, proc = true,
   dev = true, sys = true, masked_paths = true, readonly_paths = true,
   capabilities = true, seccomp = true, umask = true, stdio = true, cgroup = true,
-  uid_map = true, gid_map = true, tty = true,
+  uid_map = true, gid_map = true, tty = true, root_nodev = true, devices = true,
+  host_paths = true,
   on_start = true, on_exit = true, on_oom = true, on_timeout = true,
 }
 local LIMITS = {
@@ -121,6 +146,39 @@ local function unit(fn, v, path, ...)
   local r, what = fn(v, ...)
   if r == nil then fail(path, what, v) end
   return r
+end
+
+-- { "c", 10, 200, "rwm", path = "/dev/net/tun", mode = "0666" } or
+-- { type = "b", major = 7, minor = "*", access = "r" }
+local DEVICE_KEYS = { type = true, major = true, minor = true, access = true, path = true, mode = true }
+local function compile_device(d, path)
+  typed(d, "table", path, 'a device rule like { "c", 10, 200, "rw" }')
+  check_keys(d, DEVICE_KEYS, path)
+  local t = d.type or d[1]
+  if t ~= "c" and t ~= "b" and t ~= "a" then fail(path .. ".type", '"c" (character), "b" (block) or "a" (any)', t) end
+  local function num(v, p, max)
+    if v == nil or v == "*" then return -1 end
+    if math.type(v) ~= "integer" or v < 0 or v > max then fail(p, ("a number from 0 to %d, or \"*\""):format(max), v) end
+    return v
+  end
+  local out = { type = t, major = num(d.major or d[2], path .. ".major", 0xfff),
+                minor = num(d.minor or d[3], path .. ".minor", 0xfffff) }
+  local acc = d.access or d[4] or "rwm"
+  if type(acc) ~= "string" or acc == "" or acc:find("[^rwm]") then fail(path .. ".access", 'letters of "rwm"', acc) end
+  out.access = (acc:find("m") and 1 or 0) + (acc:find("r") and 2 or 0) + (acc:find("w") and 4 or 0)
+  if #d > 4 then failmsg(path, "too many positional values") end
+  if d.path ~= nil then
+    out.path = abspath(d.path, path .. ".path")
+    if not out.path:match("^/dev/.") then failmsg(path .. ".path", "a node is made in the jail's /dev: a path below /dev") end
+    if t == "a" or out.major < 0 or out.minor < 0 then
+      failmsg(path .. ".path", "a node needs its type (c or b) and both numbers")
+    end
+    out.access = out.access | 1 -- init makes the node: mknod
+    out.mode = d.mode ~= nil and unit(units.mode, d.mode, path .. ".mode") or tonumber("0600", 8)
+  elseif d.mode ~= nil then
+    failmsg(path .. ".mode", "a mode is for a node made at path")
+  end
+  return out
 end
 
 -- {kind=..., src=..., dst=...} from either { "bind", src, dst, ... } or
@@ -453,7 +511,13 @@ function M.compile(r, opts)
 
   -- user
   local u = r.user
-  if u == nil then u = {} elseif math.type(u) == "integer" then u = { uid = u } end
+  if u == nil then
+    -- nobody over the host root; in a user namespace the caller (root
+    -- there) is all the jail is anyway
+    u = (plan.rootfs or set.user) and {} or { uid = M.HOST_ROOT_USER }
+  elseif math.type(u) == "integer" then
+    u = { uid = u }
+  end
   typed(u, "table", path .. ".user", "{ uid = N, gid = N, groups = { ... } } or a uid")
   check_keys(u, { uid = true, gid = true, groups = true }, path .. ".user")
   plan.uid = u.uid ~= nil and unit(units.count, u.uid, path .. ".user.uid", false, 0) or 0
@@ -519,12 +583,30 @@ function M.compile(r, opts)
       defaults[#defaults + 1] = { kind = "tmpfs", dst = "/sys", data = "size=0,mode=555", ro = true }
     end
   end
+  local keep = {}
+  if r.host_paths ~= nil then
+    list_of_strings(r.host_paths, path .. ".host_paths")
+    if plan.rootfs then failmsg(path .. ".host_paths", "only over the host's root (without rootfs)") end
+    for i, hp in ipairs(r.host_paths) do
+      if not M.HOST_PRIVATE[hp] then
+        fail(("%s.host_paths[%d]"):format(path, i), "one of " .. table.concat(HOST_PRIVATE_ORDER, ", "), hp)
+      end
+      keep[hp] = true
+    end
+  end
   if not plan.rootfs then
-    for _, t in ipairs { "/tmp", "/run" } do
-      if not targets[t] then defaults[#defaults + 1] = { kind = "tmpfs", dst = t, data = "mode=1777" } end
+    for _, t in ipairs(HOST_PRIVATE_ORDER) do
+      if not targets[t] and not keep[t] then
+        -- a directory the host does not have stays absent
+        defaults[#defaults + 1] = { kind = "tmpfs", dst = t, data = "mode=" .. M.HOST_PRIVATE[t],
+                                    optional = t ~= "/tmp" and t ~= "/run" or nil }
+      end
     end
   end
   plan.mounts = table.move(mounts, 1, #mounts, #defaults + 1, defaults)
+  if r.root_nodev ~= nil then
+    plan.root_nodev = typed(r.root_nodev, "boolean", path .. ".root_nodev")
+  end
 
   plan.masked = r.masked_paths ~= nil and list_of_strings(r.masked_paths, path .. ".masked_paths") or M.DEFAULT_MASKED
   plan.readonly = r.readonly_paths ~= nil and list_of_strings(r.readonly_paths, path .. ".readonly_paths") or M.DEFAULT_READONLY
@@ -548,6 +630,29 @@ function M.compile(r, opts)
                     parent = opts.cgroup_parent or (cg and cg.parent ~= nil and hostpath(cg.parent, path .. ".cgroup.parent")) or nil }
   end
   plan.cgroup_writes = nil
+
+  -- devices: the minimal /dev's nodes and the recipe's, enforced on the
+  -- cgroup leaf by the kernel (no cgroup: only nodev mounts hold)
+  local rules = {}
+  if r.devices ~= nil then
+    typed(r.devices, "table", path .. ".devices", "a list of device rules")
+    for k in pairs(r.devices) do
+      if math.type(k) ~= "integer" or k < 1 or k > #r.devices then fail(path .. ".devices", "a list of device rules", r.devices) end
+    end
+    for i, d in ipairs(r.devices) do
+      rules[i] = compile_device(d, ("%s.devices[%d]"):format(path, i))
+      if rules[i].path and (r.dev == false or targets["/dev"]) then
+        failmsg(("%s.devices[%d].path"):format(path, i), "nodes are made in the jail's own /dev: keep dev")
+      end
+    end
+    if cg == false and #rules > 0 then
+      failmsg(path .. ".devices", "cgroup = false leaves no place for a device allow-list")
+    end
+  end
+  if plan.cgroup then
+    plan.devices = table.move(M.DEFAULT_DEVICES, 1, #M.DEFAULT_DEVICES, 1, {})
+    table.move(rules, 1, #rules, #plan.devices + 1, plan.devices)
+  end
 
   -- privileges
   plan.caps = {}

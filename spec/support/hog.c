@@ -7,7 +7,9 @@
  *   hog bytes N SEED     write N deterministic pseudo-random bytes
  *   hog cgroup           print /proc/self/cgroup (first thing it does)
  *   hog try NAME [ARG]   one escape attempt; prints "NAME ok" or
- *                        "NAME errno=ENAME" (see attempt()) */
+ *                        "NAME errno=ENAME" (see attempt())
+ *   hog serve PATH SECS  a unix socket server at PATH (mode 0777, the worst
+ *                        case) for SECS seconds; prints "listening" */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/keyctl.h>
@@ -20,6 +22,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -56,6 +59,9 @@ static const char *ename(int e)
 	case EEXIST: return "EEXIST";
 	case ENOTDIR: return "ENOTDIR";
 	case EBUSY: return "EBUSY";
+	case EAFNOSUPPORT: return "EAFNOSUPPORT";
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case ENXIO: return "ENXIO";
 	default: return "EOTHER";
 	}
 }
@@ -145,6 +151,20 @@ static long attempt(const char *n, const char *arg)
 		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(80) };
 		inet_pton(AF_INET, arg, &a.sin_addr);
 		return connect(s, (struct sockaddr *)&a, sizeof a);
+	}
+	if (!strcmp(n, "vsock")) /* not isolated by a network namespace */
+		return socket(40 /* AF_VSOCK */, SOCK_STREAM, 0) < 0 ? -1 : 0;
+	if (!strcmp(n, "unix")) { /* connect to the unix socket ARG */
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		int s = socket(AF_UNIX, SOCK_STREAM, 0);
+		snprintf(a.sun_path, sizeof a.sun_path, "%s", arg);
+		return s < 0 ? -1 : connect(s, (struct sockaddr *)&a, sizeof a);
+	}
+	if (!strcmp(n, "opendev")) { /* open the device node ARG */
+		int fd = open(arg, O_RDWR);
+		if (fd < 0)
+			fd = open(arg, O_RDONLY);
+		return fd < 0 ? -1 : 0;
 	}
 	if (!strcmp(n, "tiocsti")) {
 		char c = 'x';
@@ -250,6 +270,23 @@ int main(int argc, char **argv)
 			n -= (long)k;
 		}
 		return 0;
+	}
+	if (!strcmp(argv[1], "serve") && argc > 3) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		int s = socket(AF_UNIX, SOCK_STREAM, 0);
+		snprintf(a.sun_path, sizeof a.sun_path, "%s", argv[2]);
+		unlink(argv[2]);
+		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 ||
+		    chmod(argv[2], 0777) < 0 || listen(s, 16) < 0)
+			return 3;
+		printf("listening\n");
+		fflush(stdout);
+		alarm((unsigned)atoi(argv[3]));
+		for (;;) {
+			int c = accept(s, NULL, NULL);
+			if (c >= 0)
+				close(c);
+		}
 	}
 	if (!strcmp(argv[1], "try") && argc > 2) {
 		long r = attempt(argv[2], argc > 3 ? argv[3] : "");
