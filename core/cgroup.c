@@ -2,6 +2,8 @@
  * limits through the leaf's directory fd, read stats, kill and remove.
  * The tiny API isolate has: create, set, spawn-into (spawn.c), stats, remove. */
 #include "sbx.h"
+#include "cgparse.h"
+#include "jail.h"
 #include "util.h"
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,38 +18,15 @@
 
 int sbx_cgroup_mountpoint(char *out, size_t len, struct sbx_err *e)
 {
-	/* found once per process: mountinfo can be long on a busy host */
-	static char cached[4096];
-	if (cached[0]) {
-		snprintf(out, len, "%s", cached);
-		return 0;
-	}
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int found = 0;
-
-	if (!f) {
-		sbx_err_set(e, errno, "cgroup", "open /proc/self/mountinfo");
+	size_t n;
+	char *buf = sbx_read_whole(AT_FDCWD, "/proc/self/mountinfo", &n);
+	if (!buf) {
+		sbx_err_set(e, errno, "cgroup", "read /proc/self/mountinfo");
 		return -1;
 	}
-	while (fgets(line, sizeof line, f)) {
-		/* id parent maj:min root mountpoint opts... - fstype src sopts */
-		char *sep = strstr(line, " - ");
-		char mnt[4096];
-		if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
-			continue;
-		/* mountinfo escapes spaces as \040; cgroup mounts never have
-		 * them in practice, refuse rather than mangle */
-		if (strchr(mnt, '\\'))
-			continue;
-		snprintf(out, len, "%s", mnt);
-		snprintf(cached, sizeof cached, "%s", mnt);
-		found = 1; /* keep the last: a later mount shadows earlier */
-	}
-	fclose(f);
-	if (!found) {
+	int rc = sbx_parse_mountinfo_cgroup2(buf, out, len);
+	free(buf);
+	if (rc < 0) {
 		sbx_err_set(e, ENOENT, "cgroup",
 			    "no cgroup2 hierarchy is mounted (see "
 			    "/proc/self/mountinfo; mount -t cgroup2 none "
@@ -58,20 +37,34 @@ int sbx_cgroup_mountpoint(char *out, size_t len, struct sbx_err *e)
 	return 0;
 }
 
+/* the mount point, found once per spawning context (mountinfo can be long
+ * on a busy host); without a context, each time */
+static int mountpoint(struct sbx_ctx *c, char *out, size_t len,
+		      struct sbx_err *e)
+{
+	if (c && c->cgmount[0]) {
+		snprintf(out, len, "%s", c->cgmount);
+		return 0;
+	}
+	if (sbx_cgroup_mountpoint(out, len, e) < 0)
+		return -1;
+	if (c)
+		snprintf(c->cgmount, sizeof c->cgmount, "%s", out);
+	return 0;
+}
+
 /* our own cgroup path relative to the cgroup2 root ("/" or "/user.slice/...") */
 static int own_cgroup(char *out, size_t len)
 {
-	char buf[4096];
-	ssize_t n = sbx_read_at(AT_FDCWD, "/proc/self/cgroup", buf, sizeof buf);
-	if (n < 0)
+	size_t n;
+	char *buf = sbx_read_whole(AT_FDCWD, "/proc/self/cgroup", &n);
+	if (!buf)
 		return -1;
-	for (char *l_sv, *l = strtok_r(buf, "\n", &l_sv); l; l = strtok_r(NULL, "\n", &l_sv))
-		if (strncmp(l, "0::", 3) == 0) {
-			snprintf(out, len, "%s", l + 3);
-			return 0;
-		}
-	errno = ENOENT;
-	return -1;
+	int rc = sbx_parse_own_cgroup(buf, out, len);
+	free(buf);
+	if (rc < 0)
+		errno = ENOENT;
+	return rc;
 }
 
 static bool delegated(const char *path)
@@ -98,37 +91,52 @@ static bool delegated(const char *path)
 	return false;
 }
 
-/* The root default parent is ours alone: a host that used it removes it
- * when it ends, if no other host's jail lives there (rmdir fails EBUSY
- * then).  A host that raced with that removal recreates it (setup_cgroup
- * retries on ENOENT).  Jails' inits leave with _exit: this runs only in the
- * host. */
-static char default_parent[4096];
-
-static void remove_default_parent(void)
+/* The root default parent is ours alone: a spawning context that used it
+ * removes it when it is freed (sbx_ctx_free, as a host ends), if no other
+ * host's jail lives there (rmdir fails EBUSY then).  A host that raced with
+ * that removal recreates it (setup_cgroup retries on ENOENT). */
+void sbx_cgroup_release_default(struct sbx_ctx *c)
 {
-	if (default_parent[0])
-		rmdir(default_parent);
+	if (c && c->default_parent[0])
+		rmdir(c->default_parent);
 }
 
-int sbx_cgroup_pick_parent(const char *explicit_parent, char *out, size_t len,
-			   char *why, size_t whylen, struct sbx_err *e)
+int sbx_cgroup_pick_parent(struct sbx_ctx *ctx, const char *explicit_parent,
+			   char *out, size_t len, char *why, size_t whylen,
+			   struct sbx_err *e)
 {
 	char mnt[4096], own[4096], p[8300];
 	const char *env = getenv("SANDBOXLUA_CGROUP");
 
-	if (sbx_cgroup_mountpoint(mnt, sizeof mnt, e) < 0)
+	if (mountpoint(ctx, mnt, sizeof mnt, e) < 0)
 		return -1;
 	const char *cand = explicit_parent && *explicit_parent ? explicit_parent
 			   : env && *env			? env
 								: NULL;
 	if (cand) {
-		/* absolute filesystem path, or a path relative to the mount */
-		if (strncmp(cand, mnt, strlen(mnt)) == 0)
-			snprintf(out, len, "%s", cand);
-		else
-			snprintf(out, len, "%s/%s", mnt,
-				 cand + (cand[0] == '/'));
+		/* absolute filesystem path, or a path relative to the mount;
+		 * confined to the mount: no ".." anywhere, checked before any
+		 * system call touches it */
+		for (const char *c = cand; *c;) {
+			const char *sl = strchr(c, '/');
+			size_t n = sl ? (size_t)(sl - c) : strlen(c);
+			if (n == 2 && c[0] == '.' && c[1] == '.') {
+				sbx_err_set(e, EINVAL, "cgroup", "cgroup parent "
+					    "\"%s\": \"..\" is not allowed (a "
+					    "parent stays below %s)", cand, mnt);
+				return -1;
+			}
+			c += n + (sl != NULL);
+		}
+		size_t ml = strlen(mnt);
+		int w = strncmp(cand, mnt, ml) == 0 && (cand[ml] == '/' || !cand[ml])
+			? snprintf(out, len, "%s", cand)
+			: snprintf(out, len, "%s/%s", mnt, cand + (cand[0] == '/'));
+		if (w < 0 || (size_t)w >= len) {
+			sbx_err_set(e, ENAMETOOLONG, "cgroup", "cgroup parent "
+				    "\"%.64s...\"", cand);
+			return -1;
+		}
 		snprintf(why, whylen, "%s",
 			 cand == env ? "from $SANDBOXLUA_CGROUP"
 				     : "from the recipe / --cgroup-parent");
@@ -145,9 +153,9 @@ int sbx_cgroup_pick_parent(const char *explicit_parent, char *out, size_t len,
 	if (geteuid() == 0) {
 		snprintf(out, len, "%s/sandboxlua", mnt);
 		snprintf(why, whylen, "root default");
-		if (!default_parent[0] && atexit(remove_default_parent) == 0)
-			snprintf(default_parent, sizeof default_parent, "%s",
-				 out);
+		if (ctx && !ctx->default_parent[0])
+			snprintf(ctx->default_parent, sizeof ctx->default_parent,
+				 "%s", out);
 		return 0;
 	}
 	sbx_err_set(e, EACCES, "cgroup",
@@ -157,39 +165,80 @@ int sbx_cgroup_pick_parent(const char *explicit_parent, char *out, size_t len,
 	return -1;
 }
 
-static bool has_word(const char *list, const char *w)
-{
-	size_t n = strlen(w);
-	for (const char *p = list; (p = strstr(p, w)); p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n] ||
-						    p[n] == '\n'))
-			return true;
-	return false;
-}
-
 /* which v1 hierarchy holds a controller, for the hybrid-host message */
 static bool bound_to_v1(const char *ctl)
 {
-	char buf[4096];
-	if (sbx_read_at(AT_FDCWD, "/proc/self/cgroup", buf, sizeof buf) < 0)
+	size_t n;
+	char *buf = sbx_read_whole(AT_FDCWD, "/proc/self/cgroup", &n);
+	if (!buf)
 		return false;
-	for (char *l_sv, *l = strtok_r(buf, "\n", &l_sv); l; l = strtok_r(NULL, "\n", &l_sv)) {
-		char *a = strchr(l, ':'), *b = a ? strchr(a + 1, ':') : NULL;
-		if (!a || !b || b == a + 1)
-			continue;
-		*b = '\0';
-		for (char *c_sv, *c = strtok_r(a + 1, ",", &c_sv); c; c = strtok_r(NULL, ",", &c_sv))
-			if (strcmp(c, ctl) == 0)
-				return true;
+	bool held = sbx_parse_v1_holds(buf, ctl);
+	free(buf);
+	return held;
+}
+
+/* each pid of dirfd/cgroup.procs, read whole: only whole lines that are
+ * pids count (a pid cut short could name another process) */
+static int each_pid(int dirfd, int (*fn)(pid_t pid, void *arg), void *arg)
+{
+	size_t len;
+	char *buf = sbx_read_whole(dirfd, "cgroup.procs", &len);
+	if (!buf)
+		return -1;
+	int n = sbx_parse_pids(buf, fn, arg);
+	free(buf);
+	return n;
+}
+
+struct collect { pid_t *v; size_t n, cap; };
+static int collect_pid(pid_t pid, void *arg)
+{
+	struct collect *c = arg;
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 64;
+		pid_t *nv = realloc(c->v, nc * sizeof *nv);
+		if (!nv)
+			return -1;
+		c->v = nv;
+		c->cap = nc;
 	}
-	return false;
+	c->v[c->n++] = pid;
+	return 0;
+}
+
+int sbx_cgroup_pids(struct sbx_cgroup *cg, pid_t **out, size_t *n,
+		    struct sbx_err *e)
+{
+	struct collect c = { 0 };
+	if (each_pid(cg->dirfd, collect_pid, &c) < 0) {
+		sbx_err_set(e, errno, "cgroup", "read %s/cgroup.procs", cg->path);
+		free(c.v);
+		return -1;
+	}
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+struct mover { int to; const char *leaf; struct sbx_err *e; bool failed; };
+static int move_pid(pid_t pid, void *arg)
+{
+	struct mover *m = arg;
+	char s[16];
+	int n = snprintf(s, sizeof s, "%d", (int)pid);
+	if (write(m->to, s, (size_t)n) < 0 && errno != ESRCH) {
+		sbx_err_set(m->e, errno, "cgroup", "move pid %d into %s",
+			    (int)pid, m->leaf);
+		m->failed = true;
+		return -1;
+	}
+	return 0;
 }
 
 /* Move every process of dirfd into dirfd/leaf (no-internal-processes rule:
  * a cgroup with processes cannot hand controllers to its children). */
 static int evacuate(int dirfd, const char *leaf, struct sbx_err *e)
 {
-	char procs[65536];
 	cleanup_fd int to = -1;
 
 	if (mkdirat(dirfd, leaf, 0755) < 0 && errno != EEXIST) {
@@ -203,22 +252,19 @@ static int evacuate(int dirfd, const char *leaf, struct sbx_err *e)
 		sbx_err_set(e, errno, "cgroup", "open %s", f);
 		return -1;
 	}
+	struct mover m = { to, leaf, e, false };
 	for (int round = 0; round < 8; round++) {
-		if (sbx_read_at(dirfd, "cgroup.procs", procs, sizeof procs) < 0)
-			break;
-		if (!procs[0])
-			return 0;
-		for (char *l_sv, *l = strtok_r(procs, "\n", &l_sv); l; l = strtok_r(NULL, "\n", &l_sv))
-			if (write(to, l, strlen(l)) < 0 && errno != ESRCH) {
-				sbx_err_set(e, errno, "cgroup",
-					    "move pid %s into %s", l, leaf);
-				return -1;
-			}
+		int n = each_pid(dirfd, move_pid, &m);
+		if (m.failed)
+			return -1;
+		if (n <= 0)
+			return 0; /* none left (or cgroup.procs unreadable) */
 	}
 	return 0;
 }
 
-int sbx_cgroup_prepare_parent(const char *parent, const char *controllers,
+int sbx_cgroup_prepare_parent(struct sbx_ctx *ctx, const char *parent,
+			      const char *controllers,
 			      const char *optional, char *missing,
 			      size_t missinglen, struct sbx_err *e)
 {
@@ -228,7 +274,7 @@ int sbx_cgroup_prepare_parent(const char *parent, const char *controllers,
 
 	if (missing && missinglen)
 		missing[0] = '\0';
-	if (sbx_cgroup_mountpoint(mnt, sizeof mnt, e) < 0)
+	if (mountpoint(ctx, mnt, sizeof mnt, e) < 0)
 		return -1;
 	if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
 		sbx_err_set(e, errno, "cgroup", "create parent cgroup %s",
@@ -248,9 +294,9 @@ int sbx_cgroup_prepare_parent(const char *parent, const char *controllers,
 	snprintf(want, sizeof want, "%s", controllers ? controllers : "");
 	/* controllers the parent itself cannot offer */
 	for (char *c_sv, *c = strtok_r(want, " ", &c_sv); c; c = strtok_r(NULL, " ", &c_sv)) {
-		if (has_word(avail, c))
+		if (sbx_parse_has_word(avail, c))
 			continue;
-		if (optional && has_word(optional, c)) {
+		if (optional && sbx_parse_has_word(optional, c)) {
 			if (missing && missinglen) {
 				size_t l = strlen(missing);
 				snprintf(missing + l, missinglen - l, "%s%s",
@@ -284,7 +330,7 @@ int sbx_cgroup_prepare_parent(const char *parent, const char *controllers,
 	snprintf(want, sizeof want, "%s", controllers ? controllers : "");
 	for (char *c_sv, *c = strtok_r(want, " ", &c_sv); c; c = strtok_r(NULL, " ", &c_sv)) {
 		char w[64];
-		if (has_word(enabled, c) || !has_word(avail, c))
+		if (sbx_parse_has_word(enabled, c) || !sbx_parse_has_word(avail, c))
 			continue;
 		snprintf(w, sizeof w, "+%s", c);
 		if (sbx_write_at(pfd, "cgroup.subtree_control", w) == 0)
@@ -354,7 +400,8 @@ static unsigned long long self_starttime(pid_t pid)
 int sbx_cgroup_create(const char *parent, struct sbx_cgroup *cg,
 		      struct sbx_err *e)
 {
-	static unsigned seq;
+	/* the one process-wide state here: names unique across threads */
+	static _Atomic unsigned seq;
 	char path[4096];
 	pid_t me = getpid();
 	unsigned long long st = self_starttime(me);
@@ -445,17 +492,13 @@ int sbx_cgroup_key(struct sbx_cgroup *cg, const char *file, const char *key,
 		   int64_t *out)
 {
 	char buf[4096];
-	size_t kl = strlen(key);
+	struct sbx_kv kv = { key, out };
 
 	*out = -1;
 	if (sbx_read_at(cg->dirfd, file, buf, sizeof buf) < 0)
 		return -1;
-	for (char *l_sv, *l = strtok_r(buf, "\n", &l_sv); l; l = strtok_r(NULL, "\n", &l_sv))
-		if (strncmp(l, key, kl) == 0 && l[kl] == ' ') {
-			*out = strtoll(l + kl + 1, NULL, 10);
-			return 0;
-		}
-	return -1;
+	sbx_parse_keys(buf, &kv, 1);
+	return *out < 0 ? -1 : 0;
 }
 
 static int64_t single(struct sbx_cgroup *cg, const char *file)
@@ -463,42 +506,34 @@ static int64_t single(struct sbx_cgroup *cg, const char *file)
 	char buf[64];
 	if (sbx_read_at(cg->dirfd, file, buf, sizeof buf) < 0)
 		return -1;
-	return strtoll(buf, NULL, 10);
+	return sbx_parse_count(buf);
 }
 
 /* read a flat-keyed file once, picking several keys */
-struct kv { const char *k; int64_t *v; };
-static void keys(struct sbx_cgroup *cg, const char *file, struct kv *kv,
-		 size_t n)
+static void keys(struct sbx_cgroup *cg, const char *file,
+		 const struct sbx_kv *kv, size_t n)
 {
 	char buf[4096];
-	for (size_t i = 0; i < n; i++)
-		*kv[i].v = -1;
-	if (sbx_read_at(cg->dirfd, file, buf, sizeof buf) < 0)
-		return;
-	for (char *l_sv, *l = strtok_r(buf, "\n", &l_sv); l; l = strtok_r(NULL, "\n", &l_sv)) {
-		char *sp = strchr(l, ' ');
-		if (!sp)
-			continue;
-		*sp = '\0';
+	if (sbx_read_at(cg->dirfd, file, buf, sizeof buf) < 0) {
 		for (size_t i = 0; i < n; i++)
-			if (!strcmp(l, kv[i].k))
-				*kv[i].v = strtoll(sp + 1, NULL, 10);
+			*kv[i].val = -1;
+		return;
 	}
+	sbx_parse_keys(buf, kv, n);
 }
 
 void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_cgstats *st)
 {
-	struct kv mem[] = { { "max", &st->memory_max_events },
+	struct sbx_kv mem[] = { { "max", &st->memory_max_events },
 			    { "oom_kill", &st->oom_kills },
 			    { "oom_group_kill", &st->oom_group_kills },
 			    { "high", &st->memory_high_events } };
-	struct kv cpu[] = { { "usage_usec", &st->cpu_usage_us },
+	struct sbx_kv cpu[] = { { "usage_usec", &st->cpu_usage_us },
 			    { "user_usec", &st->cpu_user_us },
 			    { "system_usec", &st->cpu_system_us },
 			    { "throttled_usec", &st->throttled_us },
 			    { "nr_throttled", &st->nr_throttled } };
-	struct kv pids[] = { { "max", &st->pids_max_hits } };
+	struct sbx_kv pids[] = { { "max", &st->pids_max_hits } };
 
 	st->memory_current = single(cg, "memory.current");
 	st->memory_peak = single(cg, "memory.peak");
@@ -509,14 +544,16 @@ void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_cgstats *st)
 }
 
 /* signal every pid listed (pre-5.14 kernels without cgroup.kill) */
+static int kill_pid(pid_t pid, void *arg)
+{
+	(void)arg;
+	kill(pid, SIGKILL);
+	return 0;
+}
+
 static int kill_listed(struct sbx_cgroup *cg)
 {
-	char buf[65536];
-	if (sbx_read_at(cg->dirfd, "cgroup.procs", buf, sizeof buf) < 0)
-		return -1;
-	for (char *l_sv, *l = strtok_r(buf, "\n", &l_sv); l; l = strtok_r(NULL, "\n", &l_sv))
-		kill((pid_t)atoi(l), SIGKILL);
-	return 0;
+	return each_pid(cg->dirfd, kill_pid, NULL) < 0 ? -1 : 0;
 }
 
 int sbx_cgroup_kill(struct sbx_cgroup *cg, struct sbx_err *e)
@@ -610,7 +647,12 @@ static bool host_alive(const char *name)
 }
 
 /* remove sbx-* leaves under parent whose host is gone, or (all) every
- * child cgroup (those a jail made under its own leaf, with delegation) */
+ * child cgroup (those a jail made under its own leaf, with delegation).
+ * A leaf whose host looks gone is removed only once it is empty: the
+ * host's pid in its name means something in the pid namespace it was made
+ * in, which may not be ours, so a populated one may be another host's live
+ * jail: never killed, left alone.  (A jail whose host died ends with it:
+ * its init has the parent-death signal.) */
 static int reap(const char *parent, bool all)
 {
 	DIR *d = opendir(parent);
@@ -630,6 +672,10 @@ static int reap(const char *parent, bool all)
 		snprintf(p, sizeof p, "%s/%s", parent, de->d_name);
 		if (sbx_cgroup_open(p, &cg, NULL) < 0)
 			continue;
+		if (!all && sbx_cgroup_populated(&cg)) {
+			sbx_cgroup_close(&cg);
+			continue;
+		}
 		cg.owned = true;
 		if (sbx_cgroup_remove(&cg, NULL) == 0)
 			n++;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -55,6 +56,14 @@ static int child(void *p)
 	    sbx_close_from(SBX_INIT_IMAGE + 1) < 0 ||
 	    raw(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		goto fail;
+	if (r->nofile_soft) { /* the host's own limit before it raised it */
+		struct rlimit rl;
+		if (raw(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, (long)&rl, 0) == 0) {
+			rl.rlim_cur = r->nofile_soft < rl.rlim_max ? r->nofile_soft
+								   : rl.rlim_max;
+			raw(SYS_prlimit64, 0, RLIMIT_NOFILE, (long)&rl, 0, 0);
+		}
+	}
 	raw(SYS_execveat, SBX_INIT_IMAGE, (long)"", (long)a->argv, (long)envp,
 	    AT_EMPTY_PATH);
 fail:

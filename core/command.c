@@ -6,6 +6,7 @@
 #include "jail.h"
 #include "util.h"
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/close_range.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -112,6 +114,24 @@ static void exec_path(const char *file, char *const argv[],
 }
 
 /* the child: per-process setup, the wait for init, then execve */
+/* where close_range is refused (a host seccomp policy, a kernel before
+ * 5.9): each fd init could hold, one by one; a failure other than "not
+ * open" would leave an fd to the command, so it fails the jail */
+static int cloexec_each(struct sbx_err *e)
+{
+	struct rlimit rl;
+	int top = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur > (rlim_t)top)
+		top = rl.rlim_cur > (rlim_t)INT_MAX ? INT_MAX : (int)rl.rlim_cur;
+	for (int fd = 3; fd < top; fd++)
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF) {
+			sbx_err_set(e, errno, "fds", "mark fd %d close-on-exec", fd);
+			return -1;
+		}
+	return 0;
+}
+
 static __attribute__((noreturn)) void command_main(
 	const struct sbx_initplan *ip, struct sbx_jailctx *cx, int release)
 {
@@ -142,11 +162,9 @@ static __attribute__((noreturn)) void command_main(
 		fail(cx->sock, &e, 125);
 	}
 	/* fds above 2: closed at exec (the error socket must live till then) */
-	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-		for (int fd = 3; fd < 65536; fd++)
-			if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
-				break;
-	}
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0 &&
+	    cloexec_each(&e) < 0)
+		fail(cx->sock, &e, 125);
 	umask(p->umask >= 0 ? (mode_t)p->umask : cx->umask);
 	for (size_t i = 0; i < p->nrlimits; i++) {
 		struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };

@@ -3,6 +3,7 @@
 #include "jail.h"
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 struct sbx_ctx *sbx_ctx_new(struct sbx_err *e)
@@ -18,10 +19,31 @@ struct sbx_ctx *sbx_ctx_new(struct sbx_err *e)
 	return c;
 }
 
+int sbx_ctx_raise_nofile(struct sbx_ctx *c, struct sbx_err *e)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		sbx_err_set(e, errno, "rlimits", "getrlimit RLIMIT_NOFILE");
+		return -1;
+	}
+	if (rl.rlim_cur >= rl.rlim_max)
+		return 0;
+	rlim_t old = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		sbx_err_set(e, errno, "rlimits", "raise RLIMIT_NOFILE");
+		return -1;
+	}
+	if (!c->nofile_soft)
+		c->nofile_soft = old;
+	return 0;
+}
+
 void sbx_ctx_free(struct sbx_ctx *c)
 {
 	if (!c)
 		return;
+	sbx_cgroup_release_default(c);
 	if (c->image >= 0)
 		close(c->image);
 	for (size_t i = 0; i < SBX_CTX_CACHE; i++) {

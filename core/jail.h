@@ -82,6 +82,10 @@ struct sbx_ctx {
 	unsigned cache_next;
 	struct sbx_cached_prog devprog[SBX_CTX_CACHE]; /* device programs */
 	unsigned devprog_next;
+	uint64_t nofile_soft;  /* the host raised its own: jails get this back */
+	char cgmount[4096];    /* the cgroup2 mount point, once found */
+	char default_parent[4096]; /* the root default parent, once used */
+	char reaped[4096];     /* the parent whose stale leaves were reaped */
 };
 
 struct sbx_clone_req {
@@ -90,6 +94,7 @@ struct sbx_clone_req {
 	int sock;           /* becomes fd 3 of init (>= 5 here) */
 	int image;          /* the sealed image (>= 5 here) */
 	bool await_go;      /* image stays open as fd 4, argv says so */
+	uint64_t nofile_soft; /* RLIMIT_NOFILE's soft limit for init, 0: keep */
 	int *pidfd;         /* out */
 	int exec_errno;     /* out: the exec of init failed */
 };

@@ -70,7 +70,10 @@ static int mkdirs_in(int root, const char *path, unsigned mode)
 static int parent_in(int root, const char *dst, char *buf, size_t len,
 		     const char **name)
 {
-	snprintf(buf, len, "%s", dst);
+	if ((size_t)snprintf(buf, len, "%s", dst) >= len) {
+		errno = ENAMETOOLONG; /* never a shorter path than asked */
+		return -1;
+	}
 	char *slash = strrchr(buf, '/');
 	*slash = '\0';
 	*name = slash + 1;

@@ -79,18 +79,21 @@ static const char *const cap_names[] = {
 };
 #define NCAPNAMES ((int)(sizeof cap_names / sizeof cap_names[0]))
 
+/* a capability newer than the table above: named by its number */
+static const char numeric[SBX_CAP_MAX + 1][3] = {
+	"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
+	"13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23", "24",
+	"25", "26", "27", "28", "29", "30", "31", "32", "33", "34", "35", "36",
+	"37", "38", "39", "40", "41", "42", "43", "44", "45", "46", "47", "48",
+	"49", "50", "51", "52", "53", "54", "55", "56", "57", "58", "59", "60",
+	"61", "62", "63",
+};
+
 const char *sbx_cap_name(int cap)
 {
-	static char numeric[SBX_CAP_MAX + 1][12];
-
 	if (cap < 0 || cap > sbx_cap_last())
 		return NULL;
-	if (cap < NCAPNAMES)
-		return cap_names[cap];
-	/* a capability newer than this table: name it by number */
-	if (!numeric[cap][0])
-		snprintf(numeric[cap], sizeof numeric[cap], "%d", cap);
-	return numeric[cap];
+	return cap < NCAPNAMES ? cap_names[cap] : numeric[cap];
 }
 
 static const char *capname(int cap)

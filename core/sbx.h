@@ -58,12 +58,15 @@ struct sbx_cgstats {
 int sbx_cgroup_mountpoint(char *out, size_t len, struct sbx_err *e);
 /* pick the parent: explicit > $SANDBOXLUA_CGROUP > own delegated > root's
  * <mnt>/sandboxlua.  'why' explains the choice (for --check). */
-int sbx_cgroup_pick_parent(const char *explicit_parent, char *out, size_t len,
+struct sbx_ctx;
+int sbx_cgroup_pick_parent(struct sbx_ctx *c, const char *explicit_parent,
+			   char *out, size_t len,
 			   char *why, size_t whylen, struct sbx_err *e);
 /* enable controllers ("memory cpu pids") for children of parent,
  * creating parent (and moving ourselves out of it when it is our own
  * cgroup) as needed.  'missing' lists optional controllers left out. */
-int sbx_cgroup_prepare_parent(const char *parent, const char *controllers,
+int sbx_cgroup_prepare_parent(struct sbx_ctx *c, const char *parent,
+			      const char *controllers,
 			      const char *optional, char *missing,
 			      size_t missinglen, struct sbx_err *e);
 int sbx_cgroup_create(const char *parent, struct sbx_cgroup *cg,
@@ -78,6 +81,9 @@ int sbx_cgroup_get(struct sbx_cgroup *cg, const char *file, char *buf,
 int sbx_cgroup_key(struct sbx_cgroup *cg, const char *file, const char *key,
 		   int64_t *out); /* "file" flat-keyed lookup; -1 on absence */
 void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_cgstats *st);
+/* the pids of cgroup.procs, read whole (complete lines only); malloc'ed */
+int sbx_cgroup_pids(struct sbx_cgroup *cg, pid_t **out, size_t *n,
+		    struct sbx_err *e);
 int sbx_cgroup_kill(struct sbx_cgroup *cg, struct sbx_err *e);
 int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err *e);
 bool sbx_cgroup_populated(struct sbx_cgroup *cg);
@@ -86,6 +92,8 @@ int sbx_cgroup_wait_empty(struct sbx_cgroup *cg, int timeout_ms);
 /* kill everything, wait for populated 0, rmdir (when owned), close */
 int sbx_cgroup_remove(struct sbx_cgroup *cg, struct sbx_err *e);
 void sbx_cgroup_close(struct sbx_cgroup *cg);
+/* remove the root default parent c picked, if no jail is left in it */
+void sbx_cgroup_release_default(struct sbx_ctx *c);
 /* remove leaves left by sandboxlua hosts that no longer run */
 int sbx_cgroup_reap_stale(const char *parent);
 
@@ -210,6 +218,9 @@ struct sbx_plan {
 struct sbx_ctx;
 struct sbx_ctx *sbx_ctx_new(struct sbx_err *e);
 void sbx_ctx_free(struct sbx_ctx *c);
+/* raise this process's soft RLIMIT_NOFILE to the hard limit (a host with
+ * many jails needs fds); jails spawned through c get the old soft limit */
+int sbx_ctx_raise_nofile(struct sbx_ctx *c, struct sbx_err *e);
 
 /* ---- process privileges (priv.c) & seccomp (seccomp.c) ----------------- */
 /* setgroups/setresgid/setresuid, bounding/effective/permitted/inheritable/
@@ -243,8 +254,10 @@ extern const struct sbx_seccomp_prebuilt sbx_seccomp_prebuilt[];
 extern const size_t sbx_seccomp_nprebuilt;
 /* jail side: load it (no allocation, no libseccomp) */
 int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e);
-/* nr in an audit arch (AUDIT_ARCH_I386, ...); NULL when unknown */
-const char *sbx_syscall_name_arch(uint32_t arch, int nr);
+/* the name of nr in an audit arch (AUDIT_ARCH_I386, ...), written into
+ * buf; NULL when unknown */
+const char *sbx_syscall_name_arch(uint32_t arch, int nr, char *buf,
+				  size_t len);
 
 /* ---- the jail (spawn.c; jail side: init.c, command.c, mount.c) ---------- */
 enum sbx_status { SBX_ST_RUNNING, SBX_ST_EXITED, SBX_ST_SIGNALED,
@@ -292,6 +305,11 @@ struct sbx_jail {
 	bool cleaned;                /* init reaped, the leaf removed */
 	siginfo_t si;                /* init's end, once reaped */
 	int64_t oom_seen;            /* oom_kill count last seen */
+	bool oom_queued;             /* an OOM event waits to be popped */
+	int64_t force_eof_ns;        /* killed without a cgroup: stop waiting
+				      * for the pipes then (stragglers) */
+	size_t tty_out_off, tty_out_len, tty_in_off, tty_in_len;
+	bool tty_out_writing, tty_in_writing, tty_eof_sent;
 	int64_t cpu_base[3];         /* cpu.stat usage/user/system at a pooled
 				      * job's start (the setup's share) */
 	bool trace;                  /* plan->trace */

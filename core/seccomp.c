@@ -507,15 +507,25 @@ int sbx_seccomp_export(const struct sbx_seccomp *s, struct sbx_bpf *out,
 	scmp_filter_ctx ctx = build(s, e);
 	if (!ctx)
 		return -1;
-	int fd = memfd_create("sbx-bpf", MFD_CLOEXEC), rc;
+	int fd = memfd_create("sbx-bpf", MFD_CLOEXEC), rc = 0, err = 0;
 	struct stat st;
 	void *buf = NULL;
-	if (fd < 0 || (rc = seccomp_export_bpf(ctx, fd)) < 0 ||
-	    fstat(fd, &st) < 0 || st.st_size <= 0 ||
-	    !(buf = malloc((size_t)st.st_size)) ||
-	    pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
-		sbx_err_set(e, errno ? errno : EIO, "seccomp",
-			    "compile the seccomp filter");
+	ssize_t got = -1;
+	/* each step's own error: errno may be a leftover of anything earlier */
+	if (fd < 0)
+		err = errno;
+	else if ((rc = seccomp_export_bpf(ctx, fd)) < 0)
+		err = -rc;
+	else if (fstat(fd, &st) < 0)
+		err = errno;
+	else if (st.st_size <= 0)
+		err = EIO;
+	else if (!(buf = malloc((size_t)st.st_size)))
+		err = ENOMEM;
+	else if ((got = pread(fd, buf, (size_t)st.st_size, 0)) != st.st_size)
+		err = got < 0 ? errno : EIO;
+	if (err) {
+		sbx_err_set(e, err, "seccomp", "compile the seccomp filter");
 		if (fd >= 0)
 			close(fd);
 		free(buf);
@@ -576,14 +586,14 @@ int sbx_seccomp_compile(struct sbx_ctx *c, const struct sbx_seccomp *s,
 	return 0;
 }
 
-const char *sbx_syscall_name_arch(uint32_t arch, int nr)
+const char *sbx_syscall_name_arch(uint32_t arch, int nr, char *buf,
+				  size_t len)
 {
-	static char buf[64];
 	/* libseccomp's arch tokens are the kernel's AUDIT_ARCH_* values */
 	char *n = seccomp_syscall_resolve_num_arch(arch, nr);
 	if (!n)
 		return NULL;
-	snprintf(buf, sizeof buf, "%s", n);
+	snprintf(buf, len, "%s", n);
 	free(n);
 	return buf;
 }

@@ -75,9 +75,8 @@ static int setup_cgroup(struct sbx_ctx *c, const struct sbx_plan *p,
 			struct sbx_jail *j, struct sbx_err *e)
 {
 	char parent[4096], why[128], need[1024], opt[1024];
-	static char reaped[4096];
 
-	if (sbx_cgroup_pick_parent(p->cgroup_parent, parent, sizeof parent,
+	if (sbx_cgroup_pick_parent(c, p->cgroup_parent, parent, sizeof parent,
 				   why, sizeof why, e) < 0)
 		return -1;
 	controllers_of(p, false, need, sizeof need);
@@ -86,13 +85,13 @@ static int setup_cgroup(struct sbx_ctx *c, const struct sbx_plan *p,
 	snprintf(all, sizeof all, "%s%s%s", need, *need && *opt ? " " : "",
 		 opt);
 	for (int tries = 0;; tries++) {
-		if (sbx_cgroup_prepare_parent(parent, all, opt, j->res.skipped,
+		if (sbx_cgroup_prepare_parent(c, parent, all, opt, j->res.skipped,
 					      sizeof j->res.skipped, e) < 0)
 			return -1;
-		/* once per parent per process: leaves of hosts that died */
-		if (strcmp(reaped, parent) != 0) {
+		/* once per parent per context: leaves of hosts that died */
+		if (strcmp(c->reaped, parent) != 0) {
 			sbx_cgroup_reap_stale(parent);
-			snprintf(reaped, sizeof reaped, "%s", parent);
+			snprintf(c->reaped, sizeof c->reaped, "%s", parent);
 		}
 		if (sbx_cgroup_create(parent, &j->cg, e) == 0)
 			break;
@@ -501,6 +500,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 				 (into ? CLONE_INTO_CGROUP : 0),
 			.cgroup_fd = j->cg.dirfd, .sock = sv[1], .image = c->image,
 			.await_go = go, .pidfd = &j->pidfd,
+			.nofile_soft = c->nofile_soft,
 		};
 		pid = sbx_clone_init(&req);
 		if (pid < 0 && into && (errno == EINVAL || errno == E2BIG)) {

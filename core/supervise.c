@@ -114,16 +114,36 @@ static struct io_uring_sqe *sqe_get(struct sbx_sup *s)
 	return q;
 }
 
+/* room for every event the tracked jails can still queue: EXIT, TIMEOUT
+ * and one OOM at a time each; made when a jail is added, so that push,
+ * in the middle of the ring's work, never fails (a lost EXIT would be a
+ * wait() that never returns) */
+#define EVENTS_PER_JAIL 3
+static int reserve(struct sbx_sup *s, size_t jails)
+{
+	size_t need = s->qn + EVENTS_PER_JAIL * jails;
+	if (need <= s->qcap)
+		return 0;
+	size_t nc = s->qcap ? s->qcap : 16;
+	while (nc < need)
+		nc *= 2;
+	struct ev *nq = realloc(s->q, nc * sizeof *nq);
+	if (!nq)
+		return -1;
+	s->q = nq;
+	s->qcap = nc;
+	return 0;
+}
+
 static void push(struct sbx_sup *s, struct sbx_jail *j, enum sbx_event ev)
 {
-	if (s->qn == s->qcap) {
-		size_t nc = s->qcap ? s->qcap * 2 : 16;
-		struct ev *nq = realloc(s->q, nc * sizeof *nq);
-		if (!nq)
-			return;
-		s->q = nq;
-		s->qcap = nc;
+	if (ev == SBX_EV_OOM) {
+		if (j->oom_queued)
+			return; /* the queued one says it: on_oom looks again */
+		j->oom_queued = true;
 	}
+	if (s->qn == s->qcap && reserve(s, 1) < 0) /* cannot happen: reserved */
+		return;
 	s->q[s->qn++] = (struct ev){ j, ev };
 }
 
@@ -140,11 +160,19 @@ static int arm_read(struct sbx_sup *s, struct sbx_jail *j, int i)
 			while (nc - b->len < want)
 				nc *= 2;
 			char *nd = realloc(b->data, nc);
-			if (!nd)
-				return -1;
-			b->data = nd;
-			b->cap = nc;
+			if (nd) {
+				b->data = nd;
+				b->cap = nc;
+			} else {
+				/* no memory for more: what came is kept, the
+				 * rest is read and dropped (never left in the
+				 * pipe, where it would stall the jail) */
+				b->limit = b->len;
+				b->truncated = true;
+			}
 		}
+	}
+	if (b->len < b->limit) {
 		dst = b->data + b->len;
 	} else {
 		dst = s->scratch; /* counted, then dropped */
@@ -214,6 +242,11 @@ int sbx_sup_add(struct sbx_sup *s, struct sbx_jail *j, struct sbx_err *e)
 {
 	struct io_uring_sqe *q;
 
+	/* everything that can fail first: nothing is changed when it does */
+	if (reserve(s, s->n + 1) < 0) {
+		sbx_err_set(e, ENOMEM, "supervisor", "allocate");
+		return -1;
+	}
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 16;
 		struct sbx_jail **nj = realloc(s->jails, nc * sizeof *nj);
@@ -349,6 +382,7 @@ static void adopt(struct sbx_sup *s, struct sbx_jail *j)
 }
 
 /* ---- a jail's end ------------------------------------------------------- */
+static void check_oom(struct sbx_sup *s, struct sbx_jail *j);
 /* the ops of j in flight other than the pidfd and socket polls */
 static unsigned io_pending(const struct sbx_jail *j)
 {
@@ -366,6 +400,9 @@ static void maybe_finish(struct sbx_sup *s, struct sbx_jail *j)
 			return;
 		if (!j->got_exit_record && !sbx_jail_reap(j, false))
 			return;
+		/* an OOM kill whose notice came after (or with) the exit is
+		 * still an OOM event, before the EXIT */
+		check_oom(s, j);
 		sbx_jail_complete(j);
 		for (int i = 1; i < 3; i++)
 			sbx_closep(&j->outfd[i]);
@@ -417,27 +454,75 @@ static void arm_tty(struct sbx_sup *s, struct sbx_jail *j, bool in)
 	j->pending++;
 }
 
-/* console: the command's output to our stdout, our stdin to the command */
+/* the next write of a console direction, from where the last one ended
+ * (out: the command's output to our stdout; in: our stdin to the command) */
+static void arm_tty_write(struct sbx_sup *s, struct sbx_jail *j, bool in)
+{
+	struct io_uring_sqe *q = sqe_get(s);
+	if (!q)
+		return;
+	if (in)
+		io_uring_prep_write(q, j->ttyfd, j->inbuf + j->tty_in_off,
+				    (unsigned)(j->tty_in_len - j->tty_in_off),
+				    (uint64_t)-1);
+	else
+		io_uring_prep_write(q, STDOUT_FILENO, j->ttybuf + j->tty_out_off,
+				    (unsigned)(j->tty_out_len - j->tty_out_off),
+				    (uint64_t)-1);
+	io_uring_sqe_set_data64(q, ud(j, in ? TAG_STDIN : TAG_TTY));
+	if (in) {
+		j->tty_in_writing = true;
+		j->stdin_armed = true;
+	} else {
+		j->tty_out_writing = true;
+	}
+	j->pending++;
+}
+
+/* a console relays through the ring, a read then its writes, each way: a
+ * terminal that stops reading holds up this console and nothing else */
 static void on_tty(struct sbx_sup *s, struct sbx_jail *j, int tag, int res)
 {
-	if (tag == TAG_TTY) {
-		if ((res > 0 && sbx_write_all(STDOUT_FILENO, j->ttybuf,
-					      (size_t)res) >= 0) ||
-		    res == -EINTR || res == -EAGAIN)
-			arm_tty(s, j, false);
-		else
-			j->tty_eof = true; /* EIO: every slave fd is closed */
+	bool in = tag == TAG_STDIN;
+	bool *writing = in ? &j->tty_in_writing : &j->tty_out_writing;
+	size_t *off = in ? &j->tty_in_off : &j->tty_out_off;
+	size_t *len = in ? &j->tty_in_len : &j->tty_out_len;
+
+	if (in)
+		j->stdin_armed = false;
+	if (res == -ECANCELED || (in && j->exited))
+		return;
+	if (*writing) {
+		*writing = false;
+		if (res > 0)
+			*off += (size_t)res;
+		else if (res != -EINTR && res != -EAGAIN)
+			*off = *len; /* a closed stdout: the rest is dropped */
+		if (*off < *len) {
+			arm_tty_write(s, j, in);
+			return;
+		}
+		if (in && j->tty_in_len == 1 && j->inbuf[0] == '\x04' &&
+		    j->tty_eof_sent)
+			return; /* the EOF key went: stdin is done */
+		arm_tty(s, j, in);
 		return;
 	}
-	j->stdin_armed = false;
-	if (res == -ECANCELED || j->exited)
-		return;
 	if (res > 0) {
-		sbx_write_all(j->ttyfd, j->inbuf, (size_t)res);
-		arm_tty(s, j, true);
+		*off = 0;
+		*len = (size_t)res;
+		arm_tty_write(s, j, in);
+	} else if (res == -EINTR || res == -EAGAIN) {
+		arm_tty(s, j, in);
+	} else if (!in) {
+		j->tty_eof = true; /* EIO: every slave fd is closed */
 	} else if (res == 0) {
 		/* our stdin ended (a pipe, a file): the terminal's EOF key */
-		sbx_write_all(j->ttyfd, "\x04", 1);
+		j->inbuf[0] = '\x04';
+		j->tty_in_off = 0;
+		j->tty_in_len = 1;
+		j->tty_eof_sent = true;
+		arm_tty_write(s, j, true);
 	}
 }
 
@@ -522,11 +607,29 @@ static void handle(struct sbx_sup *s, struct io_uring_cqe *c)
 	maybe_finish(s, j);
 }
 
+#define STRAGGLER_GRACE_NS (250 * 1000000LL)
+
+/* killed without a cgroup, the jail's processes outside its pid namespace
+ * (if any) may hold its pipes: after a grace, its output is over */
+static void force_eof(struct sbx_sup *s, struct sbx_jail *j)
+{
+	j->force_eof_ns = 0;
+	for (int tag = TAG_OUT1; tag <= TAG_OUT2; tag++) {
+		struct io_uring_sqe *q = sqe_get(s);
+		if (!q)
+			return;
+		io_uring_prep_cancel64(q, ud(j, tag), 0);
+		io_uring_sqe_set_data64(q, TAG_CANCEL);
+	}
+}
+
 static void check_limits(struct sbx_sup *s, int64_t now)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct sbx_jail *j = s->jails[i];
 		bool expire = false, cpu = false;
+		if (j->force_eof_ns && now >= j->force_eof_ns && !j->done)
+			force_eof(s, j);
 		if (j->killed_timeout || j->exited || j->done)
 			continue;
 		if (j->deadline_ns && now >= j->deadline_ns)
@@ -545,6 +648,13 @@ static void check_limits(struct sbx_sup *s, int64_t now)
 		j->killed_timeout = true;
 		j->killed_cpu = cpu;
 		sbx_jail_kill(j, SIGKILL, NULL);
+		if (!j->has_cg) {
+			/* no cgroup to kill it all: the command's session (its
+			 * process group, which it leads) too, then the pipes */
+			if (j->cmd_pid > 0)
+				kill(-j->cmd_pid, SIGKILL);
+			j->force_eof_ns = now + STRAGGLER_GRACE_NS;
+		}
 		push(s, j, SBX_EV_TIMEOUT);
 	}
 }
@@ -555,6 +665,8 @@ static int64_t next_wake(struct sbx_sup *s, int64_t now)
 	for (size_t i = 0; i < s->n; i++) {
 		struct sbx_jail *j = s->jails[i];
 		int64_t t = -1;
+		if (j->force_eof_ns && !j->done && (w < 0 || j->force_eof_ns < w))
+			w = j->force_eof_ns;
 		if (j->killed_timeout || j->exited || j->done)
 			continue;
 		if (j->deadline_ns)
@@ -650,6 +762,8 @@ bool sbx_sup_pop(struct sbx_sup *s, struct sbx_jail **j, enum sbx_event *ev)
 	*j = s->q[s->qhead].j;
 	*ev = s->q[s->qhead].ev;
 	s->qhead++;
+	if (*j && *ev == SBX_EV_OOM)
+		(*j)->oom_queued = false;
 	return true;
 }
 

@@ -110,3 +110,42 @@ int sbx_close_from(unsigned lo)
 		return 0;
 	return close_walk(lo);
 }
+
+char *sbx_read_whole(int dirfd, const char *name, size_t *len)
+{
+	cleanup_fd int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, got = 0;
+	char *buf = NULL;
+
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		if (cap - got < 2) {
+			if (cap >= (64u << 20)) { /* no cgroup file is this big */
+				free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			cap *= 2;
+		}
+		char *nb = realloc(buf, cap);
+		if (!nb) {
+			free(buf);
+			return NULL;
+		}
+		buf = nb;
+		ssize_t n = read(fd, buf + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*len = got;
+	return buf;
+}

@@ -28,6 +28,8 @@ ssize_t sbx_write_all(int fd, const void *buf, size_t len);
  * newline stripped); returns length or -1 */
 ssize_t sbx_read_at(int dirfd, const char *name, char *buf, size_t len);
 int sbx_write_at(int dirfd, const char *name, const char *s);
+/* all of dirfd/name, NUL-terminated (malloc'ed; *len without the NUL) */
+char *sbx_read_whole(int dirfd, const char *name, size_t *len);
 /* close every fd from lo up: close_range, or a walk of /proc/self/fd
  * where close_range is refused; -1 when neither worked */
 int sbx_close_from(unsigned lo);

@@ -60,21 +60,54 @@ static void release_scratch(lua_State *L)
 	lua_setfield(L, LUA_REGISTRYINDEX, SCRATCH_KEY);
 }
 
+/* Every plan field is read raw (no metamethod runs), and every string
+ * must be a string: C keeps pointers into the plan's own strings until
+ * the spawn is done, so a value converted on the stack (a number) or made
+ * up by __index would be gone once popped. */
+static int getf(lua_State *L, int t, const char *k)
+{
+	t = lua_absindex(L, t);
+	if (lua_type(L, t) != LUA_TTABLE) /* raw access is for tables only */
+		luaL_error(L, "plan: expected a table (with %s), got a %s", k,
+			   luaL_typename(L, t));
+	lua_pushstring(L, k);
+	return lua_rawget(L, t);
+}
+
 static const char *opt_str(lua_State *L, int t, const char *k)
 {
 	const char *s = NULL;
-	if (lua_getfield(L, t, k) == LUA_TSTRING)
-		s = lua_tostring(L, -1);
-	else if (!lua_isnil(L, -1))
+	int ty = getf(L, t, k);
+	if (ty == LUA_TSTRING) {
+		size_t n;
+		s = lua_tolstring(L, -1, &n);
+		if (strlen(s) != n)
+			luaL_error(L, "plan.%s: a NUL byte in the string", k);
+	} else if (ty != LUA_TNIL) {
 		luaL_error(L, "plan.%s: expected a string", k);
+	}
 	lua_pop(L, 1); /* the string stays alive: it is in the plan table */
+	return s;
+}
+
+/* bytes (may hold NUL): the string stays in the plan table */
+static const char *opt_bytes(lua_State *L, int t, const char *k, size_t *len)
+{
+	const char *s = NULL;
+	int ty = getf(L, t, k);
+	*len = 0;
+	if (ty == LUA_TSTRING)
+		s = lua_tolstring(L, -1, len);
+	else if (ty != LUA_TNIL)
+		luaL_error(L, "plan.%s: expected a string", k);
+	lua_pop(L, 1);
 	return s;
 }
 
 static bool opt_bool(lua_State *L, int t, const char *k, bool def)
 {
 	bool b = def;
-	if (lua_getfield(L, t, k) != LUA_TNIL)
+	if (getf(L, t, k) != LUA_TNIL)
 		b = lua_toboolean(L, -1);
 	lua_pop(L, 1);
 	return b;
@@ -84,7 +117,7 @@ static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer d)
 {
 	lua_Integer v = d;
 	int isnum;
-	if (lua_getfield(L, t, k) != LUA_TNIL) {
+	if (getf(L, t, k) != LUA_TNIL) {
 		v = lua_tointegerx(L, -1, &isnum);
 		if (!isnum)
 			luaL_error(L, "plan.%s: expected an integer", k);
@@ -93,26 +126,41 @@ static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer d)
 	return v;
 }
 
-/* NULL-terminated string vector from t[k] (a list) */
+/* an integer in [lo, hi] */
+static lua_Integer opt_range(lua_State *L, int t, const char *k, lua_Integer d,
+			     lua_Integer lo, lua_Integer hi)
+{
+	lua_Integer v = opt_int(L, t, k, d);
+	if (v < lo || v > hi)
+		luaL_error(L, "plan.%s: out of range", k);
+	return v;
+}
+
+/* NULL-terminated string vector from t[k] (a list of strings) */
 static const char *const *str_list(lua_State *L, int t, const char *k,
 				   size_t *count)
 {
 	const char **v;
 	size_t n;
-	if (lua_getfield(L, t, k) != LUA_TTABLE) {
+	if (getf(L, t, k) != LUA_TTABLE) {
 		lua_pop(L, 1);
 		if (count)
 			*count = 0;
 		return NULL;
 	}
 	n = lua_rawlen(L, -1);
+	if (n > 65536)
+		luaL_error(L, "plan.%s: more than 65536 items", k);
 	v = scratch(L, (n + 1) * sizeof *v);
 	for (size_t i = 0; i < n; i++) {
-		lua_rawgeti(L, -1, (lua_Integer)i + 1);
-		v[i] = lua_tostring(L, -1);
-		if (!v[i])
+		size_t len;
+		if (lua_rawgeti(L, -1, (lua_Integer)i + 1) != LUA_TSTRING)
 			luaL_error(L, "plan.%s[%d]: expected a string", k,
 				   (int)i + 1);
+		v[i] = lua_tolstring(L, -1, &len);
+		if (strlen(v[i]) != len)
+			luaL_error(L, "plan.%s[%d]: a NUL byte in the string",
+				   k, (int)i + 1);
 		lua_pop(L, 1);
 	}
 	lua_pop(L, 1);
@@ -181,9 +229,7 @@ static void read_stdio(lua_State *L, int t, struct sbx_stdio *s, int i)
 		s->append = opt_bool(L, st, "append", false);
 	} else if (!strcmp(k, "data")) {
 		s->kind = SBX_IO_DATA;
-		lua_getfield(L, st, "data");
-		s->data = lua_tolstring(L, -1, &s->datalen);
-		lua_pop(L, 1);
+		s->data = opt_bytes(L, st, "data", &s->datalen);
 	} else
 		luaL_error(L, "plan.stdio[%d]: unknown kind %s", i + 1, k);
 	lua_pop(L, 1);
@@ -218,14 +264,21 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 		p->ns_flags |= f;
 	}
 	p->net_loopback = opt_bool(L, t, "net_loopback", true);
-	p->uid = (uid_t)opt_int(L, t, "uid", 0);
-	p->gid = (gid_t)opt_int(L, t, "gid", 0);
-	if (lua_getfield(L, t, "groups") == LUA_TTABLE) {
+	/* (uid_t)-1 means "no change" to setresuid: never an id */
+	p->uid = (uid_t)opt_range(L, t, "uid", 0, 0, 4294967294LL);
+	p->gid = (gid_t)opt_range(L, t, "gid", 0, 0, 4294967294LL);
+	if (getf(L, t, "groups") == LUA_TTABLE) {
 		size_t g = lua_rawlen(L, -1);
 		gid_t *gs = scratch(L, g * sizeof *gs);
+		if (g > 65536)
+			luaL_error(L, "plan.groups: more than 65536");
 		for (size_t i = 0; i < g; i++) {
+			int isnum;
 			lua_rawgeti(L, -1, (lua_Integer)i + 1);
-			gs[i] = (gid_t)lua_tointeger(L, -1);
+			lua_Integer v = lua_tointegerx(L, -1, &isnum);
+			if (!isnum || v < 0 || v > 4294967294LL)
+				luaL_error(L, "plan.groups[%d]: not a gid", (int)i + 1);
+			gs[i] = (gid_t)v;
 			lua_pop(L, 1);
 		}
 		p->groups = gs;
@@ -236,7 +289,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->idmap.gid_map = opt_str(L, t, "gid_map");
 	p->idmap.use_helpers = opt_bool(L, t, "idmap_helpers", false);
 
-	if (lua_getfield(L, t, "mounts") == LUA_TTABLE) {
+	if (getf(L, t, "mounts") == LUA_TTABLE) {
 		int mt = lua_gettop(L);
 		size_t m = lua_rawlen(L, mt);
 		struct sbx_mount *ms = scratch(L, m * sizeof *ms);
@@ -262,16 +315,14 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 			if (!ms[i].dst || ms[i].dst[0] != '/')
 				luaL_error(L, "plan.mounts[%d].dst: expected "
 					   "an absolute path", (int)i + 1);
-			lua_getfield(L, e, "data");
-			ms[i].data = lua_tolstring(L, -1, &ms[i].datalen);
-			lua_pop(L, 1);
+			ms[i].data = opt_bytes(L, e, "data", &ms[i].datalen);
 			ms[i].ro = opt_bool(L, e, "ro", false);
 			ms[i].rec = opt_bool(L, e, "rec", true);
 			ms[i].nosuid = opt_bool(L, e, "nosuid", true);
 			ms[i].nodev = opt_bool(L, e, "nodev", true);
 			ms[i].noexec = opt_bool(L, e, "noexec", false);
 			ms[i].optional = opt_bool(L, e, "optional", false);
-			ms[i].mode = (unsigned)opt_int(L, e, "mode", 0);
+			ms[i].mode = (unsigned)opt_range(L, e, "mode", 0, 0, 07777);
 			lua_pop(L, 1);
 		}
 		p->mounts = ms;
@@ -280,7 +331,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	lua_pop(L, 1);
 	/* { { type = "c", major = 1, minor = 3 (-1: any), access = 7,
 	 *     path = "/dev/null" | nil, mode = 0666 }, ... } */
-	if (lua_getfield(L, t, "devices") == LUA_TTABLE) {
+	if (getf(L, t, "devices") == LUA_TTABLE) {
 		int dt = lua_gettop(L);
 		size_t m = lua_rawlen(L, dt);
 		if (m > SBX_MAX_DEVICES)
@@ -303,7 +354,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 			ds[i].minor = opt_int(L, e, "minor", -1);
 			ds[i].access = (unsigned)opt_int(L, e, "access", 0) & 7;
 			ds[i].path = opt_str(L, e, "path");
-			ds[i].mode = (unsigned)opt_int(L, e, "mode", 0);
+			ds[i].mode = (unsigned)opt_range(L, e, "mode", 0, 0, 07777);
 			if (ds[i].major < -1 || ds[i].major > 0xfff ||
 			    ds[i].minor < -1 || ds[i].minor > 0xfffff ||
 			    (ds[i].path && (ds[i].type == 'a' || ds[i].major < 0 ||
@@ -320,11 +371,11 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->masked = str_list(L, t, "masked", NULL);
 	p->readonly = str_list(L, t, "readonly", NULL);
 
-	if (lua_getfield(L, t, "cgroup") == LUA_TTABLE) {
+	if (getf(L, t, "cgroup") == LUA_TTABLE) {
 		int c = lua_gettop(L);
 		p->use_cgroup = true;
 		p->cgroup_parent = opt_str(L, c, "parent");
-		if (lua_getfield(L, c, "writes") == LUA_TTABLE) {
+		if (getf(L, c, "writes") == LUA_TTABLE) {
 			size_t w = lua_rawlen(L, -1);
 			struct sbx_cgwrite *ws = scratch(L, w * sizeof *ws);
 			for (size_t i = 0; i < w; i++) {
@@ -334,10 +385,10 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 					luaL_error(L, "plan.cgroup.writes[%d]: "
 						   "expected {file, value}",
 						   (int)i + 1);
-				lua_rawgeti(L, e, 1);
-				ws[i].file = lua_tostring(L, -1);
-				lua_rawgeti(L, e, 2);
-				ws[i].value = lua_tostring(L, -1);
+				ws[i].file = lua_rawgeti(L, e, 1) == LUA_TSTRING
+						     ? lua_tostring(L, -1) : NULL;
+				ws[i].value = lua_rawgeti(L, e, 2) == LUA_TSTRING
+						      ? lua_tostring(L, -1) : NULL;
 				lua_pop(L, 2);
 				ws[i].optional = opt_bool(L, e, "optional", false);
 				if (!ws[i].file || !ws[i].value)
@@ -362,7 +413,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 		p->caps_keep |= 1ULL << c;
 	}
 	p->no_new_privs = opt_bool(L, t, "no_new_privs", true);
-	if (lua_getfield(L, t, "seccomp") == LUA_TTABLE) {
+	if (getf(L, t, "seccomp") == LUA_TTABLE) {
 		int s = lua_gettop(L);
 		const char *d = opt_str(L, s, "default");
 		p->seccomp.enabled = true;
@@ -375,7 +426,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 		p->seccomp.deny = str_list(L, s, "deny", NULL);
 	}
 	lua_pop(L, 1);
-	if (lua_getfield(L, t, "rlimits") == LUA_TTABLE) {
+	if (getf(L, t, "rlimits") == LUA_TTABLE) {
 		size_t r = lua_rawlen(L, -1);
 		struct sbx_rlim *rl = scratch(L, r * sizeof *rl);
 		for (size_t i = 0; i < r; i++) {
@@ -396,20 +447,19 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 		p->nrlimits = r;
 	}
 	lua_pop(L, 1);
-	p->umask = (int)opt_int(L, t, "umask", -1);
-	if (lua_getfield(L, t, "stdio") == LUA_TTABLE) {
+	p->umask = (int)opt_range(L, t, "umask", -1, -1, 0777);
+	if (getf(L, t, "stdio") == LUA_TTABLE) {
 		int s = lua_gettop(L);
 		for (int i = 0; i < 3; i++)
 			read_stdio(L, s, &p->stdio[i], i);
 	}
 	lua_pop(L, 1);
-	p->wall_ns = (int64_t)opt_int(L, t, "wall_ms", 0) * 1000000;
-	p->cpu_time_us = (int64_t)opt_int(L, t, "cpu_time_us", 0);
-	p->output_limit = (size_t)opt_int(L, t, "output_limit", 0);
+	/* at most a year: recipe.lua's limit, here against raw plans */
+	p->wall_ns = (int64_t)opt_range(L, t, "wall_ms", 0, 0, 31536000000LL) * 1000000;
+	p->cpu_time_us = (int64_t)opt_range(L, t, "cpu_time_us", 0, 0, 31536000000000LL);
+	p->output_limit = (size_t)opt_range(L, t, "output_limit", 0, 0, (lua_Integer)1 << 40);
 	p->no_into_cgroup = opt_bool(L, t, "no_into_cgroup", false);
-	if (lua_getfield(L, t, "raw_plan") == LUA_TSTRING)
-		p->raw_plan = lua_tolstring(L, -1, &p->raw_len);
-	lua_pop(L, 1); /* the string stays alive: it is in the plan table */
+	p->raw_plan = opt_bytes(L, t, "raw_plan", &p->raw_len);
 	p->tty = opt_bool(L, t, "tty", false);
 	p->async_start = opt_bool(L, t, "async_start", false);
 	p->park = opt_bool(L, t, "park", false);
@@ -475,9 +525,12 @@ static struct ljail *check_jail(lua_State *L, int i, bool must_open)
 	return lj;
 }
 
+/* registry[ANCHOR_KEY][key] = the value at idx, or nothing with idx 0
+ * (lua_absindex would turn 0 into the top of the stack) */
 static void anchor(lua_State *L, void *key, int idx)
 {
-	idx = lua_absindex(L, idx);
+	if (idx)
+		idx = lua_absindex(L, idx);
 	if (lua_getfield(L, LUA_REGISTRYINDEX, ANCHOR_KEY) != LUA_TTABLE) {
 		lua_pop(L, 1);
 		lua_newtable(L);
@@ -661,14 +714,43 @@ static void push_cgstats(lua_State *L, const struct sbx_cgstats *c)
 	setnum(L, "pids_max_hits", c->pids_max_hits);
 }
 
-static const char *signame(int s)
+/* "SIGKILL", or nil for a number the C library has no name for */
+static void push_signame(lua_State *L, int s)
 {
-	static char buf[16];
 	const char *a = sigabbrev_np(s);
-	if (!a)
-		return NULL;
-	snprintf(buf, sizeof buf, "SIG%s", a);
-	return buf;
+	if (a)
+		lua_pushfstring(L, "SIG%s", a);
+	else
+		lua_pushnil(L);
+}
+
+static int push_bytes(lua_State *L)
+{
+	lua_pushlstring(L, lua_touserdata(L, 1), (size_t)lua_tointeger(L, 2));
+	return 1;
+}
+
+/* Captured output as a Lua string. The copy may not fit in the host's memory
+ * where the capture itself did: then the longest half-size prefix that fits
+ * is kept, and the result says it was cut, instead of the memory error
+ * escaping with the jail's result lost. Returns whether it cut. */
+static bool push_output(lua_State *L, const char *data, size_t len)
+{
+	if (!data)
+		len = 0;
+	for (size_t n = len;; n /= 2) {
+		lua_pushcfunction(L, push_bytes);
+		lua_pushlightuserdata(L, (void *)(data ? data : ""));
+		lua_pushinteger(L, (lua_Integer)n);
+		if (lua_pcall(L, 2, 1, 0) == LUA_OK)
+			return n < len;
+		lua_pop(L, 1);
+		lua_gc(L, LUA_GCCOLLECT);
+		if (n == 0) { /* not even "": no output field at all */
+			lua_pushnil(L);
+			return true;
+		}
+	}
 }
 
 static void push_result(lua_State *L, const struct sbx_jail *j)
@@ -691,7 +773,7 @@ static void push_result(lua_State *L, const struct sbx_jail *j)
 		lua_pushinteger(L, r->exit_code);
 		lua_setfield(L, -2, "exit_code");
 		if (r->signal) {
-			lua_pushstring(L, signame(r->signal));
+			push_signame(L, r->signal);
 			lua_setfield(L, -2, "signal");
 			lua_pushinteger(L, r->signal);
 			lua_setfield(L, -2, "signal_number");
@@ -704,9 +786,11 @@ static void push_result(lua_State *L, const struct sbx_jail *j)
 			lua_pushstring(L, r->timeout_cpu ? "cpu" : "wall");
 			lua_setfield(L, -2, "timeout");
 		}
+		char scbuf[64];
 		const char *sc = r->signal == SIGSYS && r->syscall >= 0
 					 ? sbx_syscall_name_arch(r->syscall_arch,
-								 r->syscall)
+								 r->syscall, scbuf,
+								 sizeof scbuf)
 					 : NULL;
 		if (sc) {
 			lua_pushstring(L, sc);
@@ -753,9 +837,9 @@ static void push_result(lua_State *L, const struct sbx_jail *j)
 			continue;
 		if (!b->eof && !b->data)
 			continue;
-		lua_pushlstring(L, b->data ? b->data : "", b->len);
+		bool cut = push_output(L, b->data, b->len);
 		lua_setfield(L, -2, i == 1 ? "stdout" : "stderr");
-		if (b->truncated) {
+		if (b->truncated || cut) {
 			lua_pushboolean(L, 1);
 			lua_setfield(L, -2, "output_truncated");
 		}
@@ -906,6 +990,17 @@ static int l_running(lua_State *L)
 	return 1;
 }
 
+/* core.raise_nofile(): the soft fd limit up to the hard one (jails keep
+ * the old) -> true | nil, msg, errno */
+static int l_raise_nofile(lua_State *L)
+{
+	struct sbx_err e;
+	if (sbx_ctx_raise_nofile(get_host(L)->ctx, &e) < 0)
+		return push_err(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 /* core.plan_bytes(plan [, "job"]) -> the bytes init would get for the
  * plan, or a parked jail for the plan's job (specs, fuzz seeds) */
 static int l_plan_bytes(lua_State *L)
@@ -978,9 +1073,10 @@ static int l_cg_create(lua_State *L)
 	const char *ctl = luaL_optstring(L, 2, "");
 	char parent[4096], why[128];
 	struct sbx_err e;
-	if (sbx_cgroup_pick_parent(explicit, parent, sizeof parent, why,
+	struct sbx_ctx *c = get_host(L)->ctx;
+	if (sbx_cgroup_pick_parent(c, explicit, parent, sizeof parent, why,
 				   sizeof why, &e) < 0 ||
-	    sbx_cgroup_prepare_parent(parent, ctl, NULL, NULL, 0, &e) < 0)
+	    sbx_cgroup_prepare_parent(c, parent, ctl, NULL, NULL, 0, &e) < 0)
 		return push_err(L, &e);
 	struct sbx_cgroup *cg = new_cg(L);
 	if (sbx_cgroup_create(parent, cg, &e) < 0)
@@ -1015,6 +1111,22 @@ static int l_cg_stats(lua_State *L)
 	sbx_cgroup_stats(check_cg(L, 1), &st);
 	lua_newtable(L);
 	push_cgstats(L, &st);
+	return 1;
+}
+
+static int l_cg_pids(lua_State *L)
+{
+	struct sbx_err e;
+	pid_t *v;
+	size_t n;
+	if (sbx_cgroup_pids(check_cg(L, 1), &v, &n, &e) < 0)
+		return push_err(L, &e);
+	lua_createtable(L, (int)(n > INT32_MAX ? 0 : n), 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_pushinteger(L, v[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	free(v);
 	return 1;
 }
 
@@ -1076,8 +1188,8 @@ static int l_cg_parent(lua_State *L)
 {
 	char buf[4096], why[128];
 	struct sbx_err e;
-	if (sbx_cgroup_pick_parent(luaL_optstring(L, 1, NULL), buf, sizeof buf,
-				   why, sizeof why, &e) < 0)
+	if (sbx_cgroup_pick_parent(get_host(L)->ctx, luaL_optstring(L, 1, NULL),
+				   buf, sizeof buf, why, sizeof why, &e) < 0)
 		return push_err(L, &e);
 	lua_pushstring(L, buf);
 	lua_pushstring(L, why);
@@ -1152,6 +1264,8 @@ static int l_seccomp_bpf(lua_State *L)
 	return 2;
 }
 
+/* signals and the terminal are the process's, not a Lua state's: the
+ * module's only statics are for them */
 static volatile sig_atomic_t got_signal;
 static int wake_fd = -1;
 /* from a signal handler: end the supervisor's wait, even if the signal
@@ -1281,6 +1395,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 	static const luaL_Reg cg_m[] = {
 		{ "set", l_cg_set },	   { "get", l_cg_get },
 		{ "stats", l_cg_stats },   { "kill", l_cg_kill },
+		{ "pids", l_cg_pids },
 		{ "freeze", l_cg_freeze }, { "path", l_cg_path },
 		{ "remove", l_cg_close },  { "close", l_cg_close },
 		{ NULL, NULL },
@@ -1292,6 +1407,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "kill_all", l_kill_all },
 		{ "settle", l_settle },
 		{ "plan_bytes", l_plan_bytes },
+		{ "raise_nofile", l_raise_nofile },
 		{ "cgroup_open", l_cg_open },
 		{ "cgroup_create", l_cg_create },
 		{ "cgroup_mountpoint", l_cg_mountpoint },

@@ -180,6 +180,8 @@ local function is_list(t)
 end
 
 function M.main(argv)
+  -- many jails want many fds; the jails themselves get the old limit
+  core.raise_nofile()
   local o, err = parse_args(argv or {})
   if not o then return die(M.EXIT_USAGE, "%s (see --help)", err) end
   if o.help then io.stdout:write(USAGE) return 0 end

@@ -121,6 +121,7 @@ end
 
 local function check(h)
   if getmetatable(h) ~= Handle then error("expected a jail handle", 3) end
+  if h.closed then error("attempt to use a closed jail handle", 3) end
   return h
 end
 
@@ -208,12 +209,16 @@ function Handle:cgroup()
   return self.result and self.result.cgroup or self.jail:cgroup()
 end
 
--- close(): kill if still running, reap, remove the cgroup
+-- close(): kill if still running, reap, remove the cgroup; every other
+-- method raises afterwards, as a closed file's do (close again is fine)
 function Handle:close()
+  if getmetatable(self) ~= Handle then error("expected a jail handle", 2) end
+  if self.closed then return end
   if not self.result then
     self.jail:kill("KILL")
     self:wait()
   end
+  self.closed = true
 end
 Handle.__close = Handle.close
 
@@ -225,7 +230,7 @@ end
 -- run_plan(recipe, plan): run a plan sb.compile made of that recipe (the
 -- recipe still brings the hooks) without compiling it again
 function M.run_plan(r, plan)
-  if type(r) ~= "table" or type(plan) ~= "table" then
+  if type(r) ~= "table" or getmetatable(plan) ~= recipe.Plan then
     error("run_plan: expected (recipe, plan), the plan from sb.compile(recipe)", 2)
   end
   local h, _, _, res = start(r, plan)
@@ -454,6 +459,14 @@ function M.run_all(list, opts)
   end
   -- validate every recipe before running any
   local plans = opts.plans or M.compile_all(list, opts.compile)
+  if type(plans) ~= "table" or #plans ~= #list then
+    error("run_all: plans: expected sb.compile_all(recipes), one plan per recipe", 2)
+  end
+  for i = 1, #plans do
+    if getmetatable(plans[i]) ~= recipe.Plan then
+      error(("run_all: plans[%d]: expected a plan from sb.compile"):format(i), 2)
+    end
+  end
   local results, running, next_i, done, failed = {}, {}, 1, 0, 0
   local n = #list
   -- warm: a pool per group of jobs that share a jail, when it has several
@@ -513,10 +526,15 @@ function M.run_all(list, opts)
     while count < parallel and next_i <= n and not M.stopping do
       local i = next_i
       next_i = next_i + 1
-      local h, _, _, res = launch(i)
+      local h, _, errno, res = launch(i)
       if h then
         running[h] = i
         count = count + 1
+      elseif (errno == "EMFILE" or errno == "ENFILE" or errno == "EAGAIN") and count > 0 then
+        -- out of fds (or processes) for now: a running job gives some
+        -- back when it ends; this one starts then
+        next_i = i
+        break
       else
         record(i, res)
       end

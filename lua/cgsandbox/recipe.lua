@@ -6,6 +6,9 @@ local units = require "cgsandbox.units"
 
 local M = {}
 
+-- a compiled plan has a type of its own: run_plan takes nothing else
+M.Plan = { __name = "cgsandbox.plan" }
+
 -- recipe errors are values of their own type, so a host can tell them from
 -- bugs (exit 2 vs a traceback)
 local RecipeError = {}
@@ -13,12 +16,30 @@ RecipeError.__index = RecipeError
 RecipeError.__tostring = function(e) return e.message end
 M.RecipeError = RecipeError
 
+-- a string as it can be shown on one readable line: quoted, with control
+-- characters, quotes and bytes beyond ASCII escaped
+local ESC = { ["\n"] = "\\n", ["\t"] = "\\t", ['"'] = '\\"', ["\\"] = "\\\\" }
+local function quoted(s)
+  -- UTF-8 text stays as it is; other bytes beyond ASCII are escaped
+  return '"' .. (s:gsub(utf8.len(s) and '[%c"\\]' or '[%c"\\\128-\255]', function(c)
+    return ESC[c] or ("\\x%02x"):format(c:byte())
+  end)) .. '"'
+end
+M.quoted = quoted
+
+-- the path of a field named by a key the user wrote
+local function key_path(path, k)
+  if type(k) == "string" and k:match("^[%a_][%w_]*$") then return path .. "." .. k end
+  if type(k) == "string" then return path .. "[" .. quoted(k) .. "]" end
+  return path .. "[" .. tostring(k) .. "]"
+end
+
 local function fail(path, expected, got)
   local shown
   if got == nil then
     shown = "nothing"
   elseif type(got) == "string" then
-    shown = ("%q"):format(got):gsub("\\\n", "\\n")
+    shown = quoted(got)
   elseif type(got) == "table" then
     shown = "a table"
   else
@@ -60,6 +81,9 @@ local HOST_PRIVATE_ORDER = { "/tmp", "/run", "/var/tmp", "/home", "/root", "/srv
 -- not the jail's to read) unless the recipe says user, or the jail has a
 -- user namespace (rootless: it is the caller, who cannot read those either)
 M.HOST_ROOT_USER = 65534
+-- captured output is kept in memory: at most 1 TiB per stream (the plan
+-- reader's bound too)
+M.OUTPUT_MAX = 2^40
 
 -- the nodes of the minimal /dev, and the console's (ptmx, the pts slaves):
 -- the device allow-list every jail with a cgroup starts from
@@ -93,14 +117,39 @@ local RLIMITS = { as = "size", core = "size", cpu = "count", data = "size", fsiz
                   nofile = "count", nproc = "count", rss = "size", rtprio = "count",
                   rttime = "count", sigpending = "count", stack = "size" }
 
+-- A recipe is the user's data: it is copied raw (next) before anything
+-- reads it, so no __index, __pairs or __len of theirs runs during
+-- validation (a field a metatable would give is not seen), and every list
+-- is bounded.
+local MAX_LIST = 65536
+local MAX_VALUES, MAX_DEPTH = 1000000, 32
+
+local function raw_copy(v, path)
+  local seen, n = {}, 0
+  local function copy(x, depth)
+    if type(x) ~= "table" then return x end
+    if seen[x] then return seen[x] end
+    if depth > MAX_DEPTH then failmsg(path, ("tables nested more than %d deep"):format(MAX_DEPTH)) end
+    local t = {}
+    seen[x] = t
+    for k, val in next, x do
+      n = n + 1
+      if n > MAX_VALUES then failmsg(path, ("more than %d values in all"):format(MAX_VALUES)) end
+      t[copy(k, depth + 1)] = copy(val, depth + 1)
+    end
+    return t
+  end
+  return copy(v, 0)
+end
+
 local function check_keys(t, allowed, path)
-  for k in pairs(t) do
+  for k in next, t do
     if type(k) ~= "string" or not allowed[k] then
       if math.type(k) ~= "integer" then
         local names = {}
         for n in pairs(allowed) do if type(n) == "string" then names[#names + 1] = n end end
         table.sort(names)
-        failmsg(path .. "." .. tostring(k), "unknown field (known: " .. table.concat(names, ", ") .. ")")
+        failmsg(key_path(path, k), "unknown field (known: " .. table.concat(names, ", ") .. ")")
       end
     end
   end
@@ -133,13 +182,45 @@ local function optbool(v, def, path)
   return typed(v, "boolean", path)
 end
 
-local function list_of_strings(v, path)
-  typed(v, "table", path, "a list of strings")
-  for k, x in pairs(v) do
-    if math.type(k) ~= "integer" then fail(path, "a list of strings", v) end
-    if type(x) ~= "string" then fail(("%s[%d]"):format(path, k), "a string", x) end
+-- a plain copy of the list v: integer keys 1..n, no hole, at most max
+local function list(v, path, what, max)
+  typed(v, "table", path, what)
+  local n, top = 0, 0
+  for k in next, v do
+    if math.type(k) ~= "integer" or k < 1 then fail(path, what, v) end
+    n = n + 1
+    if k > top then top = k end
+    if n > (max or MAX_LIST) then failmsg(path, ("more than %d items"):format(max or MAX_LIST)) end
   end
-  return v
+  if top ~= n then failmsg(path, ("a list without holes (item %d is missing)"):format(
+    (function() for i = 1, top do if rawget(v, i) == nil then return i end end end)())) end
+  local out = {}
+  for i = 1, n do out[i] = rawget(v, i) end
+  return out
+end
+
+local function no_nul(x, path)
+  if x:find("\0", 1, true) then fail(path, "a string without NUL bytes", x) end
+  return x
+end
+
+local function list_of_strings(v, path)
+  local out = list(v, path, "a list of strings")
+  for i, x in ipairs(out) do
+    if type(x) ~= "string" then fail(("%s[%d]"):format(path, i), "a string", x) end
+    no_nul(x, ("%s[%d]"):format(path, i))
+  end
+  return out
+end
+
+-- system call names as the kernel's tables spell them (libseccomp knows
+-- which exist: that check comes with the policy's compile)
+local function syscall_names(v, path)
+  local out = list_of_strings(v, path)
+  for i, x in ipairs(out) do
+    if not x:match("^[%w_]+$") then fail(("%s[%d]"):format(path, i), "a system call name like \"openat\"", x) end
+  end
+  return out
 end
 
 local function unit(fn, v, path, ...)
@@ -203,7 +284,7 @@ local function compile_mount(m, path)
   else
     dst = m.target or m[2]
   end
-  if #m > KINDS[kind] + 1 then failmsg(path, "too many positional values") end
+  if rawlen(m) > KINDS[kind] + 1 then failmsg(path, "too many positional values") end
   local out = { kind = kind, dst = abspath(dst, path .. ".target") }
   if kind == "bind" then
     out.src = hostpath(src, path .. ".source")
@@ -215,7 +296,7 @@ local function compile_mount(m, path)
     out.src = hostpath(src, path .. ".source")
     out.data = "mode=0755" .. (m.size ~= nil and (",size=" .. unit(units.size, m.size, path .. ".size")) or "")
   elseif kind == "symlink" then
-    out.src = typed(src, "string", path .. ".source", "the link's text")
+    out.src = no_nul(typed(src, "string", path .. ".source", "the link's text"), path .. ".source")
   elseif kind == "file" then
     local c = m.content or m[3] or ""
     out.data = typed(c, "string", path .. ".content")
@@ -224,11 +305,11 @@ local function compile_mount(m, path)
     if m.size ~= nil then opts[#opts + 1] = "size=" .. unit(units.size, m.size, path .. ".size") end
     local mode = m.mode ~= nil and unit(units.mode, m.mode, path .. ".mode") or tonumber("1777", 8)
     opts[#opts + 1] = ("mode=%o"):format(mode)
-    if m.options ~= nil then opts[#opts + 1] = typed(m.options, "string", path .. ".options") end
+    if m.options ~= nil then opts[#opts + 1] = no_nul(typed(m.options, "string", path .. ".options"), path .. ".options") end
     out.data = table.concat(opts, ",")
     out.ro = optbool(m.ro, false, path .. ".ro")
   elseif kind == "proc" and m.options ~= nil then
-    out.data = typed(m.options, "string", path .. ".options")
+    out.data = no_nul(typed(m.options, "string", path .. ".options"), path .. ".options")
   elseif kind == "sysfs" then
     out.ro = optbool(m.ro, true, path .. ".ro")
   end
@@ -249,6 +330,9 @@ local function supervisor_limits(l, plan, path)
   end
   if l.output ~= nil then
     plan.output_limit = unit(units.size, l.output, path .. ".output")
+    if plan.output_limit < 1 or plan.output_limit > M.OUTPUT_MAX then
+      fail(path .. ".output", "a size of at least one byte, up to 1T", l.output)
+    end
   end
 end
 
@@ -295,11 +379,11 @@ local function compile_limits(l, plan, path, caps_of)
   if l.io ~= nil then
     typed(l.io, "table", path .. ".io", 'a table like { ["8:0"] = { rbps = "10M" } }')
     local devs = {}
-    for dev in pairs(l.io) do devs[#devs + 1] = dev end
+    for dev in next, l.io do devs[#devs + 1] = dev end
     table.sort(devs, function(a, b) return tostring(a) < tostring(b) end)
     for _, dev in ipairs(devs) do
       local s = l.io[dev]
-      local p = ("%s.io[%q]"):format(path, tostring(dev))
+      local p = ("%s.io[%s]"):format(path, type(dev) == "string" and quoted(dev) or tostring(dev))
       if type(dev) ~= "string" or not dev:match("^%d+:%d+$") then
         fail(p, 'a device as "MAJOR:MINOR" (e.g. "8:0")', dev)
       end
@@ -324,12 +408,12 @@ local function compile_limits(l, plan, path, caps_of)
   if l.rlimits ~= nil then
     typed(l.rlimits, "table", path .. ".rlimits")
     local names = {}
-    for k in pairs(l.rlimits) do
+    for k in next, l.rlimits do
       if type(k) ~= "string" or not RLIMITS[k] then
         local known = {}
         for n in pairs(RLIMITS) do known[#known + 1] = n end
         table.sort(known)
-        failmsg(path .. ".rlimits." .. tostring(k), "unknown rlimit (known: " .. table.concat(known, ", ") .. ")")
+        failmsg(key_path(path .. ".rlimits", k), "unknown rlimit (known: " .. table.concat(known, ", ") .. ")")
       end
       names[#names + 1] = k
     end
@@ -364,7 +448,7 @@ local function env_of(r, path, hostenv)
     env.PATH = DEFAULT_PATH
   else
     typed(r.env, "table", path .. ".env", "a table of NAME = value")
-    for k, v in pairs(r.env) do
+    for k, v in next, r.env do
       if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
         fail(path .. ".env", "names like PATH or MY_VAR", k)
       end
@@ -419,8 +503,8 @@ local function idmap(v, path)
   end
   typed(v, "table", path, 'a map like "0 1000 1" or { {0, 1000, 1} }')
   local lines = {}
-  for i, e in ipairs(v) do
-    if type(e) ~= "table" or #e ~= 3 then fail(("%s[%d]"):format(path, i), "{ inside, outside, count }", e) end
+  for i, e in ipairs(list(v, path, 'a map like "0 1000 1" or { {0, 1000, 1} }', 340)) do
+    if type(e) ~= "table" or rawlen(e) ~= 3 then fail(("%s[%d]"):format(path, i), "{ inside, outside, count }", e) end
     for j = 1, 3 do unit(units.count, e[j], ("%s[%d][%d]"):format(path, i, j), false, j == 3 and 1 or 0) end
     lines[#lines + 1] = ("%d %d %d"):format(e[1], e[2], e[3])
   end
@@ -430,11 +514,11 @@ end
 local function argv_of(cmd, path)
   if type(cmd) == "string" then
     if cmd == "" then fail(path .. ".command", "a command", cmd) end
-    return { "/bin/sh", "-c", cmd }
+    return { "/bin/sh", "-c", no_nul(cmd, path .. ".command") }
   elseif type(cmd) == "table" then
-    list_of_strings(cmd, path .. ".command")
-    if #cmd == 0 or cmd[1] == "" then fail(path .. ".command", "a non-empty list like { \"/bin/echo\", \"hi\" }", cmd) end
-    return table.move(cmd, 1, #cmd, 1, {})
+    local argv = list_of_strings(cmd, path .. ".command")
+    if #argv == 0 or argv[1] == "" then fail(path .. ".command", "a non-empty list like { \"/bin/echo\", \"hi\" }", cmd) end
+    return argv
   end
   fail(path .. ".command", 'a command: a list like { "/bin/echo", "hi" } or a shell string', cmd)
 end
@@ -456,6 +540,7 @@ function M.compile(r, opts)
   opts = opts or {}
   local path = "recipe"
   typed(r, "table", path, "a recipe table")
+  r = raw_copy(r, path)
   check_keys(r, TOP, path)
   local plan = {}
 
@@ -515,18 +600,18 @@ function M.compile(r, opts)
     -- nobody over the host root; in a user namespace the caller (root
     -- there) is all the jail is anyway
     u = (plan.rootfs or set.user) and {} or { uid = M.HOST_ROOT_USER }
-  elseif math.type(u) == "integer" then
+  elseif type(u) == "number" then
     u = { uid = u }
   end
   typed(u, "table", path .. ".user", "{ uid = N, gid = N, groups = { ... } } or a uid")
   check_keys(u, { uid = true, gid = true, groups = true }, path .. ".user")
-  plan.uid = u.uid ~= nil and unit(units.count, u.uid, path .. ".user.uid", false, 0) or 0
-  plan.gid = u.gid ~= nil and unit(units.count, u.gid, path .. ".user.gid", false, 0) or plan.uid
+  plan.uid = u.uid ~= nil and unit(units.id, u.uid, path .. ".user.uid") or 0
+  plan.gid = u.gid ~= nil and unit(units.id, u.gid, path .. ".user.gid") or plan.uid
   if u.groups ~= nil then
     typed(u.groups, "table", path .. ".user.groups", "a list of gids")
     plan.groups = {}
-    for i, g in ipairs(u.groups) do
-      plan.groups[i] = unit(units.count, g, ("%s.user.groups[%d]"):format(path, i), false, 0)
+    for i, g in ipairs(list(u.groups, path .. ".user.groups", "a list of gids")) do
+      plan.groups[i] = unit(units.id, g, ("%s.user.groups[%d]"):format(path, i))
     end
   end
   if set.user then
@@ -549,15 +634,10 @@ function M.compile(r, opts)
   local mounts, targets = {}, {}
   if r.mounts ~= nil then
     typed(r.mounts, "table", path .. ".mounts", "a list of mounts")
-    for i, m in ipairs(r.mounts) do
+    for i, m in ipairs(list(r.mounts, path .. ".mounts", "a list of mounts", 256)) do
       local cm = compile_mount(m, ("%s.mounts[%d]"):format(path, i))
       mounts[#mounts + 1] = cm
       targets[cm.dst] = true
-    end
-    for k in pairs(r.mounts) do
-      if math.type(k) ~= "integer" or k < 1 or k > #r.mounts then
-        fail(path .. ".mounts", "a list of mounts", r.mounts)
-      end
     end
   end
   local defaults = {}
@@ -587,7 +667,7 @@ function M.compile(r, opts)
   if r.host_paths ~= nil then
     list_of_strings(r.host_paths, path .. ".host_paths")
     if plan.rootfs then failmsg(path .. ".host_paths", "only over the host's root (without rootfs)") end
-    for i, hp in ipairs(r.host_paths) do
+    for i, hp in ipairs(list_of_strings(r.host_paths, path .. ".host_paths")) do
       if not M.HOST_PRIVATE[hp] then
         fail(("%s.host_paths[%d]"):format(path, i), "one of " .. table.concat(HOST_PRIVATE_ORDER, ", "), hp)
       end
@@ -608,8 +688,11 @@ function M.compile(r, opts)
     plan.root_nodev = typed(r.root_nodev, "boolean", path .. ".root_nodev")
   end
 
-  plan.masked = r.masked_paths ~= nil and list_of_strings(r.masked_paths, path .. ".masked_paths") or M.DEFAULT_MASKED
-  plan.readonly = r.readonly_paths ~= nil and list_of_strings(r.readonly_paths, path .. ".readonly_paths") or M.DEFAULT_READONLY
+  -- copies: a plan is its caller's to change, the defaults are not
+  plan.masked = r.masked_paths ~= nil and list_of_strings(r.masked_paths, path .. ".masked_paths")
+                or table.move(M.DEFAULT_MASKED, 1, #M.DEFAULT_MASKED, 1, {})
+  plan.readonly = r.readonly_paths ~= nil and list_of_strings(r.readonly_paths, path .. ".readonly_paths")
+                  or table.move(M.DEFAULT_READONLY, 1, #M.DEFAULT_READONLY, 1, {})
   for i, p in ipairs(plan.masked) do abspath(p, ("%s.masked_paths[%d]"):format(path, i)) end
   for i, p in ipairs(plan.readonly) do abspath(p, ("%s.readonly_paths[%d]"):format(path, i)) end
 
@@ -635,11 +718,7 @@ function M.compile(r, opts)
   -- cgroup leaf by the kernel (no cgroup: only nodev mounts hold)
   local rules = {}
   if r.devices ~= nil then
-    typed(r.devices, "table", path .. ".devices", "a list of device rules")
-    for k in pairs(r.devices) do
-      if math.type(k) ~= "integer" or k < 1 or k > #r.devices then fail(path .. ".devices", "a list of device rules", r.devices) end
-    end
-    for i, d in ipairs(r.devices) do
+    for i, d in ipairs(list(r.devices, path .. ".devices", "a list of device rules", 100)) do
       rules[i] = compile_device(d, ("%s.devices[%d]"):format(path, i))
       if rules[i].path and (r.dev == false or targets["/dev"]) then
         failmsg(("%s.devices[%d].path"):format(path, i), "nodes are made in the jail's own /dev: keep dev")
@@ -657,8 +736,7 @@ function M.compile(r, opts)
   -- privileges
   plan.caps = {}
   if r.capabilities ~= nil then
-    list_of_strings(r.capabilities, path .. ".capabilities")
-    for i, c in ipairs(r.capabilities) do
+    for i, c in ipairs(list_of_strings(r.capabilities, path .. ".capabilities")) do
       local n = c:lower():gsub("^cap_", "")
       if opts.cap_names and not opts.cap_names[n] then
         fail(("%s.capabilities[%d]"):format(path, i), "a capability name like \"net_bind_service\"", c)
@@ -680,8 +758,8 @@ function M.compile(r, opts)
     end
     plan.seccomp = {
       default = d,
-      allow = sc.allow ~= nil and list_of_strings(sc.allow, path .. ".seccomp.allow") or nil,
-      deny = sc.deny ~= nil and list_of_strings(sc.deny, path .. ".seccomp.deny") or nil,
+      allow = sc.allow ~= nil and syscall_names(sc.allow, path .. ".seccomp.allow") or nil,
+      deny = sc.deny ~= nil and syscall_names(sc.deny, path .. ".seccomp.deny") or nil,
       denylist = optbool(sc.denylist, d == "allow", path .. ".seccomp.denylist"),
     }
     if opts.seccomp_check then
@@ -696,7 +774,10 @@ function M.compile(r, opts)
       if c == "sys_admin" then plan.seccomp.keep_sys_admin = true end
     end
   end
-  if r.umask ~= nil then plan.umask = unit(units.mode, r.umask, path .. ".umask") end
+  if r.umask ~= nil then
+    plan.umask = unit(units.mode, r.umask, path .. ".umask")
+    if plan.umask > 511 then fail(path .. ".umask", 'a umask like "027" (permission bits only)', r.umask) end
+  end
 
   plan.stdio = stdio_all(r.stdio, path)
 
@@ -711,7 +792,7 @@ function M.compile(r, opts)
     if r[h] ~= nil then typed(r[h], "function", path .. "." .. h) end
   end
   if opts.trace then plan.trace = true end
-  return plan
+  return setmetatable(plan, M.Plan)
 end
 
 -- A pool's job: what may differ from the pool's recipe.  The stdio
@@ -727,9 +808,10 @@ function M.compile_job(j, opts)
   opts = opts or {}
   local path = opts.path or "job"
   typed(j, "table", path, "a job table")
-  for k in pairs(j) do
+  j = raw_copy(j, path)
+  for k in next, j do
     if type(k) ~= "string" or not JOB[k] then
-      failmsg(path .. "." .. tostring(k), "not a job field: a pool's jobs differ from its recipe only in "
+      failmsg(key_path(path, k), "not a job field: a pool's jobs differ from its recipe only in "
         .. "name, command, env, env_inherit, cwd, stdio (or stdin/stdout/stderr), limits.wall/cpu_time/output and hooks")
     end
   end

@@ -5,11 +5,15 @@ local M = {}
 
 local SIZE = { [""] = 1, K = 2^10, M = 2^20, G = 2^30, T = 2^40, P = 2^50 }
 
+-- sizes are below 4 EiB (2^62 bytes), durations at most a year
+M.SIZE_MAX = 2^62
+M.DURATION_MAX = 365 * 86400
+
 -- bytes as an integer, or "max" when allow_max
 function M.size(v, allow_max)
-  local what = 'a size like 1048576, "50M", "1.5G"' .. (allow_max and ' or "max"' or '')
+  local what = 'a size like 1048576, "50M", "1.5G"' .. (allow_max and ' or "max"' or '') .. ', below 4 EiB'
   if type(v) == "number" then
-    if v ~= v or v < 0 or v == math.huge or math.floor(v) ~= v then
+    if v ~= v or v < 0 or v >= M.SIZE_MAX or math.floor(v) ~= v then
       return nil, what
     end
     return math.tointeger(v) or nil, what
@@ -24,17 +28,17 @@ function M.size(v, allow_max)
     return nil, what
   end
   local n = tonumber(num) * SIZE[unit:upper()]
-  if n >= 2^62 then return nil, what end
+  if n >= M.SIZE_MAX then return nil, what end
   return math.floor(n)
 end
 
 local DUR = { us = 1e-6, ms = 1e-3, s = 1, m = 60, h = 3600 }
 
--- seconds (a float), > 0
+-- seconds (a float), > 0, at most a year
 function M.duration(v)
-  local what = 'a duration like 30, "30s", "500ms", "2m" or "1h"'
+  local what = 'a duration like 30, "30s", "500ms", "2m" or "1h", up to a year'
   if type(v) == "number" then
-    if v ~= v or v <= 0 or v == math.huge then return nil, what end
+    if v ~= v or v <= 0 or v > M.DURATION_MAX then return nil, what end
     return v
   end
   if type(v) ~= "string" then return nil, what end
@@ -42,7 +46,7 @@ function M.duration(v)
   if not num then return nil, what end
   local mul = DUR[unit == "" and "s" or unit]
   local n = mul and tonumber(num) * mul
-  if not n or n <= 0 then return nil, what end
+  if not n or n <= 0 or n > M.DURATION_MAX then return nil, what end
   return n
 end
 
@@ -64,6 +68,15 @@ function M.count(v, allow_max, min)
   if v == "max" and allow_max then return "max" end
   if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) end
   if math.type(v) ~= "integer" or v < min then return nil, what end
+  return v
+end
+
+-- a user or group id: 0 to 4294967294 (4294967295 is -1, "no change"
+-- to the kernel: it would keep root)
+function M.id(v)
+  local what = "an id from 0 to 4294967294"
+  if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) end
+  if math.type(v) ~= "integer" or v < 0 or v > 4294967294 then return nil, what end
   return v
 end
 
@@ -95,11 +108,11 @@ function M.mode(v)
 end
 
 function M.format_size(n)
-  if type(n) ~= "number" then return "-" end
+  if type(n) ~= "number" or n ~= n or n < 0 or n == math.huge then return "-" end
   local units = { "B", "K", "M", "G", "T" }
   local i = 1
   while n >= 1024 and i < #units do n = n / 1024; i = i + 1 end
-  if i == 1 then return ("%dB"):format(n) end
+  if i == 1 then return ("%dB"):format(math.floor(n)) end
   return ("%.1f%s"):format(n, units[i])
 end
 

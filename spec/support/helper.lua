@@ -4,10 +4,15 @@ local H = {}
 
 H.root = os.getenv("SBX_ROOT") or "."
 package.path = H.root .. "/lua/?.lua;" .. H.root .. "/lua/?/init.lua;" .. package.path
-package.cpath = H.root .. "/build/?.so;" .. package.cpath
+-- the module and the host under test: build/, or a sanitizer build
+-- (SBX_BUILD=build/asan, make check-asan)
+H.build = os.getenv("SBX_BUILD") or H.root .. "/build"
+package.cpath = H.build .. "/?.so;" .. package.cpath
 H.sb = require "cgsandbox"
 H.core = require "cgsandbox.core"
-H.bin = H.root .. "/build/sandboxlua"
+H.bin = H.build .. "/sandboxlua"
+-- the interpreter for Lua scripts the specs start (build/asan/lua5.4 there)
+H.lua = os.getenv("SBX_LUA") or "lua5.4"
 H.busybox = H.root .. "/build/rootfs/busybox"
 
 function H.sh(cmd)
@@ -92,7 +97,8 @@ end
 function H.leaves(parent)
   H.sb.settle()
   parent = parent or select(1, H.core.cgroup_parent())
-  local out = H.sh(("find %s -maxdepth 1 -name 'sbx-%d-*'"):format(parent, H.core.getpid()))
+  -- (no parent yet is no leaf: find's complaint is not one)
+  local out = H.sh(("(find %s -maxdepth 1 -name 'sbx-%d-*' 2>/dev/null)"):format(parent, H.core.getpid()))
   local n = 0
   for _ in out:gmatch("[^\n]+") do n = n + 1 end
   return n

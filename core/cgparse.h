@@ -1,0 +1,39 @@
+/* Parsers of the kernel's cgroup and mount files, over a buffer already
+ * read whole (no I/O: fuzz/cg_parse.c drives each one). Every input is
+ * hostile until parsed: a line cut short, a number out of range or an
+ * unknown form is skipped, never half taken. */
+#ifndef SBX_CGPARSE_H
+#define SBX_CGPARSE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* the kernel's own bound on pid_max (PID_MAX_LIMIT, 64-bit) */
+#define SBX_PID_MAX 4194304
+
+/* cgroup.procs: fn(pid) for each whole line that is a pid in
+ * 1..SBX_PID_MAX; a last line without its newline is not whole. Returns
+ * the number of pids, or -1 when fn did. Writes into buf. */
+int sbx_parse_pids(char *buf, int (*fn)(pid_t pid, void *arg), void *arg);
+
+/* one number: "123" or "123\n" (memory.current, pids.current); -1 else */
+int64_t sbx_parse_count(const char *buf);
+
+/* flat-keyed files ("key value" lines: memory.events, cpu.stat): each
+ * key asked for gets its value, or -1 where absent or not a count */
+struct sbx_kv { const char *key; int64_t *val; };
+void sbx_parse_keys(char *buf, const struct sbx_kv *kv, size_t n);
+
+/* /proc/self/mountinfo: the mount point of the last cgroup2 mount (a
+ * later one shadows earlier ones), octal escapes (\040) decoded; -1
+ * when there is none or it does not fit in out */
+int sbx_parse_mountinfo_cgroup2(char *buf, char *out, size_t len);
+
+/* /proc/self/cgroup: the v2 path ("0::/a/b"); -1 when absent or too long */
+int sbx_parse_own_cgroup(char *buf, char *out, size_t len);
+/* /proc/self/cgroup: whether a v1 hierarchy holds the controller */
+bool sbx_parse_v1_holds(char *buf, const char *controller);
+/* a space-separated word list (cgroup.controllers) has this word */
+bool sbx_parse_has_word(const char *list, const char *word);
+#endif
