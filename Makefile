@@ -19,8 +19,12 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wconversion \
             -Wno-format-truncation
 HARDEN   := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
             -D_FORTIFY_SOURCE=2 -fno-strict-overflow -fno-delete-null-pointer-checks
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(HARDEN) -fPIC
-LDHARDEN := -Wl,-z,relro,-z,now,-z,noexecstack,--as-needed
+# SAN=address,undefined: the host side (module, host, libsbx) built with
+# sanitizers, into build/asan (make check-asan); sbx-init stays as it is
+SAN      ?=
+SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer)
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(HARDEN) $(SANFLAGS) -fPIC
+LDHARDEN := -Wl,-z,relro,-z,now,-z,noexecstack,--as-needed $(SANFLAGS)
 LIBS     := -lcap -lseccomp -luring
 
 # libsbx (the host side) and sbx-init (the jail's pid 1, a static program
@@ -46,7 +50,7 @@ TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps uidmap u
               clang libclang-rt-14-dev bpftool
 BENCH_PKGS := bubblewrap crun runc util-linux
 
-.PHONY: all deps test-deps demo test check bench install uninstall clean static fuzz
+.PHONY: all deps test-deps demo test check check-asan asan bench install uninstall clean static fuzz
 
 all: deps $(B)/sandboxlua $(B)/cgsandbox/core.so
 
@@ -168,8 +172,20 @@ $(B)/spec/noclose: spec/support/noclose.c | $(B)/.deps-build
 
 SPEC_BINS := $(B)/spec/hog $(B)/spec/mtspawn $(B)/spec/noclose
 
-test: all test-deps $(SPEC_BINS)
+# the module and host with ASan+UBSan, for the host specs (scripts/test)
+asan: deps
+	$(Q)$(MAKE) --no-print-directory B=$(B)/asan SAN=address,undefined \
+	  $(B)/asan/sandboxlua $(B)/asan/cgsandbox/core.so $(B)/asan/lua5.4
+
+# a lua interpreter with the sanitizer runtime linked in (spec/support/lua.c)
+$(B)/lua5.4: spec/support/lua.c | $(B)/.deps-build
+	$(Q)$(CC) $(ALL_CFLAGS) $(LUA_INC) -Wl,-E -o $@ $< $(LDHARDEN) -llua$(LUA_VERSION) -lm
+
+test: all test-deps asan $(SPEC_BINS)
 	$(Q)scripts/test
+
+check-asan: all test-deps asan $(SPEC_BINS)
+	$(Q)SBX_ONLY=asan scripts/test
 
 bench: all
 	$(Q)scripts/ensure-packages $(BENCH_PKGS)
