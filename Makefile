@@ -148,14 +148,27 @@ FUZZ_SECONDS ?= 30
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -g -O1 -std=gnu11 -D_GNU_SOURCE -Icore \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := plan_decode
+FUZZ_TARGETS := plan_decode cg_parse recipe_compile units
 $(B)/fuzz/plan_decode: fuzz/plan_decode.c core/plan.c core/err.c core/priv.c $(CORE_HDR) | $(B)/.deps-test
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 
+$(B)/fuzz/cg_parse: fuzz/cg_parse.c core/cgparse.c core/cgparse.h | $(B)/.deps-test
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+
+# the Lua layer through fuzz/lua_driver.c: cgsandbox's C core linked in,
+# the harness (fuzz/NAME.lua) and the modules read from this tree
+FUZZ_LUA_SRC := fuzz/lua_driver.c lua/core.c $(LIB_SRC) $(B)/core/seccomp_prebuilt.c
+$(B)/fuzz/recipe_compile $(B)/fuzz/units: $(B)/fuzz/%: $(FUZZ_LUA_SRC) $(B)/core/init_image.o \
+    fuzz/%.lua fuzz/luaval.lua $(CORE_HDR) | $(B)/.deps-test
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) $(LUA_INC) -DFUZZ_HARNESS='"$*"' -DSBX_SRC_DIR='"$(CURDIR)"' \
+	  -o $@ $(FUZZ_LUA_SRC) $(B)/core/init_image.o -l:liblua$(LUA_VERSION).a $(LIBS) -lm -ldl
+
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/%)
 	$(Q)for t in $(FUZZ_TARGETS); do mkdir -p $(B)/fuzz/work/$$t; \
-	  $(B)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  $(B)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(B)/fuzz/$$t- \
 	    $(B)/fuzz/work/$$t fuzz/corpus/$$t > $(B)/fuzz/$$t.log 2>&1; rc=$$?; \
 	  grep -E '^(Done|==[0-9]+==ERROR|SUMMARY)' $(B)/fuzz/$$t.log | sed "s/^/$$t: /"; \
 	  [ $$rc -eq 0 ] || { tail -n 40 $(B)/fuzz/$$t.log; exit 1; }; done
