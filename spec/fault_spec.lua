@@ -1,0 +1,107 @@
+-- Faults: a busy host killed with SIGKILL at a random moment (before its
+-- first jail, during setup, while its jails run, in teardown).  Checked
+-- through the kernel: every process of its jails is gone (each leaf it
+-- left says populated 0, no command of its is alive), and the next host
+-- to use the parent removes each leaf it left.
+local H = require "spec.support.helper"
+
+local ROUNDS = 10 -- of each kind: 20 kills
+
+local function marker(n) return ("86%03d.5"):format(n) end
+
+local function jobs_src(n)
+  return ([[
+    local jobs = {}
+    for i = 1, 8 do
+      local cmd = i %% 2 == 0 and ("echo quick " .. i .. "; sleep 0.0" .. i) or "exec sleep %s"
+      jobs[i] = { name = "j" .. i, rootfs = %q, command = cmd, stdio = { stdout = "capture" } }
+    end
+  ]]):format(marker(n), H.busybox)
+end
+
+local function alive(n)
+  return H.sh(("pgrep -f '^sleep %s$' || true"):format(marker(n))):match("%d") ~= nil
+end
+
+local function leaves_of(parent, pid)
+  local out = H.sh(("(find %s -maxdepth 1 -name 'sbx-%s-*' 2>/dev/null)"):format(parent, pid))
+  local t = {}
+  for l in out:gmatch("[^\n]+") do t[#t + 1] = l end
+  return t
+end
+
+local function populated(leaf)
+  local f = io.open(leaf .. "/cgroup.events")
+  if not f then return false end -- removed meanwhile: empty
+  local s = f:read("a")
+  f:close()
+  return s:find("populated 1", 1, true) ~= nil
+end
+
+-- moments spread from 0 to 0.36 s after the start, with jitter; returns
+-- the pid, the delay, and whether its jails were running when it died
+local function kill_at_random(start, n)
+  local delay = ((n - 1) % 5) * 0.08 + math.random() * 0.04
+  local pid = H.sh(("%s >/dev/null 2>&1 & sleep %.3f; echo $!"):format(start, delay)):match("%d+")
+  local running = alive(n)
+  H.sh("kill -KILL " .. pid)
+  -- gone (a zombie until its parent, the shell that started it, is reaped)
+  for _ = 1, 200 do
+    local st = H.sh("ps -p " .. pid .. " -o stat= || true")
+    if not st:match("%u") or st:match("^Z") then break end
+    H.sh("sleep 0.01")
+  end
+  return pid, delay, running
+end
+
+local function check_after(pid, n, delay)
+  local parent = H.core.cgroup_parent()
+  -- every jail of the killed host ends: the kernel says its leaves are
+  -- empty and no command of it runs
+  local busy
+  for _ = 1, 300 do
+    busy = alive(n)
+    for _, l in ipairs(leaves_of(parent, pid)) do busy = busy or populated(l) end
+    if not busy then break end
+    H.sh("sleep 0.01")
+  end
+  assert.is_false(busy, ("round %d: a jail outlived its host killed after %.3f s"):format(n, delay))
+  -- the next host reaps what it left
+  local f = H.recipe_file(([[return { rootfs = %q, command = "true" }]]):format(H.busybox))
+  local out, rc = H.sh(("%s %s 2>&1"):format(H.bin, f))
+  os.remove(f)
+  assert.are.equal(0, rc, out)
+  local left = leaves_of(parent, pid)
+  assert.are.equal(0, #left, ("round %d (killed after %.3f s): left %s"):format(n, delay, table.concat(left, " ")))
+end
+
+describe("a busy host killed with SIGKILL", function()
+  it(("leaves nothing behind, %d times: the CLI with a job list of 8"):format(ROUNDS), function()
+    local busy = 0
+    for n = 1, ROUNDS do
+      local f = H.recipe_file(jobs_src(n) .. "return { parallel = 8, jobs = jobs }")
+      local pid, delay, running = kill_at_random(("%s -q %s"):format(H.bin, f), n)
+      check_after(pid, n, delay)
+      os.remove(f)
+      if running then busy = busy + 1 end
+    end
+    -- most kills hit a host whose jails ran (the others: during setup)
+    assert.is_true(busy >= ROUNDS / 2, ("only %d of %d kills hit running jails"):format(busy, ROUNDS))
+  end)
+
+  it(("leaves nothing behind, %d times: a Lua program in run_all of 8"):format(ROUNDS), function()
+    local busy = 0
+    for n = ROUNDS + 1, 2 * ROUNDS do
+      local f = H.recipe_file(([[
+        package.path = %q .. "/lua/?.lua;" .. %q .. "/lua/?/init.lua;" .. package.path
+        package.cpath = %q .. "/?.so;" .. package.cpath
+        local sb = require "cgsandbox"
+      ]]):format(H.root, H.root, H.build) .. jobs_src(n) .. "sb.run_all(jobs, { parallel = 8 })")
+      local pid, delay, running = kill_at_random(("%s %s"):format(H.lua, f), n)
+      check_after(pid, n, delay)
+      os.remove(f)
+      if running then busy = busy + 1 end
+    end
+    assert.is_true(busy >= ROUNDS / 2, ("only %d of %d kills hit running jails"):format(busy, ROUNDS))
+  end)
+end)
