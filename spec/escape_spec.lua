@@ -312,8 +312,11 @@ describe("the default view", function()
     os.remove(f)
     return out
   end
+  -- the hog bound in (the checkout may be below a path the default view
+  -- makes private, as /tmp)
   local function host_root(cmds, rootless, extra)
-    return jail("mounts = {}" .. (extra or ""), cmds:gsub("HOG", HOG), rootless)
+    return jail(("mounts = { { 'bind', %q, '/mnt/spec', ro = true } }"):format(H.root .. "/build/spec")
+                .. (extra or ""), (cmds:gsub("HOG", "/mnt/spec/hog")), rootless)
   end
 
   for _, rootless in ipairs { false, true } do
