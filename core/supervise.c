@@ -142,7 +142,15 @@ static void push(struct sbx_sup *s, struct sbx_jail *j, enum sbx_event ev)
 			return; /* the queued one says it: on_oom looks again */
 		j->oom_queued = true;
 	}
-	if (s->qn == s->qcap && reserve(s, 1) < 0) /* cannot happen: reserved */
+	if (s->qn == s->qcap && s->qhead > 0) {
+		/* reclaim the slots already popped */
+		memmove(s->q, s->q + s->qhead, (s->qn - s->qhead) * sizeof *s->q);
+		s->qn -= s->qhead;
+		s->qhead = 0;
+	}
+	/* reserved as the jail was added; this grows the queue only for a
+	 * jail whose OOM was popped and came again */
+	if (s->qn == s->qcap && reserve(s, 1) < 0)
 		return;
 	s->q[s->qn++] = (struct ev){ j, ev };
 }
