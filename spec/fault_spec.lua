@@ -75,33 +75,33 @@ local function check_after(pid, n, delay)
   assert.are.equal(0, #left, ("round %d (killed after %.3f s): left %s"):format(n, delay, table.concat(left, " ")))
 end
 
+-- rounds first..last: start(n) writes the host's program, returns it and how to run it
+local function rounds(first, last, start)
+  local busy = 0
+  for n = first, last do
+    local f, cmd = start(n)
+    local pid, delay, running = kill_at_random(cmd, n)
+    check_after(pid, n, delay)
+    os.remove(f)
+    if running then busy = busy + 1 end
+  end
+  -- most kills hit a host whose jails ran (the others: during setup)
+  local total = last - first + 1
+  assert.is_true(busy >= total / 2, ("only %d of %d kills hit running jails"):format(busy, total))
+end
+
 describe("a busy host killed with SIGKILL", function()
   it(("leaves nothing behind, %d times: the CLI with a job list of 8"):format(ROUNDS), function()
-    local busy = 0
-    for n = 1, ROUNDS do
+    rounds(1, ROUNDS, function(n)
       local f = H.recipe_file(jobs_src(n) .. "return { parallel = 8, jobs = jobs }")
-      local pid, delay, running = kill_at_random(("%s -q %s"):format(H.bin, f), n)
-      check_after(pid, n, delay)
-      os.remove(f)
-      if running then busy = busy + 1 end
-    end
-    -- most kills hit a host whose jails ran (the others: during setup)
-    assert.is_true(busy >= ROUNDS / 2, ("only %d of %d kills hit running jails"):format(busy, ROUNDS))
+      return f, ("%s -q %s"):format(H.bin, f)
+    end)
   end)
 
   it(("leaves nothing behind, %d times: a Lua program in run_all of 8"):format(ROUNDS), function()
-    local busy = 0
-    for n = ROUNDS + 1, 2 * ROUNDS do
-      local f = H.recipe_file(([[
-        package.path = %q .. "/lua/?.lua;" .. %q .. "/lua/?/init.lua;" .. package.path
-        package.cpath = %q .. "/?.so;" .. package.cpath
-        local sb = require "cgsandbox"
-      ]]):format(H.root, H.root, H.build) .. jobs_src(n) .. "sb.run_all(jobs, { parallel = 8 })")
-      local pid, delay, running = kill_at_random(("%s %s"):format(H.lua, f), n)
-      check_after(pid, n, delay)
-      os.remove(f)
-      if running then busy = busy + 1 end
-    end
-    assert.is_true(busy >= ROUNDS / 2, ("only %d of %d kills hit running jails"):format(busy, ROUNDS))
+    rounds(ROUNDS + 1, 2 * ROUNDS, function(n)
+      local f = H.lua_script(jobs_src(n) .. "sb.run_all(jobs, { parallel = 8 })")
+      return f, ("%s %s"):format(H.lua, f)
+    end)
   end)
 end)

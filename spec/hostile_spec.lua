@@ -224,17 +224,14 @@ describe("the supervisor under faults", function()
 
   it("keeps timeouts running while a console's reader stalls", function()
     -- the host's stdout is a pipe nobody reads; one jail floods its console
-    local script = H.recipe_file(([[
-      package.path = %q .. "/lua/?.lua;" .. %q .. "/lua/?/init.lua;" .. package.path
-      package.cpath = %q .. "/?.so;" .. package.cpath
-      local sb = require "cgsandbox"
+    local script = H.lua_script(([[
       local flood = assert(sb.spawn { rootfs = %q, tty = true, command = "yes flood", limits = { wall = "6s" } })
       local t0 = sb.core.now()
       local r = sb.run { rootfs = %q, command = { "/bin/sleep", "30" }, limits = { wall = "1s" } }
       io.stderr:write(("timeout-after %%.1f %%s\n"):format(sb.core.now() - t0, r.status))
       flood:kill("KILL")
       flood:wait()
-    ]]):format(H.root, H.root, H.build, H.busybox, H.busybox))
+    ]]):format(H.busybox, H.busybox))
     -- its stdout: a pipe whose reader sleeps 6 s before it reads anything
     local err = os.tmpname()
     H.sh(("timeout 30 %s %s 2>%s | { sleep 6; cat >/dev/null; }"):format(H.lua, script, err))
@@ -249,15 +246,12 @@ describe("the supervisor under faults", function()
   it("finishes a jail whose output cannot be kept for lack of memory", function()
     -- 200 MB of output, a 1 GB limit, but a host that may not map that much
     -- (the plain build: a sanitizer's shadow memory cannot live under ulimit -v)
-    local script = H.recipe_file(([[
-      package.path = %q .. "/lua/?.lua;" .. %q .. "/lua/?/init.lua;" .. package.path
-      package.cpath = %q .. "/?.so;" .. package.cpath
-      local sb = require "cgsandbox"
+    local script = H.lua_script(([[
       local r = sb.run { rootfs = %q, command = { "/mnt/hog", "bytes", "209715200", "1" },
                          mounts = { { "bind", %q, "/mnt", ro = true } }, limits = { output = "1G" },
                          stdio = { stdout = "capture" } }
       print(r.status, r.exit_code, #r.stdout, r.output_truncated)
-    ]]):format(H.root, H.root, H.root .. "/build", H.busybox, H.root .. "/build/spec"))
+    ]]):format(H.busybox, H.root .. "/build/spec"), H.root .. "/build")
     local out, rc = H.sh(("ulimit -v 150000; timeout 60 lua5.4 %s"):format(script))
     os.remove(script)
     assert.are.equal(0, rc, out)
@@ -269,16 +263,13 @@ describe("the supervisor under faults", function()
   end)
 
   it("lets run_all wait for fds instead of failing jobs (ulimit -n 28, parallel 8)", function()
-    local script = H.recipe_file(([[
-      package.path = %q .. "/lua/?.lua;" .. %q .. "/lua/?/init.lua;" .. package.path
-      package.cpath = %q .. "/?.so;" .. package.cpath
-      local sb = require "cgsandbox"
+    local script = H.lua_script(([[
       local jobs = {}
       for i = 1, 32 do jobs[i] = { rootfs = %q, command = "sleep 0.05", stdio = { stdout = "capture", stderr = "capture" } } end
       local bad = 0
       for _, r in ipairs(sb.run_all(jobs, { parallel = 8 })) do if r.status ~= "exited" then bad = bad + 1 end end
       print("failed " .. bad)
-    ]]):format(H.root, H.root, H.build, H.busybox))
+    ]]):format(H.busybox))
     local out = H.sh(("ulimit -n 28; %s %s"):format(H.lua, script))
     os.remove(script)
     assert.truthy(out:find("failed 0", 1, true), out)

@@ -75,16 +75,13 @@ describe("the jail's init", function()
     local lua = H.sh("command -v " .. H.lua):gsub("%s+$", "")
     local before = fingerprint(lua)
     -- the embedding program runs /evil, then the attacker shell
-    local script = H.recipe_file(([[
-      package.path = %q .. "/lua/?.lua;" .. %q .. "/lua/?/init.lua;" .. package.path
-      package.cpath = %q .. "/?.so;" .. package.cpath
-      local sb = require "cgsandbox"
+    local script = H.lua_script(([[
       for _, cmd in ipairs { { "/evil" }, { "/bin/sh", "-c", %q } } do
         local r = sb.run { rootfs = %q, cgroup = false, command = cmd,
                            stdio = { stdout = "capture", stderr = "capture" } }
         io.write(r.stdout or "", r.stderr or "", "exit=", r.exit_code, "\n")
       end
-    ]]):format(H.root, H.root, H.build, ATTACK, root))
+    ]]):format(ATTACK, root))
     for _, prefix in ipairs { "", ROOTLESS .. " " } do
       local out = H.sh(prefix .. lua .. " " .. script)
       assert.truthy(out:find("only sandboxlua starts it\nexit=125\n", 1, true), out)

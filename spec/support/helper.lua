@@ -42,6 +42,15 @@ function H.recipe_file(src)
 end
 
 -- run the host on a recipe given as Lua source; returns stdout+stderr, rc
+-- a Lua program using cgsandbox from this tree (its module from build, by
+-- default H.build), in a temporary file; body may use `sb`
+function H.lua_script(body, build)
+  return H.recipe_file(("package.path = %q .. package.path\npackage.cpath = %q .. package.cpath\n"
+                        .. "local sb = require \"cgsandbox\"\n")
+                       :format(H.root .. "/lua/?.lua;" .. H.root .. "/lua/?/init.lua;",
+                               (build or H.build) .. "/?.so;") .. body)
+end
+
 function H.host(src, args, opts)
   local f = H.recipe_file(src)
   local out, rc = H.sh(("%s %s %s -- %s"):format(H.bin, opts or "", f, args or ""))
