@@ -183,9 +183,14 @@ static __attribute__((noreturn)) void command_main(
 		sbx_err_set(&e, errno, "cwd", "chdir %s", p->cwd);
 		fail(cx->sock, &e, 125);
 	}
-	/* init drops its privileges meanwhile: EOF once it has */
-	while (read(release, &b, 1) < 0 && errno == EINTR)
+	/* init drops its privileges meanwhile: one byte once it has; EOF
+	 * alone means init is gone (perhaps before the parent-death signal
+	 * above was armed): nobody would reap or report this command */
+	ssize_t got;
+	while ((got = read(release, &b, 1)) < 0 && errno == EINTR)
 		;
+	if (got != 1)
+		_exit(125);
 	if (sbx_seccomp_load(cx->bpf, &e) < 0)
 		fail(cx->sock, &e, 125);
 	exec_path(p->argv[0], (char *const *)p->argv, (char *const *)p->envp);

@@ -82,12 +82,13 @@ static __attribute__((noreturn)) void fail_msg(int sock, int err,
 	fail(sock, &e);
 }
 
-/* the host went away (its end closed): nothing to build a jail for */
+/* the host went away (its end closed): nothing to build a jail for.
+ * A plan it queued before it died is still readable (POLLIN comes with
+ * the POLLHUP), so the hang-up alone decides: the host never half-closes. */
 static void exit_if_orphaned(int sock)
 {
 	struct pollfd p = { .fd = sock, .events = POLLIN };
-	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) &&
-	    !(p.revents & POLLIN))
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))
 		_exit(125);
 }
 
@@ -428,7 +429,14 @@ int main(int argc, char **argv)
 		fail(sock, &e);
 	}
 	sbx_trace_mark("drop init");
-	close(release); /* the command may exec now */
+	/* the command may exec now: one byte, since a bare EOF means init
+	 * died (and took the parent-death signal with it, if before it was
+	 * armed) */
+	if (write(release, "g", 1) != 1) {
+		kill(cmd, SIGKILL);
+		fail_msg(sock, errno, "init", "init: release the command");
+	}
+	close(release);
 	char b;
 	while (read(done, &b, 1) < 0 && errno == EINTR)
 		;

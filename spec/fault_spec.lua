@@ -65,6 +65,9 @@ local function check_after(pid, n, delay)
     if not busy then break end
     H.sh("sleep 0.01")
   end
+  if busy then -- end what it left, so that a failure costs no more than itself
+    for _, l in ipairs(leaves_of(parent, pid)) do H.sh(("echo 1 > %s/cgroup.kill 2>/dev/null"):format(l)) end
+  end
   assert.is_false(busy, ("round %d: a jail outlived its host killed after %.3f s"):format(n, delay))
   -- the next host reaps what it left
   local f = H.recipe_file(([[return { rootfs = %q, command = "true" }]]):format(H.busybox))
@@ -75,12 +78,32 @@ local function check_after(pid, n, delay)
   assert.are.equal(0, #left, ("round %d (killed after %.3f s): left %s"):format(n, delay, table.concat(left, " ")))
 end
 
--- rounds first..last: start(n) writes the host's program, returns it and how to run it
-local function rounds(first, last, start)
+-- the moment its first leaf appears: the host is sending plans to jails
+-- whose init has not armed its parent-death signal yet (the window where
+-- only the hang-up on init's socket, and the command's release byte, tell
+-- them the host is gone)
+local function kill_at_first_leaf(start, n)
+  local parent = H.core.cgroup_parent()
+  local out = H.sh(([[%s >/dev/null 2>&1 & p=$!; i=0
+    until ls -d %s/sbx-$p-* >/dev/null 2>&1 || [ $i -ge 3000 ]; do i=$((i+1)); done
+    kill -KILL $p; echo $p $i]]):format(start, parent))
+  local pid, spins = out:match("(%d+) (%d+)")
+  assert.is_true(tonumber(spins) < 3000, "round " .. n .. ": no leaf appeared")
+  for _ = 1, 200 do
+    local st = H.sh("ps -p " .. pid .. " -o stat= || true")
+    if not st:match("%u") or st:match("^Z") then break end
+    H.sh("sleep 0.01")
+  end
+  return pid, 0, true
+end
+
+-- rounds first..last: start(n) writes the host's program, returns it and
+-- how to run it; kill (kill_at_random by default) ends it
+local function rounds(first, last, start, kill)
   local busy = 0
   for n = first, last do
     local f, cmd = start(n)
-    local pid, delay, running = kill_at_random(cmd, n)
+    local pid, delay, running = (kill or kill_at_random)(cmd, n)
     check_after(pid, n, delay)
     os.remove(f)
     if running then busy = busy + 1 end
@@ -96,6 +119,16 @@ describe("a busy host killed with SIGKILL", function()
       local f = H.recipe_file(jobs_src(n) .. "return { parallel = 8, jobs = jobs }")
       return f, ("%s -q %s"):format(H.bin, f)
     end)
+  end)
+
+  it(("leaves nothing behind, %d times: the CLI with 32 jails, killed as they start"):format(3 * ROUNDS), function()
+    rounds(2 * ROUNDS + 1, 5 * ROUNDS, function(n)
+      local f = H.recipe_file(([[
+        local jobs = {}
+        for i = 1, 32 do jobs[i] = { rootfs = %q, command = "exec sleep %s" } end
+        return { parallel = 32, jobs = jobs }]]):format(H.busybox, marker(n)))
+      return f, ("%s -q %s"):format(H.bin, f)
+    end, kill_at_first_leaf)
   end)
 
   it(("leaves nothing behind, %d times: a Lua program in run_all of 8"):format(ROUNDS), function()

@@ -299,8 +299,13 @@ describe("the host with a job list", function()
     end
     assert.is_false(alive(marker))
     assert.are.equal("", H.sh(("(find %s -maxdepth 1 -name 'sbx-%s-*' 2>/dev/null)"):format(parent, pid)))
-    -- the default parent went with it: no jail of ours is left in it
-    assert.is_nil(io.open(parent .. "/cgroup.procs"))
+    -- the default parent went with it, unless another host's leaves
+    -- keep it (specs do not assume they run alone)
+    local still = io.open(parent .. "/cgroup.procs")
+    if still then
+      still:close()
+      assert.are_not.equal("", H.sh(("(find %s -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"):format(parent)))
+    end
     os.remove(f)
   end)
 
