@@ -45,9 +45,9 @@ INIT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Os $(WARN) -fstack-protector-strong \
 MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 # Debian packages: build, then tests (busted, the busybox rootfs, the VM)
-BUILD_PKGS := lua5.4 liblua5.4-dev libcap-dev liburing-dev libseccomp-dev pkg-config musl-tools
+BUILD_PKGS := lua5.4 liblua5.4-dev lua-argparse libcap-dev liburing-dev libseccomp-dev pkg-config musl-tools
 TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps uidmap util-linux bsdutils \
-              clang libclang-rt-14-dev bpftool
+              clang libclang-rt-14-dev bpftool libxml2-utils jq python3-junitparser
 BENCH_PKGS := bubblewrap crun runc util-linux
 
 .PHONY: all deps test-deps demo test check check-asan asan bench install uninstall clean static fuzz
@@ -57,7 +57,7 @@ all: deps $(B)/sandboxlua $(B)/cgsandbox/core.so
 deps: $(B)/.deps-build
 test-deps: $(B)/.deps-test
 
-$(B)/.deps-%:
+$(B)/.deps-%: Makefile
 	$(Q)mkdir -p $(B)
 	$(Q)scripts/ensure-packages $(if $(filter build,$*),$(BUILD_PKGS),$(TEST_PKGS))
 	$(Q)touch $@
