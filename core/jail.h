@@ -112,8 +112,18 @@ int sbx_userns_write_maps(const struct sbx_plan *p, pid_t pid,
 void sbx_userns_why(const struct sbx_plan *p, int err, struct sbx_err *e);
 
 /* ---- jail side ---------------------------------------------------------- */
+/* the mounts this jail made (tmpfs, overlay, /dev, mqueue): the only
+ * places setup may create a target or write a file in.  Anything else is
+ * the rootfs or a bind, i.e. a host directory, and is never written. */
+struct sbx_own_mounts {
+	uint64_t id[SBX_MAX_MOUNTS + 4];
+	int n;
+	char refused[256];         /* the host directory a write was refused in */
+};
+
 struct sbx_jailctx {
 	int sock;                  /* fd 3 */
+	struct sbx_own_mounts own;
 	int rootfd;                /* detached clone of the rootfs */
 	int srcfd[SBX_MAX_MOUNTS]; /* detached clones of bind sources */
 	int stdio[3];              /* fds to dup2 onto 0,1,2; -1 = keep */

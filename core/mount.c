@@ -37,9 +37,45 @@ static int openat2_in(int root, const char *path, int flags)
 	return (int)syscall(SYS_openat2, root, path, &how, sizeof how);
 }
 
+/* the mount id of fd's mount (statx STATX_MNT_ID, 5.8+), 0 if unknown.
+ * The kernel's struct statx is fixed ABI: mask at 0, stx_mnt_id at 144
+ * of 256 bytes (libc headers clash with the kernel's here, musl's most) */
+static uint64_t mnt_id_of(int fd)
+{
+	unsigned char sx[256] __attribute__((aligned(8))) = { 0 };
+	uint32_t mask;
+	uint64_t id;
+	if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, 0x1000U /* MNT_ID */, sx) < 0)
+		return 0;
+	memcpy(&mask, sx, sizeof mask);
+	memcpy(&id, sx + 144, sizeof id);
+	return (mask & 0x1000U) ? id : 0;
+}
+
+static void own_add(struct sbx_own_mounts *own, int fd)
+{
+	uint64_t id = mnt_id_of(fd);
+	if (id && own->n < (int)(sizeof own->id / sizeof own->id[0]))
+		own->id[own->n++] = id;
+}
+
+/* may setup create or write something in the directory (or file) fd?
+ * Only on a mount of ours; else EROFS, with the path kept for the error */
+static int own_check(struct sbx_own_mounts *own, int fd, const char *path)
+{
+	uint64_t id = mnt_id_of(fd);
+	for (int i = 0; id && i < own->n; i++)
+		if (own->id[i] == id)
+			return 0;
+	snprintf(own->refused, sizeof own->refused, "%s", path);
+	errno = EROFS;
+	return -1;
+}
+
 /* mkdir -p inside root (every lookup resolved in root), from the deepest
  * existing directory down; returns an O_PATH fd of path */
-static int mkdirs_in(int root, const char *path, unsigned mode)
+static int mkdirs_in(struct sbx_own_mounts *own, int root, const char *path,
+		     unsigned mode)
 {
 	int fd = openat2_in(root, path, O_PATH | O_DIRECTORY);
 	if (fd >= 0 || errno != ENOENT)
@@ -56,8 +92,8 @@ static int mkdirs_in(int root, const char *path, unsigned mode)
 		return -1;
 	}
 	*slash = '\0';
-	cleanup_fd int pfd = mkdirs_in(root, buf[0] ? buf : "/", 0755);
-	if (pfd < 0)
+	cleanup_fd int pfd = mkdirs_in(own, root, buf[0] ? buf : "/", 0755);
+	if (pfd < 0 || own_check(own, pfd, buf[0] ? buf : "/") < 0)
 		return -1;
 	if (mkdirat(pfd, slash + 1, mode ? mode : 0755) < 0 && errno != EEXIST)
 		return -1;
@@ -67,8 +103,8 @@ static int mkdirs_in(int root, const char *path, unsigned mode)
 
 /* the parent directory of dst inside root (created as needed), O_PATH;
  * *name points at dst's last component in buf */
-static int parent_in(int root, const char *dst, char *buf, size_t len,
-		     const char **name)
+static int parent_in(struct sbx_own_mounts *own, int root, const char *dst,
+		     char *buf, size_t len, const char **name)
 {
 	if ((size_t)snprintf(buf, len, "%s", dst) >= len) {
 		errno = ENAMETOOLONG; /* never a shorter path than asked */
@@ -77,20 +113,26 @@ static int parent_in(int root, const char *dst, char *buf, size_t len,
 	char *slash = strrchr(buf, '/');
 	*slash = '\0';
 	*name = slash + 1;
-	return mkdirs_in(root, buf[0] ? buf : "/", 0755);
+	int fd = mkdirs_in(own, root, buf[0] ? buf : "/", 0755);
+	if (fd >= 0 && own_check(own, fd, buf[0] ? buf : "/") < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* target for a mount: existing path, or created (dir or empty file) */
-static int target_in(int root, const char *dst, bool file, unsigned mode)
+static int target_in(struct sbx_own_mounts *own, int root, const char *dst,
+		     bool file, unsigned mode)
 {
 	int fd = openat2_in(root, dst, O_PATH);
 	if (fd >= 0 || errno != ENOENT)
 		return fd;
 	if (!file)
-		return mkdirs_in(root, dst, mode);
+		return mkdirs_in(own, root, dst, mode);
 	char dir[4096];
 	const char *name;
-	cleanup_fd int pfd = parent_in(root, dst, dir, sizeof dir, &name);
+	cleanup_fd int pfd = parent_in(own, root, dst, dir, sizeof dir, &name);
 	if (pfd < 0)
 		return -1;
 	int nfd = openat(pfd, name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
@@ -170,20 +212,24 @@ static int mount_fs_on(int t, const char *type, const char *opts,
 	return attach(m, t);
 }
 
-static int mount_fs_at(int root, const char *dst, const char *type,
-		       const char *opts, uint64_t attrs)
+/* a fresh tmpfs or mqueue at dst: one of ours from now on */
+static int mount_fs_at(struct sbx_own_mounts *own, int root, const char *dst,
+		       const char *type, const char *opts, uint64_t attrs)
 {
-	cleanup_fd int t = target_in(root, dst, false, 0);
-	if (t < 0)
+	cleanup_fd int t = target_in(own, root, dst, false, 0);
+	cleanup_fd int m = t < 0 ? -1 : new_fs(type, opts, attrs);
+	if (m < 0 || attach(m, t) < 0)
 		return -1;
-	return mount_fs_on(t, type, opts, attrs);
+	own_add(own, m);
+	return 0;
 }
 
-static int symlink_in(int root, const char *text, const char *dst)
+static int symlink_in(struct sbx_own_mounts *own, int root, const char *text,
+		      const char *dst)
 {
 	char dir[4096];
 	const char *name;
-	cleanup_fd int pfd = parent_in(root, dst, dir, sizeof dir, &name);
+	cleanup_fd int pfd = parent_in(own, root, dst, dir, sizeof dir, &name);
 	if (pfd < 0)
 		return -1;
 	if (symlinkat(text, pfd, name) < 0 && errno != EEXIST)
@@ -257,8 +303,8 @@ static int dev_extra(int d, const char *dst, const struct sbx_plan *p,
 	return 0;
 }
 
-static int build_dev(int t, const char *dst, const struct sbx_plan *p,
-		     struct sbx_err *e)
+static int build_dev(struct sbx_own_mounts *own, int t, const char *dst,
+		     const struct sbx_plan *p, struct sbx_err *e)
 {
 	static const struct { const char *name; unsigned maj, min; } nodes[] = {
 		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
@@ -277,6 +323,7 @@ static int build_dev(int t, const char *dst, const struct sbx_plan *p,
 			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)) < 0 ||
 	    attach(d, t) < 0)
 		goto fail;
+	own_add(own, d);
 	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
 		char host[32];
 		what = nodes[i].name;
@@ -320,12 +367,13 @@ static bool in_userns(void)
 /* a writable view of a host directory: a tmpfs at the target holds upper/
  * and work/, and an overlay with the host directory as its lower layer is
  * mounted on top of it.  The host directory is never written. */
-static int overlay_at(int root, const struct sbx_mount *m, int lowerfd)
+static int overlay_at(struct sbx_own_mounts *own, int root,
+		      const struct sbx_mount *m, int lowerfd)
 {
 	char up[64], wk[64], low[64];
 	cleanup_fd int t = -1, fs = -1, mfd = -1;
 
-	if (mount_fs_at(root, m->dst, "tmpfs", m->data,
+	if (mount_fs_at(own, root, m->dst, "tmpfs", m->data,
 			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
 		return -1;
 	t = openat2_in(root, m->dst, O_PATH | O_DIRECTORY);
@@ -351,22 +399,23 @@ static int overlay_at(int root, const struct sbx_mount *m, int lowerfd)
 		return -1;
 	mfd = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
 			   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-	if (mfd < 0)
+	if (mfd < 0 || attach(mfd, t) < 0)
 		return -1;
-	return attach(mfd, t);
+	own_add(own, mfd);
+	return 0;
 }
 
 /* the target of a fresh proc, sysfs or /dev: with a host root, whatever is
  * mounted there (the host's instance) is detached first, so none hides
  * under ours.  Only another filesystem's mount point has something to
  * detach, so a rootfs's own directory is resolved once. */
-static int fresh_target(int root, const char *dst)
+static int fresh_target(struct sbx_own_mounts *own, int root, const char *dst)
 {
 	struct stat st, up;
 	char p[64];
 	int t = openat2_in(root, dst, O_PATH | O_DIRECTORY);
 	if (t < 0)
-		return errno == ENOENT ? target_in(root, dst, false, 0) : -1;
+		return errno == ENOENT ? target_in(own, root, dst, false, 0) : -1;
 	if (fstat(t, &st) == 0 && fstatat(t, "..", &up, 0) == 0 &&
 	    st.st_dev == up.st_dev)
 		return t;
@@ -377,17 +426,20 @@ static int fresh_target(int root, const char *dst)
 	return openat2_in(root, dst, O_PATH | O_DIRECTORY);
 }
 
-static int do_mount(int root, const struct sbx_plan *p,
-		    const struct sbx_mount *m, int srcfd, struct sbx_err *e)
+static int do_mount(struct sbx_own_mounts *own, int root,
+		    const struct sbx_plan *p, const struct sbx_mount *m,
+		    int srcfd, struct sbx_err *e)
 {
 	const char *d = m->dst;
+
+	own->refused[0] = '\0';
 
 	switch (m->kind) {
 	case SBX_MNT_BIND: {
 		struct stat st;
 		if (fstat(srcfd, &st) < 0)
 			goto fail;
-		cleanup_fd int t = target_in(root, d, !S_ISDIR(st.st_mode), 0);
+		cleanup_fd int t = target_in(own, root, d, !S_ISDIR(st.st_mode), 0);
 		if (t < 0)
 			goto fail;
 		/* read-only must hold for every submount too */
@@ -398,13 +450,13 @@ static int do_mount(int root, const struct sbx_plan *p,
 		return 0;
 	}
 	case SBX_MNT_TMPFS: /* nodev unless the recipe says nodev = false */
-		if (mount_fs_at(root, d, "tmpfs", m->data,
+		if (mount_fs_at(own, root, d, "tmpfs", m->data,
 				attrs_of(m) | MOUNT_ATTR_NOSUID) < 0)
 			goto fail;
 		return 0;
 	case SBX_MNT_PROC:
 	case SBX_MNT_SYSFS: {
-		cleanup_fd int t = fresh_target(root, d);
+		cleanup_fd int t = fresh_target(own, root, d);
 		if (t < 0 || mount_fs_on(t, m->kind == SBX_MNT_PROC ? "proc"
 								    : "sysfs",
 					 m->kind == SBX_MNT_PROC ? m->data : NULL,
@@ -415,36 +467,37 @@ static int do_mount(int root, const struct sbx_plan *p,
 		return 0;
 	}
 	case SBX_MNT_MQUEUE:
-		if (mount_fs_at(root, d, "mqueue", NULL,
+		if (mount_fs_at(own, root, d, "mqueue", NULL,
 				MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 					MOUNT_ATTR_NOEXEC) < 0)
 			goto fail;
 		return 0;
 	case SBX_MNT_DEV: {
-		cleanup_fd int t = fresh_target(root, d);
+		cleanup_fd int t = fresh_target(own, root, d);
 		if (t < 0)
 			goto fail;
-		return build_dev(t, d, p, e);
+		return build_dev(own, t, d, p, e);
 	}
 	case SBX_MNT_OVERLAY:
-		if (overlay_at(root, m, srcfd) < 0)
+		if (overlay_at(own, root, m, srcfd) < 0)
 			goto fail;
 		return 0;
 	case SBX_MNT_DIR: {
-		cleanup_fd int t = mkdirs_in(root, d, m->mode);
+		cleanup_fd int t = mkdirs_in(own, root, d, m->mode);
 		if (t < 0)
 			goto fail;
 		return 0;
 	}
 	case SBX_MNT_SYMLINK:
-		if (symlink_in(root, m->src, d) < 0)
+		if (symlink_in(own, root, m->src, d) < 0)
 			goto fail;
 		return 0;
 	case SBX_MNT_FILE: {
-		cleanup_fd int t = target_in(root, d, true,
+		cleanup_fd int t = target_in(own, root, d, true,
 					     m->mode ? m->mode : 0644);
 		char fdp[64];
-		if (t < 0)
+		/* an existing file is written only on a mount of ours */
+		if (t < 0 || own_check(own, t, d) < 0)
 			goto fail;
 		snprintf(fdp, sizeof fdp, "/proc/self/fd/%d", t);
 		cleanup_fd int w = open(fdp, O_WRONLY | O_TRUNC | O_CLOEXEC);
@@ -454,6 +507,16 @@ static int do_mount(int root, const struct sbx_plan *p,
 	}
 	}
 fail:
+	if (errno == EROFS && own->refused[0]) {
+		sbx_err_set(e, EROFS, "mount", "mount %s -> %s: %s is a host "
+			    "directory (of the rootfs or a bind), which setup "
+			    "never writes: create %s in the rootfs, or mount "
+			    "a tmpfs or an overlay on %s first",
+			    m->kind == SBX_MNT_BIND ? m->src
+						    : sbx_mount_kind_name(m->kind),
+			    d, own->refused, d, own->refused);
+		return -1;
+	}
 	if (m->kind == SBX_MNT_BIND)
 		sbx_err_set(e, errno, "mount", "mount %s -> %s", m->src, d);
 	else
@@ -630,7 +693,7 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		const struct sbx_mount *m = &p->mounts[i];
 		if (m->kind == SBX_MNT_BIND && cx->srcfd[i] < 0)
 			continue; /* optional and absent */
-		if (do_mount(root, p, m, cx->srcfd[i], e) < 0) {
+		if (do_mount(&cx->own, root, p, m, cx->srcfd[i], e) < 0) {
 			if (m->optional)
 				continue; /* e.g. no /sys in a minimal rootfs */
 			return -1;

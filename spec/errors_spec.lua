@@ -27,7 +27,8 @@ describe("setup errors", function()
     { "a missing bind source", { mounts = { { "bind", "/nonexistent/data", "/mnt" } } }, 125, "mount",
       "mount /nonexistent/data -> /mnt: No such file or directory", "ENOENT" },
     { "a mount target the read-only root lacks", { mounts = { { "tmpfs", "/no/such/dir" } } }, 125, "mount",
-      "mount tmpfs -> /no/such/dir: Read-only file system", "EROFS" },
+      "mount tmpfs -> /no/such/dir: / is a host directory (of the rootfs or a bind), which setup never writes: "
+        .. "create /no/such/dir in the rootfs, or mount a tmpfs or an overlay on / first", "EROFS" },
     { "a command not found", { command = { "/bin/no-such-command" } }, 127, "exec",
       "exec /bin/no-such-command: No such file or directory", "ENOENT" },
     { "a command not in PATH", { command = { "no-such-command" } }, 127, "exec",

@@ -40,3 +40,62 @@ describe("examples", function()
     os.remove(tmp)
   end)
 end)
+
+describe("the README's mounts example", function()
+  it("runs as shown over the host root, and the host's /etc is as before", function()
+    local readme = io.open(H.root .. "/README.md"):read("a")
+    local src = readme:match("<!%-%- mounts%-example %-%->\n```lua\n(.-)```")
+    assert.truthy(src, "no mounts example in the README")
+    local f = H.recipe_file(src)
+    local motd = io.open("/etc/motd") and io.open("/etc/motd"):read("a")
+    local out, rc = H.sh(("%s %s 2>&1"):format(H.bin, f))
+    os.remove(f)
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find("^hello\n/usr/bin/python3\ndrwxr%-xr%-x "), out)
+    assert.are.equal(motd, io.open("/etc/motd") and io.open("/etc/motd"):read("a"))
+  end)
+end)
+
+describe("mount setup never writes into a host directory", function()
+  -- a private copy of the busybox rootfs, writable (root_readonly = false)
+  local dir, listing
+  local function snapshot()
+    return H.sh(("cd %s && find . -printf '%%p %%y %%s %%m %%T@\\n' | sort"):format(dir))
+  end
+  setup(function()
+    dir = H.sh("mktemp -d /var/tmp/sbx-rootfs.XXXXXX"):gsub("%s+$", "")
+    H.sh(("cp -a %s/. %s/"):format(H.busybox, dir))
+    listing = snapshot()
+  end)
+  teardown(function() H.sh("rm -rf " .. dir) end)
+
+  for _, c in ipairs {
+    { "dir", { "dir", "/opt/new" }, "/opt/new", "/" },
+    { "file", { "file", "/etc/new.conf", "x\n" }, "/etc/new.conf", "/etc" },
+    { "file over an existing file", { "file", "/etc/passwd", "root::0:0::/:/bin/sh\n" }, "/etc/passwd", "/etc/passwd" },
+    { "symlink", { "symlink", "/bin/sh", "/bin/newsh" }, "/bin/newsh", "/bin" },
+    { "bind target", { "bind", "/etc", "/srv/new/etc" }, "/srv/new/etc", "/" },
+    { "tmpfs target", { "tmpfs", "/newscratch" }, "/newscratch", "/" },
+  } do
+    local what, m, target, host = table.unpack(c)
+    it(what .. ": an error naming the target and the host directory, the rootfs unchanged", function()
+      local r = H.sb.run({ rootfs = dir, root_readonly = false, command = { "/bin/true" },
+                           mounts = { m }, stdio = { stdout = "capture", stderr = "capture" } })
+      assert.are.equal("setup_error", r.status)
+      assert.are.equal("EROFS", r.errno)
+      assert.truthy(r.message:find((" -> %s: %s is a host directory"):format(target, host), 1, true), r.message)
+      assert.truthy(r.message:find("mount a tmpfs or an overlay on " .. host .. " first", 1, true), r.message)
+      assert.are.equal(listing, snapshot())
+    end)
+  end
+
+  it("the same targets work below a tmpfs of the recipe", function()
+    local r = H.sb.run({ rootfs = dir, root_readonly = false, stdio = { stdout = "capture" },
+      command = { "/bin/sh", "-c", "cat /mnt/x/f; readlink /mnt/x/l; test -d /mnt/x/d && echo dir" },
+      mounts = { { "tmpfs", "/mnt" }, { "file", "/mnt/x/f", "data\n" }, { "symlink", "/bin/sh", "/mnt/x/l" },
+                 { "dir", "/mnt/x/d" } } })
+    assert.are.equal("exited", r.status, r.message)
+    assert.are.equal("data\n/bin/sh\ndir\n", r.stdout)
+    assert.are.equal(listing, snapshot())
+  end)
+end)
