@@ -263,6 +263,35 @@ static int evacuate(int dirfd, const char *leaf, struct sbx_err *e)
 	return 0;
 }
 
+/* The root default parent sits right below the root.  Without systemd
+ * (a container, a VM, a minimal init) nobody enables controllers at the
+ * root: do it, as systemd does at boot, for the ones this jail needs and
+ * the root has.  With systemd the root's subtree_control is its own.
+ * True when something was enabled. */
+static bool enable_from_root(const char *mnt, const char *controllers,
+			     const char *avail)
+{
+	char want[1024], rootavail[1024], w[64];
+	cleanup_fd int rfd = -1;
+	bool did = false;
+
+	if (access("/run/systemd/system", F_OK) == 0 || !controllers)
+		return false;
+	rfd = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0 || sbx_read_at(rfd, "cgroup.controllers", rootavail,
+				   sizeof rootavail) < 0)
+		return false;
+	snprintf(want, sizeof want, "%s", controllers);
+	for (char *sv, *c = strtok_r(want, " ", &sv); c; c = strtok_r(NULL, " ", &sv)) {
+		if (sbx_parse_has_word(avail, c) || !sbx_parse_has_word(rootavail, c))
+			continue;
+		snprintf(w, sizeof w, "+%s", c);
+		if (sbx_write_at(rfd, "cgroup.subtree_control", w) == 0)
+			did = true;
+	}
+	return did;
+}
+
 int sbx_cgroup_prepare_parent(struct sbx_ctx *ctx, const char *parent,
 			      const char *controllers,
 			      const char *optional, char *missing,
@@ -276,9 +305,22 @@ int sbx_cgroup_prepare_parent(struct sbx_ctx *ctx, const char *parent,
 		missing[0] = '\0';
 	if (mountpoint(ctx, mnt, sizeof mnt, e) < 0)
 		return -1;
-	if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
+	/* only the root default parent is ours to create: a parent from
+	 * the recipe, --cgroup-parent or $SANDBOXLUA_CGROUP must exist (a
+	 * typo is an error, not a new directory left behind) */
+	bool ours = ctx && !strcmp(parent, ctx->default_parent);
+	if (ours && mkdir(parent, 0755) < 0 && errno != EEXIST) {
 		sbx_err_set(e, errno, "cgroup", "create parent cgroup %s",
 			    parent);
+		return -1;
+	}
+	if (!ours && access(parent, F_OK) < 0) {
+		sbx_err_set(e, errno, "cgroup", "parent cgroup %s%s", parent,
+			    errno == ENOENT ? " does not exist (it came from "
+					      "the recipe, --cgroup-parent or "
+					      "$SANDBOXLUA_CGROUP: create it "
+					      "first, or fix the path)"
+					    : "");
 		return -1;
 	}
 	pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -289,6 +331,12 @@ int sbx_cgroup_prepare_parent(struct sbx_ctx *ctx, const char *parent,
 	if (sbx_read_at(pfd, "cgroup.controllers", avail, sizeof avail) < 0) {
 		sbx_err_set(e, errno, "cgroup",
 			    "%s is not a cgroup v2 directory", parent);
+		return -1;
+	}
+	if (ours && enable_from_root(mnt, controllers, avail) &&
+	    sbx_read_at(pfd, "cgroup.controllers", avail, sizeof avail) < 0) {
+		sbx_err_set(e, errno, "cgroup", "read %s/cgroup.controllers",
+			    parent);
 		return -1;
 	}
 	snprintf(want, sizeof want, "%s", controllers ? controllers : "");

@@ -725,8 +725,10 @@ void sbx_jail_complete(struct sbx_jail *j)
 		j->res.status = SBX_ST_TIMEOUT;
 		j->res.timeout_cpu = j->killed_cpu;
 	} else if (j->res.cg.oom_kills > 0 &&
-		   j->res.status == SBX_ST_SIGNALED &&
-		   j->res.signal == SIGKILL) {
+		   !(j->res.status == SBX_ST_EXITED && j->res.exit_code == 0)) {
+		/* the kernel killed something of the job for memory and the
+		 * job failed: the command itself, or a child whose death its
+		 * shell or runner turned into an exit status (137, 1...) */
 		j->res.status = SBX_ST_OOM;
 	}
 }

@@ -827,8 +827,17 @@ static void push_result(lua_State *L, const struct sbx_jail *j)
 		}
 		lua_setfield(L, -2, "trace");
 	}
-	if (r->skipped[0]) {
-		lua_pushstring(L, r->skipped);
+	if (r->skipped[0]) { /* a list: { "memory", "pids" } */
+		lua_Integer k = 0;
+		lua_newtable(L);
+		for (const char *w = r->skipped; *w;) {
+			size_t n = strcspn(w, " ");
+			if (n) {
+				lua_pushlstring(L, w, n);
+				lua_rawseti(L, -2, ++k);
+			}
+			w += n + (w[n] == ' ');
+		}
 		lua_setfield(L, -2, "skipped_controllers");
 	}
 	for (int i = 1; i < 3; i++) {

@@ -86,6 +86,7 @@ describe("the jail's cgroup", function()
     -- a parent of ours whose own parent hands down no memory controller
     local top = assert(sb.cgroup.create {})
     local parent = top:path() .. "/nomem"
+    H.sh("mkdir " .. parent)
     local out, rc = H.host([[return { command = { "/bin/true" }, limits = { memory = "64M" } }]], "",
                            "--cgroup-parent " .. parent)
     assert.are.equal(125, rc)
@@ -95,7 +96,7 @@ describe("the jail's cgroup", function()
     local r = sb.run { command = { "/bin/true" }, cgroup = { parent = parent },
                        limits = { memory = "64M", optional = true } }
     assert.are.equal("exited", r.status)
-    assert.are.equal("memory", r.skipped_controllers)
+    assert.are.same({ "memory" }, r.skipped_controllers)
     top:close()
   end)
 
@@ -183,6 +184,31 @@ describe("limits #cgroup", function()
       assert.truthy(msg:find('write io.weight="' .. dev .. ' 50"', 1, true), msg)
       assert.truthy(msg:find("io.cost.qos", 1, true), msg)
     end
+  end)
+
+  it("are enabled from the root when nobody did (no systemd, the root default parent)", function()
+    -- the VM's state: no systemd; the test runner enabled them at the
+    -- root, so take them back first (the default parent must go for that)
+    assert.is_nil(io.open("/run/systemd/system"), "this spec needs a host without systemd")
+    local mnt = H.core.cgroup_mountpoint()
+    local function rootctl() return io.open(mnt .. "/cgroup.subtree_control"):read("a") end
+    sb.settle()
+    H.sh(("rmdir %s/sandboxlua 2>/dev/null; echo '-memory -pids' > %s/cgroup.subtree_control"):format(mnt, mnt))
+    assert.is_nil(rootctl():find("memory", 1, true), rootctl())
+    local r = sb.run(job({ "/mnt/hog", "mem", "200" }, { limits = { memory = "50M", swap = 0, pids = 16 } }))
+    assert.are.equal("oom", r.status, r.message)
+    assert.is_nil(r.skipped_controllers)
+    assert.truthy(rootctl():find("memory", 1, true), rootctl())
+    assert.truthy(rootctl():find("pids", 1, true), rootctl())
+  end)
+
+  it("say oom when a shell's child was killed for memory and the shell exited", function()
+    local r = sb.run(job({ "/bin/sh", "-c", "/mnt/hog mem 200; echo after $?; exit 3" },
+                         { limits = { memory = "50M", swap = 0 }, stdio = { stdout = "capture" } }))
+    assert.are.equal("oom", r.status)
+    assert.are.equal(3, r.exit_code)
+    assert.are.equal("after 137\n", r.stdout)
+    assert.is_true(r.oom_kills >= 1)
   end)
 
   it("kill a 200M allocation under memory = 50M: status oom, exit 137", function()
