@@ -107,10 +107,13 @@ $(B)/lua/sandboxlua.o: lua/sandboxlua.c | $(B)/.deps-build
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LUA_INC) -c $< -o $@
 
+# the CLI's option parser: Debian's lua-argparse, built in like our modules
+ARGPARSE := /usr/share/lua/$(LUA_VERSION)/argparse.lua
 $(B)/lua/embedded.c: $(LUA_MODS) scripts/embed.lua | $(B)/.deps-build
 	$(Q)mkdir -p $(@D)
 	$(Q)lua$(LUA_VERSION) scripts/embed.lua $@ \
-	  $(foreach m,$(LUA_MODS),$(if $(filter init,$(basename $(notdir $(m)))),cgsandbox,cgsandbox.$(basename $(notdir $(m))))=$(m))
+	  $(foreach m,$(LUA_MODS),$(if $(filter init,$(basename $(notdir $(m)))),cgsandbox,cgsandbox.$(basename $(notdir $(m))))=$(m)) \
+	  argparse=$(ARGPARSE)
 
 $(B)/lua/embedded.o: $(B)/lua/embedded.c
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c $< -o $@

@@ -159,9 +159,10 @@ int sbx_cgroup_pick_parent(struct sbx_ctx *ctx, const char *explicit_parent,
 		return 0;
 	}
 	sbx_err_set(e, EACCES, "cgroup",
-		    "no delegated cgroup to create jails in: run under "
-		    "`systemd-run --user --scope -p Delegate=yes sandboxlua "
-		    "...`, or set SANDBOXLUA_CGROUP to a cgroup you own");
+		    "no delegated cgroup to create jails in (limits need "
+		    "one): run under `systemd-run --user --scope -p "
+		    "Delegate=yes sandboxlua ...`, set SANDBOXLUA_CGROUP to "
+		    "a cgroup you own, or drop the limits (cgroup = false)");
 	return -1;
 }
 

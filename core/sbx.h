@@ -277,6 +277,7 @@ struct sbx_result {
 	struct sbx_err err;          /* SETUP_ERROR */
 	int exit_hint;               /* 125/126/127 for setup errors */
 	char skipped[256];           /* optional limits left out */
+	const char *no_cgroup;       /* why the jail ran without a leaf, or NULL */
 	char trace[2048];            /* with plan->trace: "where:step=us;..."
 				      * in order, host and init steps */
 };

@@ -827,6 +827,10 @@ static void push_result(lua_State *L, const struct sbx_jail *j)
 		}
 		lua_setfield(L, -2, "trace");
 	}
+	if (r->no_cgroup) {
+		lua_pushstring(L, r->no_cgroup);
+		lua_setfield(L, -2, "no_cgroup");
+	}
 	if (r->skipped[0]) { /* a list: { "memory", "pids" } */
 		lua_Integer k = 0;
 		lua_newtable(L);

@@ -202,6 +202,14 @@ describe("limits #cgroup", function()
     assert.truthy(rootctl():find("pids", 1, true), rootctl())
   end)
 
+  it("that ended a job are named by the CLI in one line", function()
+    local out, rc = H.sh(("%s run --rootfs %s --ro-bind %s/build/spec:/mnt --memory 50M --swap 0 -- /mnt/hog mem 200")
+      :format(H.bin, H.busybox, H.root))
+    assert.are.equal(137, rc, out)
+    assert.truthy(out:find("\nsandboxlua: job killed: memory limit 50M reached %(peak %d[%d.]*[KM], %d+ OOM kills?%)\n$")
+      or out:find("^sandboxlua: job killed: memory limit 50M reached %(peak %d[%d.]*[KM], %d+ OOM kills?%)\n$"), out)
+  end)
+
   it("say oom when a shell's child was killed for memory and the shell exited", function()
     local r = sb.run(job({ "/bin/sh", "-c", "/mnt/hog mem 200; echo after $?; exit 3" },
                          { limits = { memory = "50M", swap = 0 }, stdio = { stdout = "capture" } }))

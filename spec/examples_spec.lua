@@ -12,6 +12,20 @@ describe("examples", function()
     assert.truthy(out:find("hello from hello-jail, pid 2: from-spec", 1, true), out)
     assert.truthy(out:find("Read-only file system", 1, true), out)
     assert.truthy(out:find("wrote /tmp/note", 1, true), out)
+    -- its limits are optional: where their controllers are missing it says so
+    local f = io.open(H.core.cgroup_mountpoint() .. "/cgroup.controllers")
+    local avail = f:read("a")
+    f:close()
+    local missing = {}
+    for _, c in ipairs { "memory", "pids" } do
+      if not avail:find("%f[%w]" .. c .. "%f[%W]") then missing[#missing + 1] = c end
+    end
+    if #missing > 0 then
+      assert.truthy(out:find(("sandboxlua: warning: limits not applied: controller%s %s not available here (optional)\n")
+        :format(#missing > 1 and "s" or "", table.concat(missing, ", ")), 1, true), out)
+    else
+      assert.is_nil(out:find("limits not applied", 1, true), out)
+    end
   end)
 
   it("busybox-shell runs one command in the busybox rootfs", function()

@@ -50,9 +50,17 @@ local function hook(h, name, arg)
   end
 end
 
+local SIGNAMES = { [1] = "SIGHUP", [2] = "SIGINT", [15] = "SIGTERM" }
+
 local function finish(h)
   local r = h.jail:result()
   r.name = h.name
+  if h.interrupted and r.status ~= "setup_error" then
+    -- the host was told to stop while this ran: the kernel's own story
+    -- (exit_code, signal) stays next to it
+    r.status = "interrupted"
+    r.interrupted_by = SIGNAMES[h.interrupted] or h.interrupted
+  end
   r.pooled = h.pooled
   if #h.hook_errors > 0 then r.hook_errors = h.hook_errors end
   h.result = r
@@ -64,10 +72,21 @@ end
 
 local waiting = {} -- coroutine -> handle it waits for (sb.loop)
 
+-- after M.interrupt: when the jails still running are killed
+local kill_deadline
+
 -- process what the kernel reported; timeout_ms nil = block until something
 local function pump(timeout_ms)
+  if kill_deadline then
+    local left = math.max(0, math.ceil((kill_deadline - core.now()) * 1000))
+    if not timeout_ms or left < timeout_ms then timeout_ms = left end
+  end
   local evs, err, code = core.step(timeout_ms)
   if not evs then return nil, err, code end
+  if kill_deadline and core.now() >= kill_deadline then
+    kill_deadline = nil
+    core.kill_all()
+  end
   for _, e in ipairs(evs) do
     local h = handles[e[1]]
     if h then
@@ -83,6 +102,28 @@ local function pump(timeout_ms)
   return true
 end
 M.pump = pump
+
+-- interrupt(sig, grace_s): what a host does when it is asked to stop
+-- (SIGINT, SIGTERM, SIGHUP): no new jail starts (M.stopping), every
+-- running command gets sig (through its init), and after grace_s
+-- (default 5) every jail still running is killed with its cgroup.  Their
+-- results say status = "interrupted"; run_all's jobs that never started
+-- say "skipped".
+function M.interrupt(sig, grace)
+  if math.type(sig) ~= "integer" then error("interrupt: expected a signal number", 2) end
+  if grace ~= nil and (type(grace) ~= "number" or grace < 0) then
+    error("interrupt: grace: expected seconds >= 0", 2)
+  end
+  M.stopping = true
+  for _, h in pairs(handles) do
+    if not h.result and not h.interrupted then
+      h.interrupted = sig
+      h.jail:kill(sig)
+    end
+  end
+  local t = core.now() + (grace or 5)
+  if not kill_deadline or t < kill_deadline then kill_deadline = t end
+end
 
 -- compile_all(recipes, opts) -> plans; a bad recipe raises a RecipeError
 -- whose path names the job ("jobs[3].limits.memory: ...")
@@ -530,6 +571,7 @@ function M.run_all(list, opts)
       if h then
         running[h] = i
         count = count + 1
+        if opts.on_start then opts.on_start(i, h) end
       elseif (errno == "EMFILE" or errno == "ENFILE" or errno == "EAGAIN") and count > 0 then
         -- out of fds (or processes) for now: a running job gives some
         -- back when it ends; this one starts then
@@ -541,8 +583,8 @@ function M.run_all(list, opts)
     end
     if M.stopping and count == 0 then
       for i = next_i, n do
-        record(i, { status = "setup_error", step = "cancelled", message = "not started: interrupted",
-                    exit_code = 125, name = list[i].name })
+        record(i, { status = "skipped", message = "not started: the host was interrupted",
+                    name = plans[i].name })
       end
       next_i = n + 1
       break
