@@ -5,6 +5,9 @@ LUA_VERSION ?= 5.4
 BINDIR      ?= $(PREFIX)/bin
 LUADIR      ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 LIBDIR      ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 CC          ?= gcc
 B           := build
 V           ?= 0
@@ -47,10 +50,12 @@ MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
 # Debian packages: build, then tests (busted, the busybox rootfs, the VM)
 BUILD_PKGS := lua5.4 liblua5.4-dev lua-argparse libcap-dev liburing-dev libseccomp-dev pkg-config musl-tools
 TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps uidmap util-linux bsdutils \
-              clang libclang-rt-14-dev bpftool libxml2-utils jq python3-junitparser
+              clang libclang-rt-14-dev bpftool libxml2-utils jq python3-junitparser \
+              luarocks groff-base man-db
 BENCH_PKGS := bubblewrap crun runc util-linux
+ROCK_PKGS  := luarocks zip
 
-.PHONY: all deps test-deps demo test check check-asan asan bench install uninstall clean static fuzz
+.PHONY: all deps test-deps demo test check check-asan asan bench install uninstall clean static fuzz rock
 
 all: deps $(B)/sandboxlua $(B)/cgsandbox/core.so
 
@@ -207,15 +212,52 @@ bench: all
 	$(Q)scripts/ensure-packages $(BENCH_PKGS)
 	$(Q)scripts/bench
 
+# install records the directories it had to create (relative to DESTDIR)
+# in INSTALL_RECORD; uninstall removes its files, then those directories
+# where they are empty: never one that was there before, or that holds
+# anything else now
+INSTALL_DIRS   = $(BINDIR) $(LUADIR)/cgsandbox $(LIBDIR)/cgsandbox $(MANDIR)/man1 $(BASHCOMPDIR) \
+                 $(DATADIR)/sandboxlua
+INSTALL_RECORD = $(DATADIR)/sandboxlua/installed-dirs
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUADIR)/cgsandbox $(DESTDIR)$(LIBDIR)/cgsandbox
-	install -m 0755 $(B)/sandboxlua $(DESTDIR)$(BINDIR)/sandboxlua
-	install -m 0644 $(LUA_MODS) $(DESTDIR)$(LUADIR)/cgsandbox/
-	install -m 0755 $(B)/cgsandbox/core.so $(DESTDIR)$(LIBDIR)/cgsandbox/core.so
+	$(Q)new=$$(for d in $(INSTALL_DIRS); do \
+	  while [ -n "$$d" ] && [ ! -d '$(DESTDIR)'"$$d" ]; do echo "$$d"; d=$${d%/*}; done; done); \
+	install -d $(addprefix '$(DESTDIR)',$(INSTALL_DIRS)) && \
+	rec='$(DESTDIR)$(INSTALL_RECORD)' && \
+	{ if [ -f "$$rec" ]; then cat "$$rec"; fi; [ -z "$$new" ] || echo "$$new"; } | LC_ALL=C sort -ru > "$$rec.new" && \
+	mv "$$rec.new" "$$rec"
+	install -m 0755 $(B)/sandboxlua '$(DESTDIR)$(BINDIR)/sandboxlua'
+	install -m 0644 $(LUA_MODS) '$(DESTDIR)$(LUADIR)/cgsandbox/'
+	install -m 0755 $(B)/cgsandbox/core.so '$(DESTDIR)$(LIBDIR)/cgsandbox/core.so'
+	install -m 0644 doc/sandboxlua.1 '$(DESTDIR)$(MANDIR)/man1/sandboxlua.1'
+	install -m 0644 completions/sandboxlua '$(DESTDIR)$(BASHCOMPDIR)/sandboxlua'
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/sandboxlua $(DESTDIR)$(LIBDIR)/cgsandbox/core.so
-	rm -rf $(DESTDIR)$(LUADIR)/cgsandbox
+	rm -f '$(DESTDIR)$(BINDIR)/sandboxlua' '$(DESTDIR)$(LIBDIR)/cgsandbox/core.so' \
+	  $(foreach m,$(notdir $(LUA_MODS)),'$(DESTDIR)$(LUADIR)/cgsandbox/$(m)') \
+	  '$(DESTDIR)$(MANDIR)/man1/sandboxlua.1' '$(DESTDIR)$(BASHCOMPDIR)/sandboxlua'
+	$(Q)rec='$(DESTDIR)$(INSTALL_RECORD)'; dirs=; \
+	if [ -f "$$rec" ]; then dirs=$$(cat "$$rec"); rm -f "$$rec"; fi; \
+	for d in $(LUADIR)/cgsandbox $(LIBDIR)/cgsandbox $(DATADIR)/sandboxlua $$dirs; do \
+	  rmdir '$(DESTDIR)'"$$d" 2>/dev/null || true; done
+
+# a source rock of this tree: `luarocks --lua-version 5.4 install
+# build/rock/sandboxlua-0.1.0-1.src.rock` builds and installs it from any
+# directory, offline (luarocks make builds only in the current directory)
+ROCK_VERSION := $(patsubst sandboxlua-%.rockspec,%,$(wildcard sandboxlua-*.rockspec))
+ROCK_DIR     := sandboxlua-$(firstword $(subst -, ,$(ROCK_VERSION)))
+rock: $(B)/rock/sandboxlua-$(ROCK_VERSION).src.rock
+$(B)/rock/sandboxlua-$(ROCK_VERSION).src.rock: sandboxlua-$(ROCK_VERSION).rockspec Makefile $(LUA_MODS) \
+    $(wildcard core/* lua/*.c scripts/* doc/* completions/*)
+	$(Q)scripts/ensure-packages $(ROCK_PKGS)
+	$(Q)rm -rf $(B)/rock && mkdir -p $(B)/rock/$(ROCK_DIR)
+	$(Q)tar -cf - Makefile README.md sandboxlua-$(ROCK_VERSION).rockspec core lua scripts doc completions \
+	  | tar -xf - -C $(B)/rock/$(ROCK_DIR)
+	$(Q)tar -czf $(B)/rock/$(ROCK_DIR).tar.gz -C $(B)/rock $(ROCK_DIR)
+	$(Q)sed 's|^source = .*|source = { url = "file://$(ROCK_DIR).tar.gz", dir = "$(ROCK_DIR)" }|' \
+	  sandboxlua-$(ROCK_VERSION).rockspec > $(B)/rock/sandboxlua-$(ROCK_VERSION).rockspec
+	$(Q)cd $(B)/rock && rm -rf $(ROCK_DIR) && zip -q sandboxlua-$(ROCK_VERSION).src.rock \
+	  sandboxlua-$(ROCK_VERSION).rockspec $(ROCK_DIR).tar.gz
 
 clean:
 	rm -rf $(B)

@@ -1,5 +1,11 @@
 package = "sandboxlua"
 version = "0.1.0-1"
+-- `luarocks make` builds the tree it runs in (luarocks never fetches or
+-- changes directory for make): run it in the checkout,
+--   cd sandboxlua && luarocks --lua-version 5.4 make [--tree DIR]
+-- From anywhere else, install the source rock `make rock` builds:
+--   luarocks --lua-version 5.4 install [--tree DIR] .../build/rock/sandboxlua-0.1.0-1.src.rock
+-- (`luarocks build` of this file clones the checkout it runs in: its commits)
 source = { url = "git+file://." }
 description = {
   summary = "Lua-scriptable Linux sandbox: namespaces, cgroup v2, seccomp, io_uring supervisor",

@@ -21,8 +21,9 @@ end
 return function(bytes)
   local v, sel = V.decode(bytes)
   local am = sel % 2 == 1
-  local ok, r, w = pcall(units.size, v, am)
-  if check("size", ok, r, w) and r ~= "max" then int_in("size", r, 0, units.SIZE_MAX - 1) end
+  local min = (sel // 2) % 2
+  local ok, r, w = pcall(units.size, v, am, min)
+  if check("size", ok, r, w) and r ~= "max" then int_in("size", r, min, units.SIZE_MAX - 1) end
   if r == "max" and not am then error("size gave max where it is not allowed", 0) end
   ok, r, w = pcall(units.duration, v)
   if check("duration", ok, r, w) and (type(r) ~= "number" or not (r > 0 and r <= units.DURATION_MAX)) then

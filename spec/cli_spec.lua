@@ -105,7 +105,8 @@ describe("sandboxlua", function()
     os.remove(f)
     os.remove(bad)
     assert.are.equal(2, rc2)
-    assert.are.equal('sandboxlua: jobs[2].limits.pids: expected an integer >= 1 or "max", got 0\n', out2)
+    assert.are.equal('sandboxlua: jobs[2].limits.pids: expected an integer >= 2 or "max", got 0: '
+      .. "the jail's init counts: pids = 2 is init and the command (which cannot fork)\n", out2)
   end)
 
   it("says precisely that no cgroup2 hierarchy is mounted (exit 125)", function()

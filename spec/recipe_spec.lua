@@ -85,8 +85,8 @@ describe("recipe validation", function()
   it("names the field and what was expected", function()
     assert.are.equal('recipe.mounts[2].target: expected an absolute path, got "tmp"',
       err_of(with { mounts = { { "tmpfs", "/tmp" }, { "tmpfs", "tmp" } } }))
-    assert.are.equal('recipe.limits.memory: expected a size like 1048576, "50M", "1.5G" or "max", below 4 EiB, got "12Q"',
-      err_of(with { limits = { memory = "12Q" } }))
+    assert.are.equal('recipe.limits.memory: expected a size above 0 like 1048576, "50M", "1.5G" or "max", below 4 EiB, '
+      .. 'got "12Q": "Q" is not a unit: ' .. units.SIZE_UNITS, err_of(with { limits = { memory = "12Q" } }))
     assert.truthy(err_of(with { colour = "red" }):find("^recipe.colour: unknown field %(known: "))
     assert.truthy(err_of(with { limits = { mem = 1 } }):find("^recipe.limits.mem: unknown field"))
     assert.are.equal("recipe.hostname: expected a host name (letters, digits, '-', '.'; up to 64), got 5",

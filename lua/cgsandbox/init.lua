@@ -212,11 +212,12 @@ function Handle:stats()
   return self.jail:stats()
 end
 
+-- name = { file, parser, allow "max", the least value }: as in a recipe
 local LIVE = {
-  memory = { "memory.max", units.size, true }, memory_high = { "memory.high", units.size, true },
+  memory = { "memory.max", units.size, true, 1 }, memory_high = { "memory.high", units.size, true, 1 },
   memory_low = { "memory.low", units.size, true }, memory_min = { "memory.min", units.size, true },
   swap = { "memory.swap.max", units.size, true }, cpu = { "cpu.max", units.cpu },
-  cpu_weight = { "cpu.weight", units.count }, pids = { "pids.max", units.count, true },
+  cpu_weight = { "cpu.weight", units.count }, pids = { "pids.max", units.count, true, recipe.PIDS_MIN },
 }
 
 -- set_limit("memory_high", "100M"): written to the live cgroup
@@ -224,8 +225,8 @@ function Handle:set_limit(name, value)
   check(self)
   local l = LIVE[name]
   if not l then error(("set_limit: unknown limit %q"):format(tostring(name)), 2) end
-  local v, what = l[2](value, l[3])
-  if v == nil then error(("set_limit: %s: expected %s"):format(name, what), 2) end
+  local v, what, hint = l[2](value, l[3], l[4])
+  if v == nil then error(("set_limit: %s: expected %s%s"):format(name, what, hint and (": " .. hint) or ""), 2) end
   if self.result then return nil, "set_limit: the jail has exited", "ESRCH" end
   return self.jail:set(l[1], tostring(v))
 end

@@ -34,7 +34,8 @@ local function key_path(path, k)
   return path .. "[" .. tostring(k) .. "]"
 end
 
-local function fail(path, expected, got)
+-- hint: what is wrong with this value, when "expected ..." does not say it
+local function fail(path, expected, got, hint)
   local shown
   if got == nil then
     shown = "nothing"
@@ -45,7 +46,8 @@ local function fail(path, expected, got)
   else
     shown = tostring(got)
   end
-  error(setmetatable({ message = ("%s: expected %s, got %s"):format(path, expected, shown),
+  error(setmetatable({ message = ("%s: expected %s, got %s%s"):format(path, expected, shown,
+                                                                     hint and (": " .. hint) or ""),
                        field = path }, RecipeError), 0)
 end
 M.fail = fail
@@ -84,6 +86,8 @@ M.HOST_ROOT_USER = 65534
 -- captured output is kept in memory: at most 1 TiB per stream (the plan
 -- reader's bound too)
 M.OUTPUT_MAX = 2^40
+-- pids.max counts the jail's init: below 2, the command cannot start
+M.PIDS_MIN = 2
 
 -- the nodes of the minimal /dev, and the console's (ptmx, the pts slaves):
 -- the device allow-list every jail with a cgroup starts from
@@ -223,9 +227,18 @@ local function syscall_names(v, path)
   return out
 end
 
+-- the size of a tmpfs (or an overlay's): at least a byte, since the kernel
+-- takes size=0 as no limit at all
+local function tmpfs_size(v, path)
+  local r, what, hint = units.size(v, false, 1)
+  if r == nil and units.size(v) == 0 then hint = "tmpfs takes size=0 as no limit at all: leave size out for that" end
+  if r == nil then fail(path, what, v, hint) end
+  return r
+end
+
 local function unit(fn, v, path, ...)
-  local r, what = fn(v, ...)
-  if r == nil then fail(path, what, v) end
+  local r, what, hint = fn(v, ...)
+  if r == nil then fail(path, what, v, hint) end
   return r
 end
 
@@ -294,7 +307,7 @@ local function compile_mount(m, path)
   elseif kind == "overlay" then
     -- the host directory below, writes to a tmpfs that dies with the jail
     out.src = hostpath(src, path .. ".source")
-    out.data = "mode=0755" .. (m.size ~= nil and (",size=" .. unit(units.size, m.size, path .. ".size")) or "")
+    out.data = "mode=0755" .. (m.size ~= nil and (",size=" .. tmpfs_size(m.size, path .. ".size")) or "")
   elseif kind == "symlink" then
     out.src = no_nul(typed(src, "string", path .. ".source", "the link's text"), path .. ".source")
   elseif kind == "file" then
@@ -302,7 +315,7 @@ local function compile_mount(m, path)
     out.data = typed(c, "string", path .. ".content")
   elseif kind == "tmpfs" then
     local opts = {}
-    if m.size ~= nil then opts[#opts + 1] = "size=" .. unit(units.size, m.size, path .. ".size") end
+    if m.size ~= nil then opts[#opts + 1] = "size=" .. tmpfs_size(m.size, path .. ".size") end
     local mode = m.mode ~= nil and unit(units.mode, m.mode, path .. ".mode") or tonumber("1777", 8)
     opts[#opts + 1] = ("mode=%o"):format(mode)
     if m.options ~= nil then opts[#opts + 1] = no_nul(typed(m.options, "string", path .. ".options"), path .. ".options") end
@@ -354,8 +367,8 @@ local function compile_limits(l, plan, path, caps_of)
   local function w(name, file, value)
     writes[#writes + 1] = { file, tostring(value), optional = optional[name] or nil }
   end
-  if l.memory ~= nil then w("memory", "memory.max", unit(units.size, l.memory, path .. ".memory", true)) end
-  if l.memory_high ~= nil then w("memory_high", "memory.high", unit(units.size, l.memory_high, path .. ".memory_high", true)) end
+  if l.memory ~= nil then w("memory", "memory.max", unit(units.size, l.memory, path .. ".memory", true, 1)) end
+  if l.memory_high ~= nil then w("memory_high", "memory.high", unit(units.size, l.memory_high, path .. ".memory_high", true, 1)) end
   if l.memory_low ~= nil then w("memory_low", "memory.low", unit(units.size, l.memory_low, path .. ".memory_low", true)) end
   if l.memory_min ~= nil then w("memory_min", "memory.min", unit(units.size, l.memory_min, path .. ".memory_min", true)) end
   if l.swap ~= nil then w("swap", "memory.swap.max", unit(units.size, l.swap, path .. ".swap", true)) end
@@ -375,7 +388,15 @@ local function compile_limits(l, plan, path, caps_of)
     if cs.cpus ~= nil then w("cpuset", "cpuset.cpus", unit(units.cpulist, cs.cpus, path .. ".cpuset" .. (type(l.cpuset) == "table" and ".cpus" or ""))) end
     if cs.mems ~= nil then w("cpuset", "cpuset.mems", unit(units.cpulist, cs.mems, path .. ".cpuset.mems")) end
   end
-  if l.pids ~= nil then w("pids", "pids.max", unit(units.count, l.pids, path .. ".pids", true)) end
+  if l.pids ~= nil then
+    -- the jail's init is one of its pids: 2 is init and the command
+    local v, what = units.count(l.pids, true, M.PIDS_MIN)
+    if v == nil then
+      fail(path .. ".pids", what, l.pids, units.count(l.pids, false, 0)
+           and "the jail's init counts: pids = 2 is init and the command (which cannot fork)" or nil)
+    end
+    w("pids", "pids.max", v)
+  end
   if l.io ~= nil then
     typed(l.io, "table", path .. ".io", 'a table like { ["8:0"] = { rbps = "10M" } }')
     local devs = {}
@@ -391,7 +412,7 @@ local function compile_limits(l, plan, path, caps_of)
       check_keys(s, { rbps = true, wbps = true, riops = true, wiops = true, weight = true }, p)
       local parts = { dev }
       for _, k in ipairs { "rbps", "wbps" } do
-        if s[k] ~= nil then parts[#parts + 1] = k .. "=" .. unit(units.size, s[k], p .. "." .. k, true) end
+        if s[k] ~= nil then parts[#parts + 1] = k .. "=" .. unit(units.size, s[k], p .. "." .. k, true, 1) end
       end
       for _, k in ipairs { "riops", "wiops" } do
         if s[k] ~= nil then parts[#parts + 1] = k .. "=" .. unit(units.count, s[k], p .. "." .. k, true) end

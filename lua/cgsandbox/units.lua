@@ -1,35 +1,74 @@
 -- Strict parsers for the human units recipes use: sizes ("50M", "1.5G",
 -- "max"), durations ("30s", "500ms", "2m"), CPU shares (0.5).  Each returns
--- the value, or nil and what was expected: the caller names the field.
+-- the value, or nil and what was expected (and, for sizes, a hint: why the
+-- value is not one): the caller names the field.
 local M = {}
 
-local SIZE = { [""] = 1, K = 2^10, M = 2^20, G = 2^30, T = 2^40, P = 2^50 }
+-- Sizes follow one rule, here and in the README:
+--   * an integer is bytes (4096), and so is a string of digits, with or
+--     without "B" ("4096", "4096B");
+--   * a number (decimals allowed: "1.5G") followed by a binary unit:
+--     K, M, G, T, P (1K = 1024 bytes, 1M = 1048576), the same in lower case
+--     (k, m, g, t, p: as the kernel's own memory.max reads them), or the
+--     IEC names KiB, MiB, GiB, TiB, PiB (the same values); a fraction of
+--     a byte is rounded down;
+--   * anything else is an error, never a guess: "MB", "Mb", "mb", "kB"
+--     (decimal megabytes or bits elsewhere), "1.5" bytes, "1e9", " 1G".
+local UNIT = { [""] = 1, B = 1 }
+for i, u in ipairs { "K", "M", "G", "T", "P" } do
+  UNIT[u], UNIT[u:lower()], UNIT[u .. "iB"] = 1 << (10 * i), 1 << (10 * i), 1 << (10 * i)
+end
+M.SIZE_UNITS = 'units are binary: K, M, G, T, P (or k, m, g, t, p, or KiB, MiB, GiB, TiB, PiB), '
+  .. '1M = 1048576 bytes; B or none is bytes'
 
 -- sizes are below 4 EiB (2^62 bytes), durations at most a year
 M.SIZE_MAX = 2^62
 M.DURATION_MAX = 365 * 86400
+local SIZE_MAX_INT = 1 << 62
 
--- bytes as an integer, or "max" when allow_max
-function M.size(v, allow_max)
-  local what = 'a size like 1048576, "50M", "1.5G"' .. (allow_max and ' or "max"' or '') .. ', below 4 EiB'
+-- size(v, allow_max, min): bytes as an integer >= min (default 0), or
+-- "max" when allow_max; else nil, what was expected, and a hint (why this
+-- value is not one) where there is more to say than "expected ..."
+function M.size(v, allow_max, min)
+  min = min or 0
+  local what = (min > 0 and "a size above 0 like " or "a size like ") .. '1048576, "50M", "1.5G"'
+    .. (allow_max and ' or "max"' or '') .. ', below 4 EiB'
+  local n
   if type(v) == "number" then
     if v ~= v or v < 0 or v >= M.SIZE_MAX or math.floor(v) ~= v then
-      return nil, what
+      return nil, what, v == v and v >= 0 and v < M.SIZE_MAX and "a size is a whole number of bytes" or nil
     end
-    return math.tointeger(v) or nil, what
-  end
-  if type(v) ~= "string" then return nil, what end
-  if v == "max" then
+    n = math.tointeger(v)
+  elseif type(v) ~= "string" then
+    return nil, what
+  elseif v == "max" then
     if allow_max then return "max" end
     return nil, what
+  else
+    local num, u = v:match("^([%d%.]+)(%a*)$")
+    local mul = num and UNIT[u]
+    if not num or not (num:match("^%d+$") or num:match("^%d+%.%d+$")) then
+      return nil, what
+    elseif not mul then
+      return nil, what, ("%q is not a unit: %s"):format(u, M.SIZE_UNITS)
+    elseif mul == 1 and not num:match("^%d+$") then
+      return nil, what, "a size in bytes is a whole number"
+    end
+    if num:match("^%d+$") then
+      local i = math.tointeger(tonumber(num))
+      if not i or i > (SIZE_MAX_INT - 1) // mul then return nil, what end
+      n = i * mul
+    else
+      local f = tonumber(num) * mul
+      if f >= M.SIZE_MAX then return nil, what end
+      n = math.tointeger(math.floor(f))
+    end
   end
-  local num, unit, suffix = v:match("^(%d+%.?%d*)([KMGTPkmgtp]?)(i?[Bb]?)$")
-  if not num or (suffix ~= "" and unit == "" and suffix ~= "B" and suffix ~= "b") then
-    return nil, what
+  if not n then return nil, what end
+  if n < min then
+    return nil, what, n == 0 and 'a limit of 0 leaves the jail nothing: leave it out, or say "max", for no limit' or nil
   end
-  local n = tonumber(num) * SIZE[unit:upper()]
-  if n >= M.SIZE_MAX then return nil, what end
-  return math.floor(n)
+  return n
 end
 
 local DUR = { us = 1e-6, ms = 1e-3, s = 1, m = 60, h = 3600 }
