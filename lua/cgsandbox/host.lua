@@ -3,7 +3,7 @@
 -- did its own work through require "cgsandbox").
 local sb = require "cgsandbox"
 local json = require "cgsandbox.json"
-local units = require "cgsandbox.units"
+local report = require "cgsandbox.report"
 local core = sb.core
 
 local M = {}
@@ -97,35 +97,8 @@ local function exit_code_of(r)
 end
 M.exit_code_of = exit_code_of
 
-local function xml(s)
-  return (tostring(s):gsub("[%z\1-\8\11\12\14-\31]", "?"):gsub("[<>&\"']", {
-    ["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;", ['"'] = "&quot;", ["'"] = "&apos;" }))
-end
-
-function M.junit(results, suite)
-  local fails, errs, time = 0, 0, 0
-  local cases = {}
-  for i, r in ipairs(results) do
-    time = time + (r.wall_s or 0)
-    local name = r.name or ("job " .. i)
-    local body = ""
-    if r.status == "setup_error" then
-      errs = errs + 1
-      body = ('<error message="%s" type="setup_error"/>'):format(xml(r.message or ""))
-    elseif r.status ~= "exited" or r.exit_code ~= 0 then
-      fails = fails + 1
-      body = ('<failure message="%s" type="%s"/>'):format(
-        xml(("status %s, exit %s%s"):format(r.status, tostring(r.exit_code),
-                                             r.signal and (", " .. r.signal) or "")), xml(r.status))
-    end
-    if r.stdout and #r.stdout > 0 then body = body .. "<system-out>" .. xml(r.stdout) .. "</system-out>" end
-    if r.stderr and #r.stderr > 0 then body = body .. "<system-err>" .. xml(r.stderr) .. "</system-err>" end
-    cases[#cases + 1] = ('  <testcase classname="%s" name="%s" time="%.3f">%s</testcase>'):format(
-      xml(suite), xml(name), r.wall_s or 0, body)
-  end
-  return ('<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="%s" tests="%d" failures="%d" errors="%d" time="%.3f">\n%s\n</testsuite>\n')
-    :format(xml(suite), #results, fails, errs, time, table.concat(cases, "\n"))
-end
+-- JUnit XML and the summary table: cgsandbox.report
+function M.junit(results, opts) return report.junit(results, opts) end
 
 -- --trace: one line per setup step, where it ran (host or the jail's init;
 -- init's steps are part of the host's "wait for READY", so the total adds
@@ -139,30 +112,7 @@ function M.print_trace(r, name)
   io.stderr:write(("%s%-34s %8.3f ms\n"):format(pre, "total", total))
 end
 
-function M.summary(results)
-  local rows = { { "job", "status", "exit", "wall", "cpu", "peak mem" } }
-  for i, r in ipairs(results) do
-    rows[#rows + 1] = {
-      r.name or ("job " .. i),
-      r.status .. (r.timeout and ("(" .. r.timeout .. ")") or ""),
-      tostring(r.exit_code or "-") .. (r.signal and (" " .. r.signal) or ""),
-      r.wall_s and ("%.2fs"):format(r.wall_s) or "-",
-      r.cpu_s and ("%.2fs"):format(r.cpu_s) or "-",
-      r.memory_peak and units.format_size(r.memory_peak) or "-",
-    }
-  end
-  local w = {}
-  for _, row in ipairs(rows) do
-    for c, v in ipairs(row) do w[c] = math.max(w[c] or 0, #v) end
-  end
-  local out = {}
-  for _, row in ipairs(rows) do
-    local cells = {}
-    for c, v in ipairs(row) do cells[c] = v .. (" "):rep(w[c] - #v) end
-    out[#out + 1] = table.concat(cells, "  "):gsub("%s+$", "")
-  end
-  return table.concat(out, "\n") .. "\n"
-end
+function M.summary(results, opts) return report.summary(results, opts) end
 
 local function load_recipe(o)
   local chunk, err = loadfile(o.file, "t")
@@ -238,7 +188,7 @@ function M.main(argv)
     io.stderr:write("sandboxlua: ", res.message or "setup failed", "\n")
   end
   if o.json then
-    local okw, werr = write_file(o.json, json.encode(res, true) .. "\n")
+    local okw, werr = write_file(o.json, report.json(res))
     if not okw then return die(M.EXIT_SETUP, "--json: %s", werr) end
   end
   if interrupted then return 128 + interrupted end
@@ -254,6 +204,7 @@ function M.run_jobs(jobs, parallel, o, plans)
     sb.stopping = true
     core.kill_all()
   end
+  local t0, started = core.now(), os.time()
   local results, err = sb.run_all(jobs, {
     parallel = parallel,
     plans = plans,
@@ -269,13 +220,16 @@ function M.run_jobs(jobs, parallel, o, plans)
       io.stderr:write("sandboxlua: ", r.name and (r.name .. ": ") or "", r.message or "setup failed", "\n")
     end
   end
-  if not o.quiet then io.stdout:write(M.summary(results)) end
+  local elapsed = core.now() - t0
+  if not o.quiet then io.stdout:write(M.summary(results, { elapsed_s = elapsed })) end
   if o.json then
-    local okw, werr = write_file(o.json, json.encode(results, true) .. "\n")
+    local okw, werr = write_file(o.json, report.json(results))
     if not okw then return die(M.EXIT_SETUP, "--json: %s", werr) end
   end
   if o.junit then
-    local okw, werr = write_file(o.junit, M.junit(results, o.file))
+    local okw, werr = write_file(o.junit, M.junit(results, {
+      suite = o.file, elapsed_s = elapsed, timestamp = started,
+      properties = { sandboxlua = sb.version, parallel = parallel } }))
     if not okw then return die(M.EXIT_SETUP, "--junit: %s", werr) end
   end
   if interrupted then return 128 + interrupted end
