@@ -373,6 +373,8 @@ describe("doc/result.schema.json", function()
     rs[1].throttled_s, rs[1].nr_throttled, rs[1].pids_current, rs[1].pids_max_hits = 0, 0, 1, 0
     rs[1].oom_group_kills, rs[1].memory_high_events, rs[1].memory_max_events = 0, 0, 0
     rs[6].core_dumped, rs[6].syscall = true, "getpid"
+    -- an OOM kill of a shell's child: the shell exited 137, no signal of its own
+    rs[#rs + 1] = { name = "child-oom", status = "oom", exit_code = 137, oom_kills = 1 }
     local ok = write(report.json(rs))
     local one = write(report.json(rs[2]))
     local out, rc = schema_check(ok, one)
@@ -384,6 +386,7 @@ describe("doc/result.schema.json", function()
                          { status = "exited" },
                          { status = "bogus" },
                          { status = "timeout", exit_code = 137 },
+                         { status = "signaled", exit_code = 139 },
                          { status = "setup_error", exit_code = 125 },
                          { status = "exited", exit_code = 0, skipped_controllers = "memory" },
                          { status = "exited", exit_code = 0, wall_s = -1 } }) do
