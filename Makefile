@@ -50,7 +50,7 @@ MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
 # Debian packages: build, then tests (busted, the busybox rootfs, the VM)
 BUILD_PKGS := lua5.4 liblua5.4-dev lua-argparse libcap-dev liburing-dev libseccomp-dev pkg-config musl-tools
 TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps uidmap util-linux bsdutils \
-              clang libclang-rt-14-dev bpftool libxml2-utils jq python3-junitparser \
+              clang libclang-rt-14-dev bpftool libxml2-utils jq python3-junitparser python3-jsonschema \
               luarocks groff-base man-db
 BENCH_PKGS := bubblewrap crun runc util-linux
 ROCK_PKGS  := luarocks zip

@@ -262,7 +262,8 @@ const char *sbx_syscall_name_arch(uint32_t arch, int nr, char *buf,
 /* ---- the jail (spawn.c; jail side: init.c, command.c, mount.c) ---------- */
 enum sbx_status { SBX_ST_RUNNING, SBX_ST_EXITED, SBX_ST_SIGNALED,
 		  SBX_ST_TIMEOUT, SBX_ST_OOM, SBX_ST_SETUP_ERROR };
-struct sbx_buf { char *data; size_t len, cap, limit; bool truncated, eof; };
+/* captured: a pipe was made for the stream (a result has its key then) */
+struct sbx_buf { char *data; size_t len, cap, limit; bool truncated, eof, captured; };
 
 struct sbx_result {
 	enum sbx_status status;

@@ -177,6 +177,7 @@ static int open_stdio(const struct sbx_plan *p, struct sbx_jail *j,
 			if (i == 0 || pipe2(pp, O_CLOEXEC) < 0)
 				goto fail;
 			j->outfd[i] = pp[0];
+			j->out[i].captured = true;
 			child[i] = pp[1];
 			break;
 		}

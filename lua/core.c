@@ -846,9 +846,9 @@ static void push_result(lua_State *L, const struct sbx_jail *j)
 	}
 	for (int i = 1; i < 3; i++) {
 		const struct sbx_buf *b = &j->out[i];
-		if (j->outfd[i] < 0 && !b->data && !b->eof)
-			continue;
-		if (!b->eof && !b->data)
+		/* a key only for a stream that was captured (an empty one is
+		 * ""), and only once it was read to its end */
+		if (!b->captured || (!b->eof && !b->data))
 			continue;
 		bool cut = push_output(L, b->data, b->len);
 		lua_setfield(L, -2, i == 1 ? "stdout" : "stderr");

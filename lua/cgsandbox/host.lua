@@ -4,9 +4,9 @@
 -- `sandboxlua run [options] -- CMD...` builds the recipe table from options
 -- instead, and goes through the same compile path.
 local sb = require "cgsandbox"
-local json = require "cgsandbox.json"
 local units = require "cgsandbox.units"
 local argparse = require "argparse"
+local report = require "cgsandbox.report"
 local core = sb.core
 
 local M = {}
@@ -226,35 +226,9 @@ local function exit_code_of(r)
 end
 M.exit_code_of = exit_code_of
 
-local function xml(s)
-  return (tostring(s):gsub("[%z\1-\8\11\12\14-\31]", "?"):gsub("[<>&\"']", {
-    ["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;", ['"'] = "&quot;", ["'"] = "&apos;" }))
-end
-
-function M.junit(results, suite)
-  local fails, errs, time = 0, 0, 0
-  local cases = {}
-  for i, r in ipairs(results) do
-    time = time + (r.wall_s or 0)
-    local name = r.name or ("job " .. i)
-    local body = ""
-    if r.status == "setup_error" then
-      errs = errs + 1
-      body = ('<error message="%s" type="setup_error"/>'):format(xml(r.message or ""))
-    elseif r.status ~= "exited" or r.exit_code ~= 0 then
-      fails = fails + 1
-      body = ('<failure message="%s" type="%s"/>'):format(
-        xml(("status %s, exit %s%s"):format(r.status, tostring(r.exit_code),
-                                             r.signal and (", " .. r.signal) or "")), xml(r.status))
-    end
-    if r.stdout and #r.stdout > 0 then body = body .. "<system-out>" .. xml(r.stdout) .. "</system-out>" end
-    if r.stderr and #r.stderr > 0 then body = body .. "<system-err>" .. xml(r.stderr) .. "</system-err>" end
-    cases[#cases + 1] = ('  <testcase classname="%s" name="%s" time="%.3f">%s</testcase>'):format(
-      xml(suite), xml(name), r.wall_s or 0, body)
-  end
-  return ('<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="%s" tests="%d" failures="%d" errors="%d" time="%.3f">\n%s\n</testsuite>\n')
-    :format(xml(suite), #results, fails, errs, time, table.concat(cases, "\n"))
-end
+-- JUnit XML and the summary table: cgsandbox.report
+function M.junit(results, opts) return report.junit(results, opts) end
+function M.summary(results, opts) return report.summary(results, opts) end
 
 -- --trace: one line per setup step, where it ran (host or the jail's init;
 -- init's steps are part of the host's "wait for READY", so the total adds
@@ -266,31 +240,6 @@ function M.print_trace(r, name)
     if t.where == "host" then total = total + t.ms end
   end
   io.stderr:write(("%s%-34s %8.3f ms\n"):format(pre, "total", total))
-end
-
-function M.summary(results)
-  local rows = { { "job", "status", "exit", "wall", "cpu", "peak mem" } }
-  for i, r in ipairs(results) do
-    rows[#rows + 1] = {
-      r.name or ("job " .. i),
-      r.status .. (r.timeout and ("(" .. r.timeout .. ")") or ""),
-      tostring(r.exit_code or "-") .. (r.signal and (" " .. r.signal) or ""),
-      r.wall_s and ("%.2fs"):format(r.wall_s) or "-",
-      r.cpu_s and ("%.2fs"):format(r.cpu_s) or "-",
-      r.memory_peak and units.format_size(r.memory_peak) or "-",
-    }
-  end
-  local w = {}
-  for _, row in ipairs(rows) do
-    for c, v in ipairs(row) do w[c] = math.max(w[c] or 0, #v) end
-  end
-  local out = {}
-  for _, row in ipairs(rows) do
-    local cells = {}
-    for c, v in ipairs(row) do cells[c] = v .. (" "):rep(w[c] - #v) end
-    out[#out + 1] = table.concat(cells, "  "):gsub("%s+$", "")
-  end
-  return table.concat(out, "\n") .. "\n"
 end
 
 -- the recipe file (or stdin for "-"), run with args as `...`; a recipe
@@ -369,7 +318,7 @@ function M.killed_line(r, plan)
       tonumber(max) and limit_size(math.tointeger(tonumber(max))) or max or "?", r.memory_peak and units.format_size(r.memory_peak) or "?",
       kills, kills == 1 and "" or "s")
   elseif r.status == "timeout" then
-    local cpu = r.timeout == "cpu_time"
+    local cpu = r.timeout == "cpu"
     local ms = cpu and plan and plan.cpu_time_us and plan.cpu_time_us / 1000 or plan and plan.wall_ms
     return ("job killed: %s limit %s reached"):format(cpu and "cpu_time" or "wall",
       ms and units.format_duration and units.format_duration(ms / 1000) or (ms and (ms / 1000 .. "s")) or "?")
@@ -541,11 +490,10 @@ function M.main(argv)
   local kl = M.killed_line(res, plan)
   if kl then io.stderr:write("sandboxlua: ", kl, "\n") end
   if o.json then
-    local okw, werr = write_file(o.json, json.encode(res, true) .. "\n")
+    local okw, werr = write_file(o.json, report.json(res))
     if not okw then return die(M.EXIT_SETUP, "--json: %s", werr) end
   end
   if o.junit then
-    local report = require "cgsandbox.report"
     res.name = res.name or r.name or (o.file or "job")
     local okw, werr = write_file(o.junit, report.junit({ res }, M.junit_opts(o, started)))
     if not okw then return die(M.EXIT_SETUP, "--junit: %s", werr) end
@@ -560,11 +508,10 @@ function M.junit_opts(o, started)
   if host then host:close() end
   return { suite = o.file or (o.command and o.command[1]) or "sandboxlua", timestamp = os.time() - math.floor(core.now() - started),
            hostname = hn, elapsed_s = core.now() - started,
-           properties = { ["sandboxlua.version"] = sb.version } }
+           properties = { sandboxlua = sb.version, parallel = o.parallel } }
 end
 
 function M.run_jobs(jobs, parallel, o, plans)
-  local report = require "cgsandbox.report"
   local tty = core.isatty(2) and not o.quiet
   local interrupted = trap(o)
   local started = core.now()
@@ -603,7 +550,7 @@ function M.run_jobs(jobs, parallel, o, plans)
   local fails = report.failures(results, { lines = 10 })
   if fails ~= "" then io.stderr:write(fails) end
   if o.json then
-    local okw, werr = write_file(o.json, json.encode(results, true) .. "\n")
+    local okw, werr = write_file(o.json, report.json(results))
     if not okw then return die(M.EXIT_SETUP, "--json: %s", werr) end
   end
   if o.junit then

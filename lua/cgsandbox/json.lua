@@ -1,33 +1,57 @@
 -- A small JSON encoder for results (--json): sorted keys, so output is
--- stable; bytes that are not valid UTF-8 are escaped as \u00XX (Latin-1).
+-- stable; bytes that are not valid UTF-8 are escaped as \u00XX of the byte
+-- (read back as Latin-1: U+0080-U+00FF), controls as \u00XX; floats are
+-- the shortest decimal that reads back as the same double, integers stay
+-- integers, NaN and infinities are null.
 local M = {}
 
 local ESC = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f',
               ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
 
-local function str(s)
-  local out, i, n = {}, 1, #s
+-- utf8_run(run, bad, fix): a run of bytes >= 0x80 with each byte that is
+-- not part of a valid character (strict: no overlong form, surrogate or
+-- code point above U+10FFFF) written as bad[byte], and each valid stretch
+-- through fix (if given)
+function M.utf8_run(run, bad, fix)
+  if utf8.len(run) then return fix and fix(run) or run end -- the usual case
+  local out, i, n = {}, 1, #run
   while i <= n do
-    local c = s:byte(i)
-    local len = c < 0x80 and 1 or c >= 0xF0 and c < 0xF5 and 4 or c >= 0xE0 and 3
-                or c >= 0xC2 and c < 0xE0 and 2 or 0
-    local ok = len > 0 and i + len - 1 <= n
-    if ok and len > 1 then
-      ok = utf8.len(s, i, i + len - 1) == 1 and utf8.codepoint(s, i) ~= nil
-    end
-    if not ok then
-      out[#out + 1] = ("\\u%04x"):format(c)
-      i = i + 1
-    elseif len == 1 then
-      local ch = string.char(c)
-      out[#out + 1] = ESC[ch] or (c < 0x20 or c == 0x7f) and ("\\u%04x"):format(c) or ch
-      i = i + 1
-    else
-      out[#out + 1] = s:sub(i, i + len - 1)
-      i = i + len
-    end
+    local ok, at = utf8.len(run, i)
+    local j = ok and n + 1 or at
+    if j > i then out[#out + 1] = fix and fix(run:sub(i, j - 1)) or run:sub(i, j - 1) end
+    if j <= n then out[#out + 1] = bad[run:sub(j, j)] end
+    i = j + 1
   end
-  return '"' .. table.concat(out) .. '"'
+  return table.concat(out)
+end
+
+-- "\u00XX" of each byte
+local U00 = {}
+for c = 0, 255 do U00[string.char(c)] = ("\\u%04x"):format(c) end
+
+-- one match: an ASCII byte to escape and the bytes >= 0x80 after it, or
+-- just a run of those; a lone byte (most matches in binary output) is one
+-- lookup
+local function escape(m)
+  if #m == 1 then return ESC[m] or U00[m] end
+  if m:byte(1) >= 0x80 then return M.utf8_run(m, U00) end
+  local c = m:sub(1, 1)
+  return (ESC[c] or U00[c]) .. M.utf8_run(m:sub(2), U00)
+end
+
+-- one pass in C over the bytes that need no escape (most of them)
+local function str(s)
+  return '"' .. s:gsub('[\0-\31"\\\127-\255][\128-\255]*', escape) .. '"'
+end
+
+-- the shortest of %.15g, %.16g, %.17g that reads back as the same double
+-- (0.1 is "0.1", not "0.10000000000000001")
+local function float(v)
+  for digits = 15, 16 do
+    local s = ("%." .. digits .. "g"):format(v)
+    if tonumber(s) == v then return s end
+  end
+  return ("%.17g"):format(v)
 end
 
 local function isarray(t)
@@ -47,7 +71,7 @@ local function enc(v, ind, lvl, seen)
   elseif t == "number" then
     if v ~= v or v == math.huge or v == -math.huge then return "null" end
     if math.type(v) == "integer" then return tostring(v) end
-    return (("%.17g"):format(v))
+    return float(v)
   elseif t == "string" then return str(v)
   elseif t == "table" then
     if seen[v] then error("json: cycle in table", 0) end
