@@ -398,7 +398,8 @@ static int overlay_at(struct sbx_own_mounts *own, int root,
 	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return -1;
 	mfd = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
-			   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+			   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+				   (m->noexec ? MOUNT_ATTR_NOEXEC : 0));
 	if (mfd < 0 || attach(mfd, t) < 0)
 		return -1;
 	own_add(own, mfd);

@@ -252,3 +252,24 @@ describe("rootless without a delegated cgroup", function()
     assert.is_nil(out:find("\nhi\n", 1, true))
   end)
 end)
+
+describe("a job list's failures", function()
+  it("are printed with the tail of their stderr, with -q too; the table ends with a totals line", function()
+    local f = H.recipe_file(([[return { parallel = 2, jobs = {
+      { name = "good", rootfs = %q, command = "true" },
+      { name = "bad", rootfs = %q, command = "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line$i >&2; done; exit 3",
+        stdio = { stderr = "capture" } } } }]]):format(H.busybox, H.busybox))
+    local out, rc = sh(("%s %s"):format(H.bin, f))
+    local qout, qrc = sh(("%s -q %s"):format(H.bin, f))
+    os.remove(f)
+    assert.are.equal(1, rc)
+    assert.are.equal(1, qrc)
+    assert.truthy(out:find("\n2 jobs: 1 passed, 1 failed, 0 errors, 0 skipped in %d+%.%d+s\n"), out)
+    for _, o in ipairs { out, qout } do
+      assert.truthy(o:find("bad: exited 3\n    line3\n", 1, true), o) -- the last 10 of 12 lines
+      assert.truthy(o:find("    line12\n", 1, true), o)
+      assert.is_nil(o:find("line2\n", 1, true), o)
+    end
+    assert.is_nil(qout:find("job%s+status"), qout) -- -q: no table
+  end)
+end)

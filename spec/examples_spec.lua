@@ -115,3 +115,15 @@ describe("mount setup never writes into a host directory", function()
     assert.are.equal(listing, snapshot())
   end)
 end)
+
+describe("an overlay", function()
+  it("with noexec = true refuses to exec what it holds (exit 126 in the shell)", function()
+    local function run(noexec)
+      return H.sb.run({ rootfs = H.busybox, stdio = { stdout = "capture" },
+        mounts = { { "overlay", H.root .. "/build/rootfs/busybox/bin", "/mnt", noexec = noexec } },
+        command = { "/bin/sh", "-c", "/mnt/busybox true; echo $?" } })
+    end
+    assert.are.equal("0\n", run(false).stdout)
+    assert.are.equal("126\n", run(true).stdout)
+  end)
+end)
