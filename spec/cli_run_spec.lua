@@ -159,19 +159,35 @@ describe("signals to the host", function()
     error("no " .. path)
   end
 
-  it("pass SIGTERM on to the command; the result says interrupted, the host exits 143", function()
+  -- start the host on script, send it sig once the script runs, wait
+  -- for it to end; returns the result as jq prints fields, and the
+  -- schema validator's verdict on it
+  local function interrupt(extra, script, sig, fields)
     local ready = ("/tmp/sbx-sig-%d"):format(H.core.getpid())
     os.remove(ready)
-    local pid, js = start("--bind /tmp:/tmp", ("trap 'echo got-term; exit 7' TERM; touch %s; while :; do sleep 0.05; done"):format(ready))
+    local pid, js = start("--bind /tmp:/tmp " .. extra, script:format(ready))
     wait_for(ready)
-    H.sh("kill -TERM " .. pid)
+    H.sh(("kill -%s %s"):format(sig, pid))
     wait_gone(pid)
     os.remove(ready)
-    local out = H.sh(("jq -r '.status, .exit_code, .interrupted_by' %s"):format(js))
+    local out = H.sh(("jq -r '%s' %s"):format(fields, js))
     local valid, vrc = H.sh(("python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), "
       .. "json.load(open(sys.argv[1])))' %s/doc/result.schema.json %s"):format(H.root, js))
     os.remove(js)
+    return out, vrc, valid
+  end
+
+  it("pass SIGTERM on to the command; the result says interrupted, the host exits 143", function()
+    local out, vrc, valid = interrupt("", "trap 'echo got-term; exit 7' TERM; touch %s; while :; do sleep 0.05; done",
+                                      "TERM", ".status, .exit_code, .interrupted_by")
     assert.are.equal("interrupted\n7\nSIGTERM\n", out)
+    assert.are.equal(0, vrc, valid)
+  end)
+
+  it("kill a command that ignores them after --kill-grace", function()
+    local out, vrc, valid = interrupt("--kill-grace 300ms", "trap '' TERM INT; touch %s; while :; do sleep 0.05; done",
+                                      "INT", ".status, .signal, .interrupted_by")
+    assert.are.equal("interrupted\nSIGKILL\nSIGINT\n", out)
     assert.are.equal(0, vrc, valid)
   end)
 
@@ -208,19 +224,6 @@ describe("signals to the host", function()
     assert.are.equal(0, vrc, v)
     os.remove(js)
     os.remove(xml)
-  end)
-
-  it("kill a command that ignores them after --kill-grace", function()
-    local ready = ("/tmp/sbx-sig2-%d"):format(H.core.getpid())
-    os.remove(ready)
-    local pid, js = start("--kill-grace 300ms --bind /tmp:/tmp", ("trap '' TERM INT; touch %s; while :; do sleep 0.05; done"):format(ready))
-    wait_for(ready)
-    H.sh("kill -INT " .. pid)
-    wait_gone(pid)
-    os.remove(ready)
-    local out = H.sh(("jq -r '.status, .signal, .interrupted_by' %s"):format(js))
-    os.remove(js)
-    assert.are.equal("interrupted\nSIGKILL\nSIGINT\n", out)
   end)
 end)
 

@@ -5,12 +5,7 @@ local sb = H.sb
 local units = require "cgsandbox.units"
 local json = require "cgsandbox.json"
 
-local function err_of(r)
-  local ok, e = pcall(sb.compile, r)
-  assert.is_false(ok, "expected a recipe error")
-  assert.are.equal(sb.RecipeError, getmetatable(e))
-  return e.message
-end
+local err_of = H.recipe_error
 
 describe("units", function()
   it("parses sizes strictly", function()

@@ -8,12 +8,9 @@ local H = require "spec.support.helper"
 local sb = H.sb
 local units = require "cgsandbox.units"
 
-local function err_of(r)
+local function err_of(r) -- a recipe with a command: the size is what fails
   r.command = r.command or { "/bin/true" }
-  local ok, e = pcall(sb.compile, r)
-  assert.is_false(ok, "expected a recipe error")
-  assert.are.equal(sb.RecipeError, getmetatable(e))
-  return e.message
+  return H.recipe_error(r)
 end
 
 describe("the size rule", function()

@@ -51,6 +51,14 @@ function H.lua_script(body, build)
                                (build or H.build) .. "/?.so;") .. body)
 end
 
+-- the message of the RecipeError that compiling r raises
+function H.recipe_error(r)
+  local ok, e = pcall(H.sb.compile, r)
+  assert(not ok, "expected a recipe error")
+  assert(getmetatable(e) == H.sb.RecipeError, "expected a RecipeError, got " .. tostring(e))
+  return e.message
+end
+
 function H.host(src, args, opts)
   local f = H.recipe_file(src)
   local out, rc = H.sh(("%s %s %s -- %s"):format(H.bin, opts or "", f, args or ""))
