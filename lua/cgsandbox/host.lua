@@ -5,8 +5,16 @@
 -- instead, and goes through the same compile path.
 local sb = require "cgsandbox"
 local units = require "cgsandbox.units"
-local argparse = require "argparse"
-local report = require "cgsandbox.report"
+-- loaded when needed: most runs are `sandboxlua recipe.lua` (no option
+-- to parse) and write no report; each costs a start-up's 0.3 ms
+local function lazy(name)
+  return setmetatable({}, { __index = function(t, k)
+    local m = require(name)
+    setmetatable(t, { __index = m })
+    return m[k]
+  end })
+end
+local report = lazy "cgsandbox.report"
 local core = sb.core
 
 local M = {}
@@ -52,7 +60,7 @@ local RUN = {
 }
 
 local function parser_of(name, desc, sets)
-  local p = argparse(name, desc):add_help(false):usage_margin(2):help_max_width(80)
+  local p = require "argparse" (name, desc):add_help(false):usage_margin(2):help_max_width(80)
   for _, set in ipairs(sets) do
     for _, o in ipairs(set) do
       local opt = o[2] and p:option(o[1], o[3]):argname("<" .. o[2] .. ">") or p:flag(o[1], o[3])
@@ -62,7 +70,8 @@ local function parser_of(name, desc, sets)
   return p
 end
 
-local MAIN_P = parser_of("sandboxlua", "Runs the jail (or the list of jails) that a recipe returns.", { COMMON })
+local function main_parser()
+  return parser_of("sandboxlua", "Runs the jail (or the list of jails) that a recipe returns.", { COMMON })
   :usage("usage: sandboxlua [options] RECIPE.lua|- [--] [args...]\n" ..
          "       sandboxlua run [options] [--] CMD [ARGS...]")
   :epilog([[
@@ -72,8 +81,12 @@ exit status: the command's own; 128+N when killed by signal N (137 after an
 OOM kill); 124 a time limit; 125 setup failure; 126 not executable; 127
 command not found; 2 bad recipe or usage; 1 a job list where a job failed;
 130/143/129 when sandboxlua itself got SIGINT/SIGTERM/SIGHUP.]])
-local RUN_P = parser_of("sandboxlua run", "Runs one command in a jail built from options.", { RUN, COMMON })
-  :usage("usage: sandboxlua run [options] [--] CMD [ARGS...]")
+end
+-- built when asked for: a recipe run needs only the main parser
+local function run_parser()
+  return parser_of("sandboxlua run", "Runs one command in a jail built from options.", { RUN, COMMON })
+    :usage("usage: sandboxlua run [options] [--] CMD [ARGS...]")
+end
 
 local function arity()
   local a = {}
@@ -107,9 +120,14 @@ end
 local function parse_args(argv)
   local first = argv[1] == "run" and 2 or 1
   local last, rest = split(argv, first)
-  local parser = first == 2 and RUN_P or MAIN_P
-  local ok, o = parser:pparse(slice(argv, first, last))
-  if not ok then return nil, o end
+  local parser = first == 2 and run_parser or main_parser
+  local o = {}
+  if last >= first or argv[rest] == nil then
+    local ok
+    parser = parser()
+    ok, o = parser:pparse(slice(argv, first, last))
+    if not ok then return nil, o end
+  end
   o.form = first == 2 and "run" or "recipe"
   if o.form == "run" then
     o.command = slice(argv, rest)
@@ -127,8 +145,11 @@ local function parse_args(argv)
     if not okd then return nil, "--kill-grace: " .. tostring(g):gsub("^.-:%d+: ", "") end
     o.kill_grace = g
   end
-  o.usage = parser:get_usage()
-  o.help_text = parser:get_help()
+  -- usage and help text: made only when shown
+  o.parser = function()
+    if type(parser) == "function" then parser = parser() end
+    return parser
+  end
   return o
 end
 
@@ -425,11 +446,11 @@ function M.main(argv)
   core.raise_nofile()
   local o, err = parse_args(argv or {})
   if not o then return die(M.EXIT_USAGE, "%s (see --help)", err) end
-  if o.help then io.stdout:write(o.help_text, "\n") return 0 end
+  if o.help then io.stdout:write(o.parser():get_help(), "\n") return 0 end
   if o.version then io.stdout:write("sandboxlua ", sb.version, "\n") return 0 end
   local r
   if o.form == "run" then
-    if #o.command == 0 then io.stderr:write(o.usage, "\n") return M.EXIT_USAGE end
+    if #o.command == 0 then io.stderr:write(o.parser():get_usage(), "\n") return M.EXIT_USAGE end
     local ok, rr = pcall(M.recipe_of_options, o)
     if not ok then return die(M.EXIT_USAGE, "%s", rr) end
     r = rr
@@ -438,7 +459,7 @@ function M.main(argv)
       return 0
     end
   else
-    if not o.file then io.stderr:write(o.usage, "\n") return M.EXIT_USAGE end
+    if not o.file then io.stderr:write(o.parser():get_usage(), "\n") return M.EXIT_USAGE end
     local ok
     ok, r = load_recipe(o)
     if not ok then return die(M.EXIT_USAGE, "%s", r) end
