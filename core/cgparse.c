@@ -67,6 +67,57 @@ void sbx_parse_keys(char *buf, const struct sbx_kv *kv, size_t n)
 	}
 }
 
+/* "12.34": 1234; exactly two decimals, as the kernel prints them */
+static int64_t hundredths_of(const char *s, size_t n)
+{
+	if (n < 4 || s[n - 3] != '.')
+		return -1;
+	const char *f = s + n - 2;
+	int64_t whole = count_of(s, n - 3);
+	if (whole < 0 || whole > INT64_MAX / 100 - 1 || f[0] < '0' ||
+	    f[0] > '9' || f[1] < '0' || f[1] > '9')
+		return -1;
+	return whole * 100 + (f[0] - '0') * 10 + (f[1] - '0');
+}
+
+static void psi_line(const char *l, size_t ll, struct sbx_psi *p)
+{
+	static const char *const keys[] = { "avg10=", "avg60=", "avg300=",
+					    "total=" };
+	int64_t *vals[] = { &p->avg10, &p->avg60, &p->avg300, &p->total };
+	for (size_t i = 0; i < ll;) {
+		size_t s = i;
+		while (i < ll && l[i] != ' ')
+			i++;
+		for (int k = 0; k < 4; k++) {
+			size_t kl = strlen(keys[k]);
+			if (i - s > kl && !memcmp(l + s, keys[k], kl))
+				*vals[k] = k == 3 ? count_of(l + s + kl, i - s - kl)
+						  : hundredths_of(l + s + kl,
+								  i - s - kl);
+		}
+		i++;
+	}
+}
+
+void sbx_parse_psi(char *buf, struct sbx_psi *some, struct sbx_psi *full)
+{
+	struct sbx_psi none = { -1, -1, -1, -1 };
+	*some = none;
+	*full = none;
+	for (char *l = buf; *l;) {
+		char *nl = strchr(l, '\n');
+		size_t ll = nl ? (size_t)(nl - l) : strlen(l);
+		if (ll > 5 && !memcmp(l, "some ", 5))
+			psi_line(l + 5, ll - 5, some);
+		else if (ll > 5 && !memcmp(l, "full ", 5))
+			psi_line(l + 5, ll - 5, full);
+		if (!nl)
+			break;
+		l = nl + 1;
+	}
+}
+
 /* the n-th space-separated field of a line (0-based), its length in *fl */
 static const char *field(const char *l, size_t ll, int n, size_t *fl)
 {

@@ -25,6 +25,13 @@ int64_t sbx_parse_count(const char *buf);
 struct sbx_kv { const char *key; int64_t *val; };
 void sbx_parse_keys(char *buf, const struct sbx_kv *kv, size_t n);
 
+/* a pressure file (cpu/memory/io.pressure): "some avg10=1.23 avg60=...
+ * avg300=... total=N" and the same for "full".  Averages come in
+ * hundredths of a percent (the kernel prints two decimals), total in
+ * microseconds; -1 for what is absent or malformed. */
+struct sbx_psi { int64_t avg10, avg60, avg300, total; };
+void sbx_parse_psi(char *buf, struct sbx_psi *some, struct sbx_psi *full);
+
 /* /proc/self/mountinfo: the mount point of the last cgroup2 mount (a
  * later one shadows earlier ones), octal escapes (\040) decoded; -1
  * when there is none or it does not fit in out */

@@ -576,20 +576,41 @@ void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_cgstats *st)
 	struct sbx_kv mem[] = { { "max", &st->memory_max_events },
 			    { "oom_kill", &st->oom_kills },
 			    { "oom_group_kill", &st->oom_group_kills },
-			    { "high", &st->memory_high_events } };
+			    { "high", &st->memory_high_events },
+			    { "oom", &st->memory_oom_events } };
+	struct sbx_kv swap[] = { { "max", &st->swap_max_events },
+			     { "fail", &st->swap_fail_events } };
+	struct sbx_kv stat[] = { { "anon", &st->stat_anon },
+			     { "file", &st->stat_file },
+			     { "kernel", &st->stat_kernel },
+			     { "sock", &st->stat_sock },
+			     { "shmem", &st->stat_shmem } };
+	static const char *const psi[] = { "cpu.pressure", "memory.pressure",
+					   "io.pressure" };
 	struct sbx_kv cpu[] = { { "usage_usec", &st->cpu_usage_us },
 			    { "user_usec", &st->cpu_user_us },
 			    { "system_usec", &st->cpu_system_us },
 			    { "throttled_usec", &st->throttled_us },
-			    { "nr_throttled", &st->nr_throttled } };
+			    { "nr_throttled", &st->nr_throttled },
+			    { "nr_periods", &st->nr_periods } };
 	struct sbx_kv pids[] = { { "max", &st->pids_max_hits } };
 
 	st->memory_current = single(cg, "memory.current");
 	st->memory_peak = single(cg, "memory.peak");
-	keys(cg, "memory.events", mem, 4);
-	keys(cg, "cpu.stat", cpu, 5);
+	keys(cg, "memory.events", mem, 5);
+	keys(cg, "cpu.stat", cpu, 6);
 	st->pids_current = single(cg, "pids.current");
 	keys(cg, "pids.events", pids, 1);
+	st->swap_current = single(cg, "memory.swap.current");
+	st->swap_peak = single(cg, "memory.swap.peak");
+	keys(cg, "memory.swap.events", swap, 2);
+	keys(cg, "memory.stat", stat, 5);
+	for (int i = 0; i < 3; i++) {
+		char buf[512];
+		if (sbx_read_at(cg->dirfd, psi[i], buf, sizeof buf) < 0)
+			buf[0] = '\0';
+		sbx_parse_psi(buf, &st->psi[i][0], &st->psi[i][1]);
+	}
 }
 
 /* signal every pid listed (pre-5.14 kernels without cgroup.kill) */

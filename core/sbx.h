@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "cgparse.h"
 #include <stdbool.h>
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -53,6 +54,12 @@ struct sbx_cgstats {
 	int64_t cpu_usage_us, cpu_user_us, cpu_system_us, throttled_us,
 		nr_throttled;
 	int64_t pids_current, pids_max_hits;
+	int64_t memory_oom_events, nr_periods;
+	int64_t swap_current, swap_peak, swap_max_events, swap_fail_events;
+	/* memory.stat at exit: the main lines */
+	int64_t stat_anon, stat_file, stat_kernel, stat_sock, stat_shmem;
+	/* cpu, memory, io pressure: some and full */
+	struct sbx_psi psi[3][2];
 };
 /* find the cgroup2 mount point in /proc/self/mountinfo */
 int sbx_cgroup_mountpoint(char *out, size_t len, struct sbx_err *e);

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	size_t olen = 1 + (sel >> 3) * 8; /* 1..249: also too small */
 	char *out = malloc(olen);
 
-	switch (sel % 6) {
+	switch (sel % 7) {
 	case 0: {
 		struct seen s = { orig, strlen(orig), 0 };
 		int got = sbx_parse_pids(buf, check_pid, &s);
@@ -78,6 +78,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		if (sbx_parse_own_cgroup(buf, out, olen) == 0)
 			assert(strlen(out) < olen && out[0] == '/');
 		break;
+	case 6: {
+		struct sbx_psi p[2];
+		sbx_parse_psi(buf, &p[0], &p[1]);
+		for (int k = 0; k < 2; k++) {
+			assert(p[k].avg10 >= -1 && p[k].avg60 >= -1 &&
+			       p[k].avg300 >= -1 && p[k].total >= -1);
+			/* an average was read from "N.NN" in the input */
+			if (p[k].avg10 >= 0) {
+				char t[32];
+				snprintf(t, sizeof t, "avg10=%" PRId64 ".%02" PRId64,
+					 p[k].avg10 / 100, p[k].avg10 % 100);
+				assert(strstr(orig, t));
+			}
+		}
+		break;
+	}
 	default: {
 		/* the word: the input's first line; the list: the rest */
 		char *nl = strchr(buf, '\n');

@@ -697,6 +697,66 @@ static void setsec(lua_State *L, const char *k, int64_t us)
 	lua_setfield(L, -2, k);
 }
 
+/* memory_stat = { anon = ..., file = ..., ... }: memory.stat at exit */
+static void push_memory_stat(lua_State *L, const struct sbx_cgstats *c)
+{
+	const struct { const char *k; int64_t v; } f[] = {
+		{ "anon", c->stat_anon },     { "file", c->stat_file },
+		{ "kernel", c->stat_kernel }, { "sock", c->stat_sock },
+		{ "shmem", c->stat_shmem },
+	};
+	bool any = false;
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		any = any || f[i].v >= 0;
+	if (!any)
+		return;
+	lua_createtable(L, 0, 5);
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		setnum(L, f[i].k, f[i].v);
+	lua_setfield(L, -2, "memory_stat");
+}
+
+/* pressure = { cpu = { some = { avg10, avg60, avg300, total_s }, full =
+ * ... }, memory = ..., io = ... }: averages in percent, as the kernel
+ * prints them */
+static void push_pressure(lua_State *L, const struct sbx_cgstats *c)
+{
+	static const char *const res[] = { "cpu", "memory", "io" };
+	static const char *const kind[] = { "some", "full" };
+	int n = 0;
+	lua_createtable(L, 0, 3);
+	for (int i = 0; i < 3; i++) {
+		bool have = false;
+		for (int k = 0; k < 2; k++)
+			have = have || c->psi[i][k].total >= 0;
+		if (!have)
+			continue;
+		lua_createtable(L, 0, 2);
+		for (int k = 0; k < 2; k++) {
+			const struct sbx_psi *p = &c->psi[i][k];
+			if (p->total < 0)
+				continue;
+			lua_createtable(L, 0, 4);
+			const struct { const char *k; int64_t v; } a[] = {
+				{ "avg10", p->avg10 }, { "avg60", p->avg60 },
+				{ "avg300", p->avg300 } };
+			for (int j = 0; j < 3; j++)
+				if (a[j].v >= 0) {
+					lua_pushnumber(L, (double)a[j].v / 100.0);
+					lua_setfield(L, -2, a[j].k);
+				}
+			setsec(L, "total_s", p->total);
+			lua_setfield(L, -2, kind[k]);
+		}
+		lua_setfield(L, -2, res[i]);
+		n++;
+	}
+	if (n)
+		lua_setfield(L, -2, "pressure");
+	else
+		lua_pop(L, 1);
+}
+
 static void push_cgstats(lua_State *L, const struct sbx_cgstats *c)
 {
 	setnum(L, "memory_current", c->memory_current);
@@ -712,6 +772,14 @@ static void push_cgstats(lua_State *L, const struct sbx_cgstats *c)
 	setnum(L, "nr_throttled", c->nr_throttled);
 	setnum(L, "pids_current", c->pids_current);
 	setnum(L, "pids_max_hits", c->pids_max_hits);
+	setnum(L, "oom_events", c->memory_oom_events);
+	setnum(L, "nr_periods", c->nr_periods);
+	setnum(L, "memory_swap_current", c->swap_current);
+	setnum(L, "memory_swap_peak", c->swap_peak);
+	setnum(L, "swap_max_events", c->swap_max_events);
+	setnum(L, "swap_fail_events", c->swap_fail_events);
+	push_memory_stat(L, c);
+	push_pressure(L, c);
 }
 
 /* "SIGKILL", or nil for a number the C library has no name for */

@@ -168,6 +168,35 @@ describe("limits #cgroup", function()
     assert.truthy(h:get("io.max"):find(dev .. " rbps=10485760 wbps=max riops=max wiops=100", 1, true), h:get("io.max"))
   end)
 
+  it("take a cpu.max period and Docker's cpu.shares, read back through the kernel", function()
+    local h = assert(sb.spawn(job({ "/bin/sleep", "30" }, { limits = { cpu = 0.5, cpu_period = "50ms", cpu_shares = 512 } })))
+    finally(function() h:close() end)
+    assert.are.equal("25000 50000", h:get("cpu.max"))
+    assert.are.equal("59", h:get("cpu.weight")) -- crun's and runc's conversion: 1024 would be 100
+  end)
+
+  it("put what the kernel says at exit in the result: PSI, memory.stat, oom, periods, swap", function()
+    -- a busy loop held to a fifth of a CPU: it waits, and PSI says so
+    local r = sb.run(job({ "/bin/sh", "-c", "i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done" },
+                         { limits = { cpu = 0.2, cpu_period = "10ms" } }))
+    assert.are.equal("exited", r.status)
+    assert.is_true(r.pressure.cpu.some.total_s > 0, tostring(r.pressure.cpu.some.total_s))
+    assert.is_true(r.pressure.cpu.some.avg10 > 0, tostring(r.pressure.cpu.some.avg10))
+    assert.is_true(r.nr_periods > 0 and r.nr_throttled > 0)
+    assert.is_number(r.pressure.memory.full.total_s)
+    assert.is_number(r.pressure.io.some.avg300)
+    -- memory.stat and the oom counter after an OOM kill
+    local o = sb.run(job({ "/mnt/hog", "mem", "200" }, { limits = { memory = "50M", swap = 0 } }))
+    assert.are.equal("oom", o.status)
+    assert.is_true(o.oom_events >= 1)
+    assert.is_number(o.memory_stat.anon)
+    assert.is_number(o.memory_stat.kernel)
+    assert.is_number(o.memory_swap_current)
+    assert.is_number(o.swap_max_events)
+    local m = sb.run(job({ "/mnt/hog", "mem", "20" }, { limits = { memory = "100M" } }))
+    assert.are.equal("exited", m.status, m.message)
+  end)
+
   it("give a device an io.weight, or say that iocost is off for it", function()
     local dev = blockdev()
     assert.truthy(dev)

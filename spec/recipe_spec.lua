@@ -224,3 +224,31 @@ describe("the binding", function()
     assert.has_error(function() core.spawn { argv = {} } end, "plan.argv: expected a non-empty list")
   end)
 end)
+
+describe("cpu limits", function()
+  local function writes(l)
+    local out = {}
+    for _, w in ipairs(sb.compile({ command = { "/bin/true" }, limits = l }).cgroup.writes) do out[w[1]] = w[2] end
+    return out
+  end
+  it("take a period for cpu.max and convert Docker's cpu.shares to cpu.weight", function()
+    assert.are.equal("25000 50000", writes({ cpu = 0.5, cpu_period = "50ms" })["cpu.max"])
+    assert.are.equal("50000 100000", writes({ cpu = 0.5 })["cpu.max"])
+    assert.are.equal("max 20000", writes({ cpu = "max", cpu_period = "20ms" })["cpu.max"])
+    for shares, weight in pairs { [2] = "1", [512] = "59", [1024] = "100", [2048] = "174", [262144] = "10000" } do
+      assert.are.equal(weight, writes({ cpu_shares = shares })["cpu.weight"], shares)
+    end
+  end)
+  it("refuse what the kernel would, naming the field", function()
+    assert.truthy(err_of({ command = { "/bin/true" }, limits = { cpu_period = "50ms" } })
+      :find("^recipe.limits.cpu_period: goes with cpu"))
+    assert.truthy(err_of({ command = { "/bin/true" }, limits = { cpu = 1, cpu_period = "2s" } })
+      :find('^recipe.limits.cpu_period: expected a period from 1ms to 1s'))
+    assert.truthy(err_of({ command = { "/bin/true" }, limits = { cpu = 0.01, cpu_period = "10ms" } })
+      :find("at least 0.1 with a period of 10000 us", 1, true))
+    assert.truthy(err_of({ command = { "/bin/true" }, limits = { cpu_shares = 1 } })
+      :find("^recipe.limits.cpu_shares: expected cpu.shares from 2 to 262144"))
+    assert.truthy(err_of({ command = { "/bin/true" }, limits = { cpu_shares = 512, cpu_weight = 10 } })
+      :find("^recipe.limits.cpu_shares: give cpu_shares or cpu_weight, not both"))
+  end)
+end)

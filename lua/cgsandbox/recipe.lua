@@ -113,7 +113,7 @@ local TOP = {
 }
 local LIMITS = {
   memory = true, memory_high = true, memory_low = true, memory_min = true, swap = true,
-  oom_group = true, cpu = true, cpu_weight = true, cpuset = true, pids = true, io = true,
+  oom_group = true, cpu = true, cpu_period = true, cpu_shares = true, cpu_weight = true, cpuset = true, pids = true, io = true,
   wall = true, cpu_time = true, output = true, rlimits = true, optional = true,
 }
 local RLIMITS = { as = "size", core = "size", cpu = "count", data = "size", fsize = "size",
@@ -375,7 +375,19 @@ local function compile_limits(l, plan, path, caps_of)
   if l.oom_group ~= nil then
     w("oom_group", "memory.oom.group", typed(l.oom_group, "boolean", path .. ".oom_group") and 1 or 0)
   end
-  if l.cpu ~= nil then w("cpu", "cpu.max", unit(units.cpu, l.cpu, path .. ".cpu")) end
+  local period
+  if l.cpu_period ~= nil then
+    if l.cpu == nil then failmsg(path .. ".cpu_period", "goes with cpu (the quota, in CPUs, over this period)") end
+    period = math.floor(unit(units.duration, l.cpu_period, path .. ".cpu_period") * 1e6 + 0.5)
+    if period < 1000 or period > 1000000 then
+      fail(path .. ".cpu_period", 'a period from 1ms to 1s (e.g. "50ms")', l.cpu_period)
+    end
+  end
+  if l.cpu ~= nil then w("cpu", "cpu.max", unit(units.cpu, l.cpu, path .. ".cpu", period)) end
+  if l.cpu_shares ~= nil then
+    if l.cpu_weight ~= nil then failmsg(path .. ".cpu_shares", "give cpu_shares or cpu_weight, not both") end
+    w("cpu_shares", "cpu.weight", unit(units.shares_to_weight, l.cpu_shares, path .. ".cpu_shares"))
+  end
   if l.cpu_weight ~= nil then
     local v = unit(units.count, l.cpu_weight, path .. ".cpu_weight")
     if v > 10000 then fail(path .. ".cpu_weight", "an integer from 1 to 10000", l.cpu_weight) end

@@ -91,13 +91,30 @@ end
 
 -- CPUs (0.5 = half a CPU) -> "quota period" for cpu.max
 M.CPU_PERIOD = 100000
-function M.cpu(v)
+-- cpu.max: CPUs as a quota over the period (µs, default CPU_PERIOD)
+function M.cpu(v, period)
+  period = period or M.CPU_PERIOD
   local what = 'a number of CPUs > 0 like 0.5 or 2, or "max"'
-  if v == "max" then return "max " .. M.CPU_PERIOD end
+  if v == "max" then return "max " .. period end
   if type(v) ~= "number" or v ~= v or v <= 0 or v > 4096 then return nil, what end
-  local quota = math.floor(v * M.CPU_PERIOD + 0.5)
-  if quota < 1000 then return nil, what .. " (at least 0.01)" end
-  return ("%d %d"):format(quota, M.CPU_PERIOD)
+  local quota = math.floor(v * period + 0.5)
+  if quota < 1000 then -- the kernel's least quota: 1 ms
+    return nil, what .. (" (at least %g with a period of %d us)"):format(1000 / period, period)
+  end
+  return ("%d %d"):format(quota, period)
+end
+
+-- cgroup v1 cpu.shares (2..262144, as Docker and Kubernetes give them)
+-- as cgroup v2 cpu.weight (1..10000): the quadratic in log2 that crun
+-- and runc use since 2023 (2 -> 1, 1024 -> 100, 262144 -> 10000), not
+-- the old linear 1 + (s - 2) * 9999 / 262142, which put 1024 at 39
+function M.shares_to_weight(v)
+  local what = "cpu.shares from 2 to 262144 (1024 is the default share)"
+  if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) end
+  if math.type(v) ~= "integer" or v < 2 or v > 262144 then return nil, what end
+  local l = math.log(v, 2)
+  local w = math.ceil(10 ^ ((l * l + 125 * l) / 612.0 - 7.0 / 34.0) - 1e-9)
+  return math.max(1, math.min(10000, w))
 end
 
 -- a positive integer count, or "max"
