@@ -24,7 +24,7 @@ M.EXIT_USAGE, M.EXIT_SETUP, M.EXIT_NOEXEC, M.EXIT_NOTFOUND, M.EXIT_TIMEOUT = 2, 
 
 local DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
--- every option: { names, value name or false (a flag), help, [repeat], [run only] }
+-- every option: { names, value name or false (a flag), help, [repeatable] }
 local COMMON = {
   { "--check", false, "validate, check what can be checked without spawning, print the plan" },
   { "-v --trace", false, "print each setup step of the jail and its time on stderr" },
@@ -302,7 +302,7 @@ local function check_output(opt, path)
   return true
 end
 
-local function compile(what, fn, arg, copts)
+local function compile(fn, arg, copts)
   local ok, v = pcall(fn, arg, copts)
   if ok then return v end
   if getmetatable(v) == sb.RecipeError then return nil, v.message end
@@ -342,7 +342,7 @@ function M.killed_line(r, plan)
     local cpu = r.timeout == "cpu"
     local ms = cpu and plan and plan.cpu_time_us and plan.cpu_time_us / 1000 or plan and plan.wall_ms
     return ("job killed: %s limit %s reached"):format(cpu and "cpu_time" or "wall",
-      ms and units.format_duration and units.format_duration(ms / 1000) or (ms and (ms / 1000 .. "s")) or "?")
+      ms and ("%gs"):format(ms / 1000) or "?")
   end
 end
 
@@ -421,7 +421,7 @@ end
 local function check_report(plans, names)
   local bad = 0
   for i, plan in ipairs(plans) do
-    io.stdout:write(names[i] or ("job " .. i), ":\n", M.describe(plan))
+    io.stdout:write(report.name({ name = names[i] }, i), ":\n", M.describe(plan))
     for _, p in ipairs(M.checks(plan)) do
       bad = bad + 1
       io.stdout:write("  problem      ", p, "\n")
@@ -477,7 +477,7 @@ function M.main(argv)
   local copts = { cgroup_parent = o.cgroup_parent, trace = o.trace }
   if is_list(r) then
     local jobs = r.jobs or r
-    local plans, cerr = compile("jobs", sb.compile_all, jobs, copts)
+    local plans, cerr = compile(sb.compile_all, jobs, copts)
     if not plans then return die(M.EXIT_USAGE, "%s", cerr) end
     if o.check then
       local names = {}
@@ -494,11 +494,11 @@ function M.main(argv)
     r.stdio = r.stdio or {}
     r.stdio.stdout = "capture"
   end
-  local plan, cerr = compile("recipe", sb.compile, r, copts)
+  local plan, cerr = compile(sb.compile, r, copts)
   if not plan then return die(M.EXIT_USAGE, "%s", cerr) end
   if o.check then return check_report({ plan }, { r.name }) end
   local interrupted = trap(o)
-  local started = core.now()
+  local started = { now = core.now(), epoch = os.time() }
   local raw = plan.tty and core.tty_raw()
   local okr, res = pcall(sb.run_plan, r, plan)
   if raw then core.tty_restore() end
@@ -523,20 +523,18 @@ function M.main(argv)
   return exit_code_of(res)
 end
 
+-- started = { now = core.now(), epoch = os.time() } at the start; the
+-- hostname is report.junit's own (the kernel's)
 function M.junit_opts(o, started)
-  local host = io.open("/proc/sys/kernel/hostname")
-  local hn = host and host:read("l") or "localhost"
-  if host then host:close() end
-  return { suite = o.file or (o.command and o.command[1]) or "sandboxlua", timestamp = os.time() - math.floor(core.now() - started),
-           hostname = hn, elapsed_s = core.now() - started,
+  return { suite = o.file or (o.command and o.command[1]) or "sandboxlua", timestamp = started.epoch,
+           elapsed_s = core.now() - started.now,
            properties = { sandboxlua = sb.version, parallel = o.parallel } }
 end
 
 function M.run_jobs(jobs, parallel, o, plans)
   local tty = core.isatty(2) and not o.quiet
   local interrupted = trap(o)
-  local started = core.now()
-  local names = {}
+  local started = { now = core.now(), epoch = os.time() }
   local function running_names(list)
     local t = {}
     for i in pairs(list) do t[#t + 1] = i end
@@ -550,9 +548,9 @@ function M.run_jobs(jobs, parallel, o, plans)
     parallel = parallel,
     plans = plans,
     on_start = function(i) live[i] = true end,
-    on_result = function(r, i) live[i] = nil names[i] = report.name(r, i) end,
+    on_result = function(_, i) live[i] = nil end,
     on_progress = tty and function(done, n, running, failed)
-      io.stderr:write(("\r\27[K[%d/%d] %.0fs, %d failed, running: %s"):format(done, n, core.now() - started,
+      io.stderr:write(("\r\27[K[%d/%d] %.0fs, %d failed, running: %s"):format(done, n, core.now() - started.now,
         failed, running > 0 and running_names(live) or "-"))
     end or nil,
   })
@@ -566,7 +564,7 @@ function M.run_jobs(jobs, parallel, o, plans)
       io.stderr:write("sandboxlua: ", r.name, ": ", r.message or "setup failed", "\n")
     end
   end
-  local elapsed = core.now() - started
+  local elapsed = core.now() - started.now
   if not o.quiet then io.stdout:write(report.summary(results, { elapsed_s = elapsed })) end
   local fails = report.failures(results, { lines = 10 })
   if fails ~= "" then io.stderr:write(fails) end
