@@ -193,6 +193,41 @@ int sbx_parse_mountinfo_cgroup2(char *buf, char *out, size_t len)
 	return found;
 }
 
+bool sbx_parse_mountinfo_has_opt(char *buf, const char *mnt, const char *opt)
+{
+	bool has = false;
+	size_t ol = strlen(opt);
+	for (char *l = buf; *l;) {
+		char *nl = strchr(l, '\n');
+		if (!nl)
+			break;
+		size_t ll = (size_t)(nl - l), ml = 0;
+		const char *sep = NULL;
+		for (size_t i = 0; i + 3 <= ll; i++)
+			if (!memcmp(l + i, " - ", 3)) {
+				sep = l + i;
+				break;
+			}
+		const char *m = field(l, ll, 4, &ml);
+		char tmp[4096];
+		if (sep && ll - (size_t)(sep + 3 - l) >= 8 &&
+		    !memcmp(sep + 3, "cgroup2 ", 8) && m && m < sep &&
+		    unescape(m, ml, tmp, sizeof tmp) == 0 && !strcmp(tmp, mnt)) {
+			/* "cgroup2 SOURCE OPTS": the options are field 2 */
+			size_t rl = ll - (size_t)(sep + 3 - l), fl = 0;
+			const char *opts = field(sep + 3, rl, 2, &fl);
+			has = false; /* the last mount there counts */
+			for (size_t i = 0; opts && i + ol <= fl; i++)
+				if ((i == 0 || opts[i - 1] == ',') &&
+				    !memcmp(opts + i, opt, ol) &&
+				    (i + ol == fl || opts[i + ol] == ','))
+					has = true;
+		}
+		l = nl + 1;
+	}
+	return has;
+}
+
 int sbx_parse_own_cgroup(char *buf, char *out, size_t len)
 {
 	for (char *l = buf; *l;) {
@@ -245,4 +280,96 @@ bool sbx_parse_has_word(const char *list, const char *word)
 		    (p[n] == ' ' || !p[n] || p[n] == '\n'))
 			return true;
 	return false;
+}
+
+static void iostat_line(const char *l, size_t ll, struct sbx_iostat *s)
+{
+	static const char *const keys[] = { "rbytes=", "wbytes=", "rios=",
+					    "wios=", "dbytes=", "dios=" };
+	int64_t *vals[] = { &s->rbytes, &s->wbytes, &s->rios, &s->wios,
+			    &s->dbytes, &s->dios };
+	for (int k = 0; k < 6; k++)
+		*vals[k] = -1;
+	for (size_t i = 0; i < ll;) {
+		size_t st = i;
+		while (i < ll && l[i] != ' ')
+			i++;
+		for (int k = 0; k < 6; k++) {
+			size_t kl = strlen(keys[k]);
+			if (i - st > kl && !memcmp(l + st, keys[k], kl))
+				*vals[k] = count_of(l + st + kl, i - st - kl);
+		}
+		i++;
+	}
+}
+
+size_t sbx_parse_iostat(char *buf, struct sbx_iostat *out, size_t max)
+{
+	size_t n = 0;
+	for (char *l = buf; *l && n < max;) {
+		char *nl = strchr(l, '\n');
+		size_t ll = nl ? (size_t)(nl - l) : strlen(l);
+		char *sp = memchr(l, ' ', ll);
+		size_t dl = sp ? (size_t)(sp - l) : ll;
+		char *colon = memchr(l, ':', dl);
+		int64_t ma = colon ? count_of(l, (size_t)(colon - l)) : -1;
+		int64_t mi = colon ? count_of(colon + 1, dl - (size_t)(colon + 1 - l))
+				   : -1;
+		/* the kernel's dev_t: 12-bit major, 20-bit minor */
+		if (ma >= 0 && ma < 4096 && mi >= 0 && mi < (1 << 20)) {
+			out[n].major = (uint32_t)ma;
+			out[n].minor = (uint32_t)mi;
+			iostat_line(l + dl, ll - dl, &out[n]);
+			n++;
+		}
+		if (!nl)
+			break;
+		l = nl + 1;
+	}
+	return n;
+}
+
+static const char *const ctl_names[SBX_CTL_N] = {
+	"cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc"
+};
+
+const char *sbx_ctl_name(int c)
+{
+	return c >= 0 && c < SBX_CTL_N ? ctl_names[c] : NULL;
+}
+
+uint32_t sbx_ctl_parse(const char *words)
+{
+	uint32_t set = 0;
+	for (int c = 0; c < SBX_CTL_N; c++)
+		if (sbx_parse_has_word(words, ctl_names[c]))
+			set |= SBX_CTL_BIT(c);
+	return set;
+}
+
+int sbx_ctl_of_file(const char *file)
+{
+	const char *dot = strchr(file, '.');
+	size_t n = dot ? (size_t)(dot - file) : 0;
+	for (int c = 0; c < SBX_CTL_N && n; c++)
+		if (strlen(ctl_names[c]) == n && !memcmp(file, ctl_names[c], n))
+			return c;
+	return -1;
+}
+
+void sbx_ctl_format(uint32_t set, char *out, size_t len)
+{
+	size_t o = 0;
+	if (!len)
+		return;
+	out[0] = '\0';
+	for (int c = 0; c < SBX_CTL_N; c++) {
+		size_t l = strlen(ctl_names[c]);
+		if (!(set & SBX_CTL_BIT(c)) || o + l + (o > 0) >= len)
+			continue;
+		if (o)
+			out[o++] = ' ';
+		memcpy(out + o, ctl_names[c], l + 1);
+		o += l;
+	}
 }

@@ -99,6 +99,12 @@ void sbx_cgroup_release_default(struct sbx_ctx *c)
 {
 	if (c && c->default_parent[0])
 		rmdir(c->default_parent);
+	/* levels prepare_chain made, deepest first; EBUSY: still in use */
+	while (c && c->ncreated > 0) {
+		char *d = c->created[--c->ncreated];
+		rmdir(d);
+		free(d);
+	}
 }
 
 int sbx_cgroup_pick_parent(struct sbx_ctx *ctx, const char *explicit_parent,
@@ -114,29 +120,8 @@ int sbx_cgroup_pick_parent(struct sbx_ctx *ctx, const char *explicit_parent,
 			   : env && *env			? env
 								: NULL;
 	if (cand) {
-		/* absolute filesystem path, or a path relative to the mount;
-		 * confined to the mount: no ".." anywhere, checked before any
-		 * system call touches it */
-		for (const char *c = cand; *c;) {
-			const char *sl = strchr(c, '/');
-			size_t n = sl ? (size_t)(sl - c) : strlen(c);
-			if (n == 2 && c[0] == '.' && c[1] == '.') {
-				sbx_err_set(e, EINVAL, "cgroup", "cgroup parent "
-					    "\"%s\": \"..\" is not allowed (a "
-					    "parent stays below %s)", cand, mnt);
-				return -1;
-			}
-			c += n + (sl != NULL);
-		}
-		size_t ml = strlen(mnt);
-		int w = strncmp(cand, mnt, ml) == 0 && (cand[ml] == '/' || !cand[ml])
-			? snprintf(out, len, "%s", cand)
-			: snprintf(out, len, "%s/%s", mnt, cand + (cand[0] == '/'));
-		if (w < 0 || (size_t)w >= len) {
-			sbx_err_set(e, ENAMETOOLONG, "cgroup", "cgroup parent "
-				    "\"%.64s...\"", cand);
+		if (sbx_cgroup_resolve(ctx, cand, out, len, e) < 0)
 			return -1;
-		}
 		snprintf(why, whylen, "%s",
 			 cand == env ? "from $SANDBOXLUA_CGROUP"
 				     : "from the recipe / --cgroup-parent");
@@ -269,41 +254,144 @@ static int evacuate(int dirfd, const char *leaf, struct sbx_err *e)
  * root: do it, as systemd does at boot, for the ones this jail needs and
  * the root has.  With systemd the root's subtree_control is its own.
  * True when something was enabled. */
-static bool enable_from_root(const char *mnt, const char *controllers,
-			     const char *avail)
+static bool enable_from_root(const char *mnt, uint32_t want, uint32_t avail)
 {
-	char want[1024], rootavail[1024], w[64];
+	char rootavail[1024], w[64];
 	cleanup_fd int rfd = -1;
 	bool did = false;
 
-	if (access("/run/systemd/system", F_OK) == 0 || !controllers)
+	if (access("/run/systemd/system", F_OK) == 0 || !want)
 		return false;
 	rfd = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0 || sbx_read_at(rfd, "cgroup.controllers", rootavail,
 				   sizeof rootavail) < 0)
 		return false;
-	snprintf(want, sizeof want, "%s", controllers);
-	for (char *sv, *c = strtok_r(want, " ", &sv); c; c = strtok_r(NULL, " ", &sv)) {
-		if (sbx_parse_has_word(avail, c) || !sbx_parse_has_word(rootavail, c))
+	uint32_t root = sbx_ctl_parse(rootavail);
+	for (int c = 0; c < SBX_CTL_N; c++) {
+		if (!(want & ~avail & root & SBX_CTL_BIT(c)))
 			continue;
-		snprintf(w, sizeof w, "+%s", c);
+		snprintf(w, sizeof w, "+%s", sbx_ctl_name(c));
 		if (sbx_write_at(rfd, "cgroup.subtree_control", w) == 0)
 			did = true;
 	}
 	return did;
 }
 
-int sbx_cgroup_prepare_parent(struct sbx_ctx *ctx, const char *parent,
-			      const char *controllers,
-			      const char *optional, char *missing,
-			      size_t missinglen, struct sbx_err *e)
+static int unavailable(const char *parent, int c, const char *avail,
+		       struct sbx_err *e)
 {
-	char mnt[4096], avail[1024], enabled[1024], own[4096], ownp[8300];
-	char want[1024];
-	cleanup_fd int pfd = -1;
+	const char *n = sbx_ctl_name(c);
+	if (bound_to_v1(n))
+		sbx_err_set(e, ENOTSUP, "cgroup",
+			    "controller %s is bound to cgroup v1 on this host "
+			    "(hybrid hierarchy); boot with cgroup_no_v1=all or "
+			    "systemd.unified_cgroup_hierarchy=1, or mark the "
+			    "limit optional", n);
+	else
+		sbx_err_set(e, ENOTSUP, "cgroup",
+			    "controller %s is not available in %s "
+			    "(cgroup.controllers: \"%s\"); delegate it from the "
+			    "parent, e.g. systemd-run -p Delegate=%s, or mark "
+			    "the limit optional", n, parent, avail, n);
+	return -1;
+}
 
-	if (missing && missinglen)
-		missing[0] = '\0';
+/* enable want (all of it there: checked) in dir's subtree_control; EBUSY
+ * (processes in dir) is solved only when dir is our own cgroup, by
+ * moving ourselves into a leaf */
+static int enable_in(const char *mnt, int dfd, const char *dir, uint32_t want,
+		     struct sbx_err *e)
+{
+	char enabled[1024], own[4096], ownp[8300], w[64];
+	if (sbx_read_at(dfd, "cgroup.subtree_control", enabled,
+			sizeof enabled) < 0) {
+		sbx_err_set(e, errno, "cgroup", "read %s/cgroup.subtree_control",
+			    dir);
+		return -1;
+	}
+	want &= ~sbx_ctl_parse(enabled);
+	for (int c = 0; c < SBX_CTL_N; c++) {
+		if (!(want & SBX_CTL_BIT(c)))
+			continue;
+		snprintf(w, sizeof w, "+%s", sbx_ctl_name(c));
+		if (sbx_write_at(dfd, "cgroup.subtree_control", w) == 0)
+			continue;
+		if (errno != EBUSY) {
+			sbx_err_set(e, errno, "cgroup",
+				    "enable %s in %s/cgroup.subtree_control",
+				    sbx_ctl_name(c), dir);
+			return -1;
+		}
+		/* EBUSY: processes live in dir.  Only when it is our own
+		 * cgroup may we move them (ourselves) into a leaf. */
+		ownp[0] = '\0';
+		if (own_cgroup(own, sizeof own) == 0)
+			snprintf(ownp, sizeof ownp, "%s%s", mnt,
+				 strcmp(own, "/") ? own : "");
+		if (strcmp(ownp, dir) != 0) {
+			sbx_err_set(e, EBUSY, "cgroup",
+				    "cannot enable %s in %s: it has processes "
+				    "of its own (no-internal-processes rule); "
+				    "pick a parent without processes",
+				    sbx_ctl_name(c), dir);
+			return -1;
+		}
+		if (evacuate(dfd, "supervisor", e) < 0)
+			return -1;
+		if (sbx_write_at(dfd, "cgroup.subtree_control", w) < 0) {
+			sbx_err_set(e, errno, "cgroup",
+				    "enable %s in %s/cgroup.subtree_control",
+				    sbx_ctl_name(c), dir);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* what dir offers its children: the controllers of need|optional it has
+ * (after enabling them from the root for our default parent); an absent
+ * needed one is the error, an absent optional one goes to *missing */
+static int offer(struct sbx_ctx *ctx, const char *mnt, int dfd,
+		 const char *dir, bool ours, uint32_t need, uint32_t optional,
+		 uint32_t *missing, uint32_t *out, struct sbx_err *e)
+{
+	char avail[1024];
+	if (sbx_read_at(dfd, "cgroup.controllers", avail, sizeof avail) < 0) {
+		sbx_err_set(e, errno, "cgroup",
+			    "%s is not a cgroup v2 directory", dir);
+		return -1;
+	}
+	uint32_t have = sbx_ctl_parse(avail);
+	(void)ctx;
+	if (ours && enable_from_root(mnt, need | optional, have)) {
+		if (sbx_read_at(dfd, "cgroup.controllers", avail,
+				sizeof avail) < 0) {
+			sbx_err_set(e, errno, "cgroup",
+				    "read %s/cgroup.controllers", dir);
+			return -1;
+		}
+		have = sbx_ctl_parse(avail);
+	}
+	uint32_t lack = need & ~optional & ~have;
+	for (int c = 0; c < SBX_CTL_N; c++)
+		if (lack & SBX_CTL_BIT(c))
+			return unavailable(dir, c, avail, e);
+	if (missing)
+		*missing |= optional & ~have;
+	*out = (need | optional) & have;
+	return enable_in(mnt, dfd, dir, *out, e);
+}
+
+int sbx_cgroup_prepare_parent(struct sbx_ctx *ctx, const char *parent,
+			      uint32_t need, uint32_t optional,
+			      uint32_t *missing, struct sbx_err *e)
+{
+	char mnt[4096];
+	cleanup_fd int pfd = -1;
+	uint32_t got;
+
+	if (missing)
+		*missing = 0;
 	if (mountpoint(ctx, mnt, sizeof mnt, e) < 0)
 		return -1;
 	/* only the root default parent is ours to create: a parent from
@@ -320,7 +408,8 @@ int sbx_cgroup_prepare_parent(struct sbx_ctx *ctx, const char *parent,
 			    errno == ENOENT ? " does not exist (it came from "
 					      "the recipe, --cgroup-parent or "
 					      "$SANDBOXLUA_CGROUP: create it "
-					      "first, or fix the path)"
+					      "first, fix the path, or say "
+					      "cgroup.create = true)"
 					    : "");
 		return -1;
 	}
@@ -329,90 +418,138 @@ int sbx_cgroup_prepare_parent(struct sbx_ctx *ctx, const char *parent,
 		sbx_err_set(e, errno, "cgroup", "open %s", parent);
 		return -1;
 	}
-	if (sbx_read_at(pfd, "cgroup.controllers", avail, sizeof avail) < 0) {
-		sbx_err_set(e, errno, "cgroup",
-			    "%s is not a cgroup v2 directory", parent);
+	return offer(ctx, mnt, pfd, parent, ours, need, optional, missing,
+		     &got, e);
+}
+
+int sbx_cgroup_prepare_chain(struct sbx_ctx *ctx, const char *parent,
+			     uint32_t need, uint32_t optional,
+			     uint32_t *missing, struct sbx_err *e)
+{
+	char mnt[4096], dir[4096];
+	if (mountpoint(ctx, mnt, sizeof mnt, e) < 0)
+		return -1;
+	size_t ml = strlen(mnt);
+	if (strncmp(parent, mnt, ml) || (parent[ml] && parent[ml] != '/') ||
+	    strlen(parent) >= sizeof dir) {
+		sbx_err_set(e, EINVAL, "cgroup", "parent %s is not below %s",
+			    parent, mnt);
 		return -1;
 	}
-	if (ours && enable_from_root(mnt, controllers, avail) &&
-	    sbx_read_at(pfd, "cgroup.controllers", avail, sizeof avail) < 0) {
-		sbx_err_set(e, errno, "cgroup", "read %s/cgroup.controllers",
-			    parent);
+	/* the deepest level that exists */
+	snprintf(dir, sizeof dir, "%s", parent);
+	while (strlen(dir) > ml && access(dir, F_OK) < 0) {
+		if (errno != ENOENT) {
+			sbx_err_set(e, errno, "cgroup", "parent %s", dir);
+			return -1;
+		}
+		*strrchr(dir, '/') = '\0';
+	}
+	if (missing)
+		*missing = 0;
+	/* down the chain: each level offers the controllers to the next */
+	while (strcmp(dir, parent) != 0) {
+		uint32_t got, miss = 0;
+		cleanup_fd int dfd = open(dir[0] ? dir : "/",
+					  O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0) {
+			sbx_err_set(e, errno, "cgroup", "open %s", dir);
+			return -1;
+		}
+		if (offer(ctx, mnt, dfd, dir, false, need, optional, &miss,
+			  &got, e) < 0)
+			return -1;
+		optional &= ~miss;
+		if (missing)
+			*missing |= miss;
+		size_t l = strlen(dir);
+		const char *next = strchr(parent + l + 1, '/');
+		size_t nl = next ? (size_t)(next - parent) : strlen(parent);
+		memcpy(dir, parent, nl);
+		dir[nl] = '\0';
+		bool made = mkdir(dir, 0755) == 0;
+		if (!made && errno != EEXIST) {
+			sbx_err_set(e, errno, "cgroup", "create cgroup %s", dir);
+			return -1;
+		}
+		if (made && ctx && ctx->ncreated < 16)
+			ctx->created[ctx->ncreated++] = strdup(dir);
+	}
+	uint32_t miss = 0;
+	int rc = sbx_cgroup_prepare_parent(ctx, parent, need, optional, &miss, e);
+	if (missing)
+		*missing |= miss;
+	return rc;
+}
+
+void sbx_cgroup_enable_best(const char *parent, uint32_t set)
+{
+	char avail[1024], enabled[1024], w[64];
+	cleanup_fd int pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0 ||
+	    sbx_read_at(pfd, "cgroup.controllers", avail, sizeof avail) < 0 ||
+	    sbx_read_at(pfd, "cgroup.subtree_control", enabled,
+			sizeof enabled) < 0)
+		return;
+	set &= sbx_ctl_parse(avail) & ~sbx_ctl_parse(enabled);
+	for (int c = 0; c < SBX_CTL_N; c++) {
+		if (!(set & SBX_CTL_BIT(c)))
+			continue;
+		snprintf(w, sizeof w, "+%s", sbx_ctl_name(c));
+		(void)sbx_write_at(pfd, "cgroup.subtree_control", w);
+	}
+}
+
+int sbx_cgroup_resolve(struct sbx_ctx *ctx, const char *cand, char *out,
+		       size_t len, struct sbx_err *e)
+{
+	char mnt[4096];
+	if (mountpoint(ctx, mnt, sizeof mnt, e) < 0)
+		return -1;
+	/* absolute filesystem path, or a path relative to the mount;
+	 * confined to the mount: no ".." anywhere, checked before any
+	 * system call touches it */
+	for (const char *c = cand; *c;) {
+		const char *sl = strchr(c, '/');
+		size_t n = sl ? (size_t)(sl - c) : strlen(c);
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			sbx_err_set(e, EINVAL, "cgroup", "cgroup \"%s\": \"..\" "
+				    "is not allowed (it stays below %s)", cand,
+				    mnt);
+			return -1;
+		}
+		c += n + (sl != NULL);
+	}
+	size_t ml = strlen(mnt);
+	int w = strncmp(cand, mnt, ml) == 0 && (cand[ml] == '/' || !cand[ml])
+			? snprintf(out, len, "%s", cand)
+			: snprintf(out, len, "%s/%s", mnt, cand + (cand[0] == '/'));
+	if (w < 0 || (size_t)w >= len) {
+		sbx_err_set(e, ENAMETOOLONG, "cgroup", "cgroup \"%.64s...\"",
+			    cand);
 		return -1;
 	}
-	snprintf(want, sizeof want, "%s", controllers ? controllers : "");
-	/* controllers the parent itself cannot offer */
-	for (char *c_sv, *c = strtok_r(want, " ", &c_sv); c; c = strtok_r(NULL, " ", &c_sv)) {
-		if (sbx_parse_has_word(avail, c))
-			continue;
-		if (optional && sbx_parse_has_word(optional, c)) {
-			if (missing && missinglen) {
-				size_t l = strlen(missing);
-				snprintf(missing + l, missinglen - l, "%s%s",
-					 l ? " " : "", c);
-			}
-			continue;
-		}
-		if (bound_to_v1(c))
-			sbx_err_set(e, ENOTSUP, "cgroup",
-				    "controller %s is bound to cgroup v1 on "
-				    "this host (hybrid hierarchy); boot with "
-				    "cgroup_no_v1=all or "
-				    "systemd.unified_cgroup_hierarchy=1, or "
-				    "mark the limit optional",
-				    c);
-		else
-			sbx_err_set(e, ENOTSUP, "cgroup",
-				    "controller %s is not available in %s "
-				    "(cgroup.controllers: \"%s\"); delegate "
-				    "it from the parent, e.g. systemd-run -p "
-				    "Delegate=%s, or mark the limit optional",
-				    c, parent, avail, c);
-		return -1;
-	}
-	if (sbx_read_at(pfd, "cgroup.subtree_control", enabled,
-			sizeof enabled) < 0) {
-		sbx_err_set(e, errno, "cgroup", "read %s/cgroup.subtree_control",
-			    parent);
-		return -1;
-	}
-	snprintf(want, sizeof want, "%s", controllers ? controllers : "");
-	for (char *c_sv, *c = strtok_r(want, " ", &c_sv); c; c = strtok_r(NULL, " ", &c_sv)) {
-		char w[64];
-		if (sbx_parse_has_word(enabled, c) || !sbx_parse_has_word(avail, c))
-			continue;
-		snprintf(w, sizeof w, "+%s", c);
-		if (sbx_write_at(pfd, "cgroup.subtree_control", w) == 0)
-			continue;
-		if (errno != EBUSY) {
-			sbx_err_set(e, errno, "cgroup",
-				    "enable %s in %s/cgroup.subtree_control",
-				    c, parent);
-			return -1;
-		}
-		/* EBUSY: processes live in the parent.  Only when it is our
-		 * own cgroup may we move them (ourselves) into a leaf. */
-		snprintf(ownp, sizeof ownp, "%s", "");
-		if (own_cgroup(own, sizeof own) == 0)
-			snprintf(ownp, sizeof ownp, "%s%s", mnt, own);
-		if (strcmp(ownp, parent) != 0) {
-			sbx_err_set(e, EBUSY, "cgroup",
-				    "cannot enable %s in %s: it has processes "
-				    "of its own (no-internal-processes rule); "
-				    "pick a parent without processes",
-				    c, parent);
-			return -1;
-		}
-		if (evacuate(pfd, "supervisor", e) < 0)
-			return -1;
-		if (sbx_write_at(pfd, "cgroup.subtree_control", w) < 0) {
-			sbx_err_set(e, errno, "cgroup",
-				    "enable %s in %s/cgroup.subtree_control",
-				    c, parent);
-			return -1;
-		}
-	}
+	/* no trailing slash: the path is compared and cut by level */
+	while (w > 1 && out[w - 1] == '/')
+		out[--w] = '\0';
 	return 0;
+}
+
+bool sbx_cgroup_nsdelegate(struct sbx_ctx *ctx)
+{
+	char mnt[4096];
+	struct sbx_err e;
+	if (ctx && ctx->nsdelegate >= 0)
+		return ctx->nsdelegate;
+	if (mountpoint(ctx, mnt, sizeof mnt, &e) < 0)
+		return false;
+	size_t n;
+	char *buf = sbx_read_whole(AT_FDCWD, "/proc/self/mountinfo", &n);
+	bool yes = buf && sbx_parse_mountinfo_has_opt(buf, mnt, "nsdelegate");
+	free(buf);
+	if (ctx)
+		ctx->nsdelegate = yes;
+	return yes;
 }
 
 static int open_dir(const char *path, struct sbx_cgroup *cg,
@@ -610,6 +747,21 @@ void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_cgstats *st)
 		if (sbx_read_at(cg->dirfd, psi[i], buf, sizeof buf) < 0)
 			buf[0] = '\0';
 		sbx_parse_psi(buf, &st->psi[i][0], &st->psi[i][1]);
+	}
+	char buf[4096];
+	st->nio = sbx_read_at(cg->dirfd, "io.stat", buf, sizeof buf) < 0
+			  ? 0 : sbx_parse_iostat(buf, st->io, SBX_MAX_IODEV);
+	st->memory_max = single(cg, "memory.max");
+	st->memory_high = single(cg, "memory.high");
+	st->pids_max = single(cg, "pids.max");
+	st->cpu_quota_us = st->cpu_period_us = -1;
+	if (sbx_read_at(cg->dirfd, "cpu.max", buf, sizeof buf) >= 0) {
+		char *sp = strchr(buf, ' ');
+		if (sp) {
+			*sp = '\0';
+			st->cpu_quota_us = sbx_parse_count(buf);
+			st->cpu_period_us = sbx_parse_count(sp + 1);
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ struct sbx_ctx *sbx_ctx_new(struct sbx_err *e)
 		return NULL;
 	}
 	c->image = -1;
+	c->nsdelegate = -1;
 	for (size_t i = 0; i < SBX_CTX_CACHE; i++)
 		c->devprog[i].fd = -1;
 	return c;

@@ -86,6 +86,10 @@ struct sbx_ctx {
 	char cgmount[4096];    /* the cgroup2 mount point, once found */
 	char default_parent[4096]; /* the root default parent, once used */
 	char reaped[4096];     /* the parent whose stale leaves were reaped */
+	char *created[16];     /* parent levels we made (prepare_chain),
+				* removed deepest first with the context */
+	size_t ncreated;
+	int nsdelegate;        /* the mount's nsdelegate: -1 unknown */
 };
 
 struct sbx_clone_req {

@@ -467,6 +467,18 @@ static int do_mount(struct sbx_own_mounts *own, int root,
 			goto fail;
 		return 0;
 	}
+	case SBX_MNT_CGROUP: {
+		/* the jail's cgroup namespace is its root: the jail sees its
+		 * own cgroup only (rw just with delegation: the kernel's
+		 * nsdelegate or ownership guards the leaf's own limits) */
+		cleanup_fd int t = fresh_target(own, root, d);
+		if (t < 0 || mount_fs_on(t, "cgroup2", NULL,
+					 attrs_of(m) | MOUNT_ATTR_NOSUID |
+						 MOUNT_ATTR_NODEV |
+						 MOUNT_ATTR_NOEXEC) < 0)
+			goto fail;
+		return 0;
+	}
 	case SBX_MNT_MQUEUE:
 		if (mount_fs_at(own, root, d, "mqueue", NULL,
 				MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
@@ -530,7 +542,7 @@ const char *sbx_mount_kind_name(enum sbx_mount_kind k)
 {
 	static const char *const n[] = { "bind", "tmpfs", "proc", "dev",
 					 "sysfs", "mqueue", "dir", "symlink",
-					 "file", "overlay" };
+					 "file", "overlay", "cgroup" };
 	return (unsigned)k < sizeof n / sizeof n[0] ? n[k] : "?";
 }
 

@@ -462,7 +462,7 @@ static bool get_mounts(struct rd *r, struct sbx_plan *p)
 		struct sbx_mount *m = &ms[i];
 		unsigned kind, fl, has_data;
 		uint32_t mode;
-		if (!get_u8(r, &kind, SBX_MNT_OVERLAY, "mounts.kind") ||
+		if (!get_u8(r, &kind, SBX_MNT_CGROUP, "mounts.kind") ||
 		    !get_u8(r, &fl, 63, "mounts.flags") ||
 		    !get_u32(r, &mode, "mounts.mode") ||
 		    !get_str(r, &m->src, true, "mounts.src") ||

@@ -47,6 +47,7 @@ struct sbx_cgroup {
 	bool owned;       /* we created it: kill + rmdir on remove */
 	char path[4096];  /* absolute path, for messages and the result */
 };
+#define SBX_MAX_IODEV 16
 struct sbx_cgstats {
 	/* -1 (or negative) when the kernel does not provide the value */
 	int64_t memory_current, memory_peak, memory_max_events, oom_kills,
@@ -60,6 +61,11 @@ struct sbx_cgstats {
 	int64_t stat_anon, stat_file, stat_kernel, stat_sock, stat_shmem;
 	/* cpu, memory, io pressure: some and full */
 	struct sbx_psi psi[3][2];
+	/* io.stat, a device each */
+	struct sbx_iostat io[SBX_MAX_IODEV];
+	size_t nio;
+	/* the limits as the kernel holds them ("max": -1) */
+	int64_t memory_max, memory_high, pids_max, cpu_quota_us, cpu_period_us;
 };
 /* find the cgroup2 mount point in /proc/self/mountinfo */
 int sbx_cgroup_mountpoint(char *out, size_t len, struct sbx_err *e);
@@ -73,9 +79,23 @@ int sbx_cgroup_pick_parent(struct sbx_ctx *c, const char *explicit_parent,
  * creating parent (and moving ourselves out of it when it is our own
  * cgroup) as needed.  'missing' lists optional controllers left out. */
 int sbx_cgroup_prepare_parent(struct sbx_ctx *c, const char *parent,
-			      const char *controllers,
-			      const char *optional, char *missing,
-			      size_t missinglen, struct sbx_err *e);
+			      uint32_t need, uint32_t optional,
+			      uint32_t *missing, struct sbx_err *e);
+/* the same for a parent whose missing levels below the deepest existing
+ * one are made (and removed with the context, once empty), with the
+ * controllers enabled at each level down the chain */
+int sbx_cgroup_prepare_chain(struct sbx_ctx *c, const char *parent,
+			     uint32_t need, uint32_t optional,
+			     uint32_t *missing, struct sbx_err *e);
+/* enable what of set the parent offers in its subtree_control, ignoring
+ * refusals (for statistics, not limits) */
+void sbx_cgroup_enable_best(const char *parent, uint32_t set);
+/* an absolute path below the cgroup2 mount for a name from the user
+ * (absolute, or relative to the mount); no ".." */
+int sbx_cgroup_resolve(struct sbx_ctx *c, const char *name, char *out,
+		       size_t len, struct sbx_err *e);
+/* whether the cgroup2 mount has nsdelegate */
+bool sbx_cgroup_nsdelegate(struct sbx_ctx *c);
 int sbx_cgroup_create(const char *parent, struct sbx_cgroup *cg,
 		      struct sbx_err *e);
 int sbx_cgroup_open(const char *path, struct sbx_cgroup *cg,
@@ -117,6 +137,7 @@ enum sbx_mount_kind {
 	SBX_MNT_FILE,    /* data = file content */
 	SBX_MNT_OVERLAY, /* src = host dir, read-only below; writes go to a
 			  * tmpfs (data = its options) that dies with the jail */
+	SBX_MNT_CGROUP,  /* cgroup2, as the jail's cgroup namespace sees it */
 };
 struct sbx_mount {
 	enum sbx_mount_kind kind;
@@ -193,6 +214,14 @@ struct sbx_plan {
 	/* cgroup */
 	bool use_cgroup;
 	const char *cgroup_parent;   /* NULL: pick */
+	bool cgroup_create;          /* make the parent's missing levels */
+	const char *cgroup_path;     /* join (or make) exactly this cgroup:
+				      * no leaf of ours below it */
+	bool cgroup_delegate;        /* the jail gets its cgroup to manage:
+				      * its processes start in <leaf>/init,
+				      * controllers enabled in the leaf */
+	uint32_t delegate_ctls;      /* which (SBX_CTL_BIT); 0: all there */
+	int64_t delegate_max;        /* cgroup.max.descendants, 0: 64 */
 	const struct sbx_cgwrite *cgwrites; size_t ncgwrites;
 	bool use_devices;            /* attach the device allow-list */
 	const struct sbx_device *devices; size_t ndevices;
@@ -218,6 +247,10 @@ struct sbx_plan {
 	bool park;                   /* pools: build the jail, then wait for
 				      * sbx_jail_start (argv etc. unused) */
 	bool trace;                  /* time each setup step (res.trace) */
+	int64_t sample_ns;           /* timeline: sample the cgroup this
+				      * often (0: no timeline) */
+	size_t sample_max;           /* points kept; 0: 1000 (then the
+				      * interval doubles and pairs merge) */
 	int cap_last;                /* jail side: the host's sbx_cap_last() */
 };
 
@@ -267,6 +300,24 @@ const char *sbx_syscall_name_arch(uint32_t arch, int nr, char *buf,
 				  size_t len);
 
 /* ---- the jail (spawn.c; jail side: init.c, command.c, mount.c) ---------- */
+/* ---- timelines (timeline.c): cgroup samples while a jail runs -------- */
+struct sbx_sample {
+	int64_t t_us;                /* since the jail's start */
+	int64_t memory, cpu_us, pids, io_rbytes, io_wbytes;
+	int64_t psi_some_us[3];      /* cpu, memory, io: "some" totals */
+};
+struct sbx_timeline {
+	struct sbx_sample *s;
+	size_t n, cap, max;
+	int64_t interval_ns, next_ns; /* next_ns: monotonic */
+};
+struct sbx_timeline *sbx_timeline_new(int64_t interval_ns, size_t max);
+void sbx_timeline_free(struct sbx_timeline *t);
+/* read the cgroup now and keep the point; when full, pairs merge (the
+ * later counters, the higher memory and pids) and the interval doubles */
+void sbx_timeline_sample(struct sbx_timeline *t, struct sbx_cgroup *cg,
+			 int64_t t_us, int64_t now_ns);
+
 enum sbx_status { SBX_ST_RUNNING, SBX_ST_EXITED, SBX_ST_SIGNALED,
 		  SBX_ST_TIMEOUT, SBX_ST_OOM, SBX_ST_SETUP_ERROR };
 /* captured: a pipe was made for the stream (a result has its key then) */
@@ -288,6 +339,8 @@ struct sbx_result {
 	const char *no_cgroup;       /* why the jail ran without a leaf, or NULL */
 	char trace[2048];            /* with plan->trace: "where:step=us;..."
 				      * in order, host and init steps */
+	int64_t started_real_ns;     /* CLOCK_REALTIME at the spawn */
+	struct sbx_timeline *timeline; /* with plan->sample_ns; owned */
 };
 
 struct sbx_jail {

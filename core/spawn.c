@@ -14,8 +14,10 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -28,61 +30,195 @@ const char *sbx_status_name(enum sbx_status s)
 	return (unsigned)s < sizeof n / sizeof n[0] ? n[s] : "?";
 }
 
-/* controllers named by the plan's cgroup writes ("memory.max" -> memory) */
-static void controllers_of(const struct sbx_plan *p, bool optional,
-			   char *out, size_t len)
+/* controllers named by the plan's cgroup writes ("memory.max" -> memory;
+ * cgroup.* files need none) */
+static uint32_t controllers_of(const struct sbx_plan *p, bool optional)
 {
-	out[0] = '\0';
+	uint32_t set = 0;
 	for (size_t i = 0; i < p->ncgwrites; i++) {
-		char c[32];
-		const char *dot = strchr(p->cgwrites[i].file, '.');
-		size_t n = dot ? (size_t)(dot - p->cgwrites[i].file) : 0;
-		if (!n || n >= sizeof c || p->cgwrites[i].optional != optional)
-			continue;
-		memcpy(c, p->cgwrites[i].file, n);
-		c[n] = '\0';
-		if (!strcmp(c, "cgroup"))
-			continue; /* core files need no controller */
-		/* cpu.weight/cpu.max need "cpu"; cpuset.* need "cpuset" */
-		char pad[40];
-		snprintf(pad, sizeof pad, " %s ", c);
-		char cur[1100];
-		snprintf(cur, sizeof cur, " %s ", out);
-		if (strstr(cur, pad))
-			continue;
-		size_t l = strlen(out);
-		snprintf(out + l, len - l, "%s%s", l ? " " : "", c);
+		int c = sbx_ctl_of_file(p->cgwrites[i].file);
+		if (c >= 0 && p->cgwrites[i].optional == optional)
+			set |= SBX_CTL_BIT(c);
 	}
+	return set;
 }
 
-static bool in_list(const char *list, const char *file)
+/* join (or make) exactly p->cgroup_path: a cgroup of the jail's alone, so
+ * one with processes already, or with controllers enabled for children,
+ * is refused */
+static int join_cgroup(struct sbx_ctx *c, const struct sbx_plan *p,
+		       struct sbx_jail *j, uint32_t need, uint32_t opt,
+		       uint32_t *missing, struct sbx_err *e)
 {
-	const char *dot = strchr(file, '.');
-	size_t n = dot ? (size_t)(dot - file) : strlen(file);
-	for (const char *p = list; *p;) {
-		const char *sp = strchr(p, ' ');
-		size_t l = sp ? (size_t)(sp - p) : strlen(p);
-		if (l == n && !strncmp(p, file, n))
-			return true;
-		if (!sp)
-			break;
-		p = sp + 1;
+	char path[4096], parent[4096], sub[1024];
+	if (sbx_cgroup_resolve(c, p->cgroup_path, path, sizeof path, e) < 0)
+		return -1;
+	snprintf(parent, sizeof parent, "%s", path);
+	char *sl = strrchr(parent, '/');
+	if (!sl || sl == parent) {
+		sbx_err_set(e, EINVAL, "cgroup", "cgroup path %s: the root "
+			    "cgroup cannot be a jail's", path);
+		return -1;
 	}
-	return false;
+	*sl = '\0';
+	if ((p->cgroup_create
+		     ? sbx_cgroup_prepare_chain(c, parent, need, opt, missing, e)
+		     : sbx_cgroup_prepare_parent(c, parent, need, opt, missing,
+						 e)) < 0)
+		return -1;
+	bool made = mkdir(path, 0755) == 0;
+	if (!made && errno != EEXIST) {
+		sbx_err_set(e, errno, "cgroup", "create cgroup %s", path);
+		return -1;
+	}
+	if (sbx_cgroup_open(path, &j->cg, e) < 0) {
+		if (made)
+			rmdir(path);
+		return -1;
+	}
+	j->cg.owned = made;
+	if (made)
+		return 0;
+	if (sbx_cgroup_populated(&j->cg)) {
+		sbx_err_set(e, EBUSY, "cgroup", "cgroup %s already has "
+			    "processes (in it or in a child cgroup): a jail "
+			    "joins only an empty cgroup, whose kill and "
+			    "statistics are the jail's alone", path);
+		sbx_cgroup_close(&j->cg);
+		return -1;
+	}
+	if (sbx_cgroup_get(&j->cg, "cgroup.subtree_control", sub, sizeof sub,
+			   e) < 0 || sub[0]) {
+		if (sub[0])
+			sbx_err_set(e, EBUSY, "cgroup", "cgroup %s enables "
+				    "controllers for children (\"%s\" in its "
+				    "cgroup.subtree_control): no process may "
+				    "join it (no-internal-processes rule); give "
+				    "it a child of its own as the path", path,
+				    sub);
+		sbx_cgroup_close(&j->cg);
+		return -1;
+	}
+	return 0;
+}
+
+/* the host uid (or gid) that a user namespace map gives the jail's 0;
+ * -1 without one */
+static int64_t host_id_of_root(const char *map)
+{
+	for (const char *l = map; l && *l;) {
+		long long in, out, n;
+		if (sscanf(l, "%lld %lld %lld", &in, &out, &n) == 3 && in <= 0 &&
+		    in + n > 0)
+			return out - in;
+		l = strchr(l, '\n');
+		l = l ? l + 1 : NULL;
+	}
+	return -1;
+}
+
+/* Delegation: the leaf becomes the jail's to manage.  The kernel keeps
+ * the leaf's own limits out of the jail's reach with nsdelegate (the
+ * namespace root's files are not writable from inside) or, in a user
+ * namespace, by ownership: only the delegation files are the jail's.  The
+ * processes start in <leaf>/init (spawn moves init there before anything
+ * runs), so the leaf itself can enable controllers for its children. */
+static int setup_delegation(struct sbx_ctx *c, const struct sbx_plan *p,
+			    struct sbx_jail *j, struct sbx_err *e)
+{
+	static const char *const files[] = { ".", "cgroup.procs",
+					     "cgroup.threads",
+					     "cgroup.subtree_control" };
+	bool userns = p->ns_flags & CLONE_NEWUSER;
+	int64_t uid = userns ? host_id_of_root(p->idmap.uid_map) : -1;
+	int64_t gid = userns ? host_id_of_root(p->idmap.gid_map) : -1;
+	char v[32];
+
+	if (!(p->ns_flags & CLONE_NEWCGROUP)) {
+		sbx_err_set(e, EINVAL, "cgroup", "delegation needs the jail's "
+			    "own cgroup namespace (namespaces: \"cgroup\")");
+		return -1;
+	}
+	if (!sbx_cgroup_nsdelegate(c) && geteuid() == 0 && uid <= 0) {
+		sbx_err_set(e, EPERM, "cgroup", "delegation needs the cgroup2 "
+			    "mount's nsdelegate option, or a user namespace "
+			    "whose root is not the host's: without either the "
+			    "jail could raise its own limits (mount -o "
+			    "remount,nsdelegate %s)", c->cgmount);
+		return -1;
+	}
+	snprintf(v, sizeof v, "%lld",
+		 (long long)(p->delegate_max > 0 ? p->delegate_max : 64) + 1);
+	if (sbx_cgroup_set(&j->cg, "cgroup.max.descendants", v, e) < 0)
+		return -1;
+	if (mkdirat(j->cg.dirfd, "init", 0755) < 0) {
+		sbx_err_set(e, errno, "cgroup", "create %s/init", j->cg.path);
+		return -1;
+	}
+	for (int d = 0; d < 2 && uid > 0; d++)
+		for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+			char f[64];
+			snprintf(f, sizeof f, "%s%s", d ? "init/" : "", files[i]);
+			if (fchownat(j->cg.dirfd, f, (uid_t)uid,
+				     (gid_t)(gid >= 0 ? gid : 0), 0) < 0) {
+				sbx_err_set(e, errno, "cgroup", "chown %s/%s to "
+					    "the jail's root", j->cg.path, f);
+				return -1;
+			}
+		}
+	return 0;
+}
+
+/* after the clone, before init runs: init into <leaf>/init, then the
+ * leaf's controllers enabled for the jail's own children */
+static int delegate_to(const struct sbx_plan *p, struct sbx_jail *j,
+		       pid_t pid, struct sbx_err *e)
+{
+	char s[32], avail[1024], w[64];
+	snprintf(s, sizeof s, "%d", (int)pid);
+	if (sbx_write_at(j->cg.dirfd, "init/cgroup.procs", s) < 0) {
+		sbx_err_set(e, errno, "cgroup", "move the jail's init into "
+			    "%s/init", j->cg.path);
+		return -1;
+	}
+	if (sbx_cgroup_get(&j->cg, "cgroup.controllers", avail, sizeof avail,
+			   e) < 0)
+		return -1;
+	uint32_t set = sbx_ctl_parse(avail) &
+		       (p->delegate_ctls ? p->delegate_ctls : ~0u);
+	for (int c = 0; c < SBX_CTL_N; c++) {
+		if (!(set & SBX_CTL_BIT(c)))
+			continue;
+		snprintf(w, sizeof w, "+%s", sbx_ctl_name(c));
+		if (sbx_cgroup_set(&j->cg, "cgroup.subtree_control", w, e) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int setup_cgroup(struct sbx_ctx *c, const struct sbx_plan *p,
 			struct sbx_jail *j, struct sbx_err *e)
 {
-	char parent[4096], why[128], need[1024], opt[1024];
+	char parent[4096], why[128];
+	uint32_t need = controllers_of(p, false), opt = controllers_of(p, true);
+	uint32_t missing = 0;
 
+	opt &= ~need;
+	if (p->cgroup_delegate) /* what the jail may use, where there */
+		opt |= (p->delegate_ctls ? p->delegate_ctls
+					 : (1u << SBX_CTL_N) - 1) & ~need;
+	if (p->cgroup_path) {
+		if (join_cgroup(c, p, j, need, opt, &missing, e) < 0)
+			return -1;
+		goto limits;
+	}
 	if (sbx_cgroup_pick_parent(c, p->cgroup_parent, parent, sizeof parent,
 				   why, sizeof why, e) < 0) {
 		/* rootless and nothing delegated: a jail that asks for no
 		 * limit runs without a leaf (as with cgroup = false), and its
 		 * result says so; one that asks for limits gets the error */
 		if (e->errnum == EACCES && geteuid() != 0 && p->ncgwrites == 0 &&
-		    !p->cpu_time_us) {
+		    !p->cpu_time_us && !p->cgroup_delegate) {
 			j->res.no_cgroup = "no delegated cgroup (rootless): ran "
 					   "without one, so no limits and no "
 					   "cgroup statistics";
@@ -90,15 +226,19 @@ static int setup_cgroup(struct sbx_ctx *c, const struct sbx_plan *p,
 		}
 		return -1;
 	}
-	controllers_of(p, false, need, sizeof need);
-	controllers_of(p, true, opt, sizeof opt);
-	char all[2100];
-	snprintf(all, sizeof all, "%s%s%s", need, *need && *opt ? " " : "",
-		 opt);
 	for (int tries = 0;; tries++) {
-		if (sbx_cgroup_prepare_parent(c, parent, all, opt, j->res.skipped,
-					      sizeof j->res.skipped, e) < 0)
+		if ((p->cgroup_create
+			     ? sbx_cgroup_prepare_chain(c, parent, need, opt,
+							&missing, e)
+			     : sbx_cgroup_prepare_parent(c, parent, need, opt,
+							 &missing, e)) < 0)
 			return -1;
+		/* statistics: memory, io, pids and cpu where the parent has
+		 * them, best effort (a limit's controller is not optional) */
+		sbx_cgroup_enable_best(parent, SBX_CTL_BIT(SBX_CTL_MEMORY) |
+					       SBX_CTL_BIT(SBX_CTL_IO) |
+					       SBX_CTL_BIT(SBX_CTL_PIDS) |
+					       SBX_CTL_BIT(SBX_CTL_CPU));
 		/* once per parent per context: leaves of hosts that died */
 		if (strcmp(c->reaped, parent) != 0) {
 			sbx_cgroup_reap_stale(parent);
@@ -111,15 +251,23 @@ static int setup_cgroup(struct sbx_ctx *c, const struct sbx_plan *p,
 		if (e->errnum != ENOENT || tries == 3)
 			return -1;
 	}
+limits:
 	j->has_cg = true;
+	/* optional limits whose controller is not there: skipped, and the
+	 * result lists them (a delegation's extras are not limits) */
+	uint32_t skipped = missing & controllers_of(p, true) & ~need;
+	sbx_ctl_format(skipped, j->res.skipped, sizeof j->res.skipped);
 	/* every limit is in place before the jail exists */
 	for (size_t i = 0; i < p->ncgwrites; i++) {
 		const struct sbx_cgwrite *w = &p->cgwrites[i];
-		if (w->optional && in_list(j->res.skipped, w->file))
+		int ctl = sbx_ctl_of_file(w->file);
+		if (w->optional && ctl >= 0 && (skipped & SBX_CTL_BIT(ctl)))
 			continue;
 		if (sbx_cgroup_set(&j->cg, w->file, w->value, e) < 0)
 			return -1;
 	}
+	if (p->cgroup_delegate && setup_delegation(c, p, j, e) < 0)
+		return -1;
 	/* the device allow-list too, before the jail exists (a program of
 	 * this kind needs the host's CAP_SYS_ADMIN: a rootless jail has its
 	 * user namespace and nodev mounts instead) */
@@ -421,6 +569,13 @@ static int fd_above(int fd, int lo)
 	return hi;
 }
 
+static int64_t real_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void jail_init(struct sbx_jail *j, const struct sbx_plan *p)
 {
 	memset(j, 0, sizeof *j);
@@ -431,6 +586,9 @@ static void jail_init(struct sbx_jail *j, const struct sbx_plan *p)
 	j->res.status = SBX_ST_RUNNING;
 	j->res.syscall = -1;
 	j->t0_ns = sbx_now_ns();
+	j->res.started_real_ns = real_now_ns();
+	if (p->sample_ns > 0 && !p->park)
+		j->res.timeline = sbx_timeline_new(p->sample_ns, p->sample_max);
 	j->trace = p->trace;
 	j->trace_ns = j->t0_ns;
 	if (!p->park) {
@@ -495,7 +653,8 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 	for (;;) {
 		/* GO first when init must wait: for its cgroup (kernel < 5.7)
 		 * or for its id maps */
-		bool go = userns || (j->has_cg && !into);
+		bool go = userns || (j->has_cg && !into) ||
+			  (j->has_cg && p->cgroup_delegate);
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
 		    (sv[1] = fd_above(sv[1], SBX_INIT_IMAGE + 1)) < 0) {
 			sbx_err_set(e, errno, "spawn", "socketpair");
@@ -515,6 +674,14 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 			.nofile_soft = c->nofile_soft,
 		};
 		pid = sbx_clone_init(&req);
+		if (pid < 0 && into && (errno == EINVAL || errno == E2BIG) &&
+		    p->cgroup_delegate) {
+			sbx_err_set(e, errno, "spawn", "delegation needs clone3 "
+				    "with CLONE_INTO_CGROUP (Linux 5.7), so "
+				    "that the jail's cgroup namespace is its "
+				    "leaf");
+			goto fail;
+		}
 		if (pid < 0 && into && (errno == EINVAL || errno == E2BIG)) {
 			/* kernel < 5.7: init waits for GO, which comes only
 			 * once it is in the leaf: it never runs outside */
@@ -548,6 +715,9 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 			snprintf(s, sizeof s, "%d", (int)pid);
 			if (j->has_cg && !into &&
 			    sbx_cgroup_set(&j->cg, "cgroup.procs", s, e) < 0)
+				goto fail_child;
+			if (j->has_cg && p->cgroup_delegate &&
+			    delegate_to(p, j, pid, e) < 0)
 				goto fail_child;
 			if (userns && sbx_userns_write_maps(p, pid, e) < 0)
 				goto fail_child;
@@ -618,6 +788,10 @@ int sbx_jail_start(struct sbx_jail *j, const struct sbx_plan *job,
 	close3(child);
 	j->parked = false;
 	j->t0_ns = j->trace_ns = sbx_now_ns();
+	j->res.started_real_ns = real_now_ns();
+	if (job->sample_ns > 0 && !j->res.timeline)
+		j->res.timeline = sbx_timeline_new(job->sample_ns,
+						   job->sample_max);
 	j->cpu_time_us = job->cpu_time_us;
 	j->deadline_ns = job->wall_ns ? j->t0_ns + job->wall_ns : 0;
 	for (int i = 1; i < 3; i++)
@@ -697,6 +871,7 @@ void sbx_jail_complete(struct sbx_jail *j)
 	if (j->pid > 0)
 		j->res.wall_s = (double)(sbx_now_ns() - j->t0_ns) / 1e9;
 	memset(&j->res.cg, 0xff, sizeof j->res.cg); /* all -1: unknown */
+	j->res.cg.nio = 0;
 	if (j->has_cg)
 		sbx_cgroup_stats(&j->cg, &j->res.cg);
 	/* a pooled job: its own share of the cpu, not the pool's setup */
@@ -815,4 +990,6 @@ void sbx_jail_free(struct sbx_jail *j)
 	}
 	sbx_closep(&j->infd);
 	sbx_closep(&j->ttyfd);
+	sbx_timeline_free(j->res.timeline);
+	j->res.timeline = NULL;
 }

@@ -640,6 +640,10 @@ static void check_limits(struct sbx_sup *s, int64_t now)
 			force_eof(s, j);
 		if (j->killed_timeout || j->exited || j->done)
 			continue;
+		struct sbx_timeline *t = j->res.timeline;
+		if (t && j->has_cg && !j->parked && now >= t->next_ns)
+			sbx_timeline_sample(t, &j->cg, (now - j->t0_ns) / 1000,
+					    now);
 		if (j->deadline_ns && now >= j->deadline_ns)
 			expire = true;
 		if (!expire && j->cpu_time_us && j->has_cg) {
@@ -681,6 +685,10 @@ static int64_t next_wake(struct sbx_sup *s, int64_t now)
 			t = j->deadline_ns;
 		if (j->cpu_time_us) {
 			int64_t c = now + CPU_POLL_MS * 1000000LL;
+			t = t < 0 || c < t ? c : t;
+		}
+		if (j->res.timeline && j->has_cg && !j->parked) {
+			int64_t c = j->res.timeline->next_ns;
 			t = t < 0 || c < t ? c : t;
 		}
 		if (t >= 0 && (w < 0 || t < w))

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	size_t olen = 1 + (sel >> 3) * 8; /* 1..249: also too small */
 	char *out = malloc(olen);
 
-	switch (sel % 7) {
+	switch (sel % 9) {
 	case 0: {
 		struct seen s = { orig, strlen(orig), 0 };
 		int got = sbx_parse_pids(buf, check_pid, &s);
@@ -92,6 +92,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 				assert(strstr(orig, t));
 			}
 		}
+		break;
+	}
+	case 7: {
+		struct sbx_iostat io[4];
+		size_t k = sbx_parse_iostat(buf, io, 4);
+		assert(k <= 4);
+		for (size_t i = 0; i < k; i++) {
+			/* a device taken is a whole line's start */
+			char t[32];
+			int tl = snprintf(t, sizeof t, "%u:%u", io[i].major,
+					  io[i].minor);
+			assert(io[i].major < 4096 && io[i].minor < (1u << 20));
+			assert(!strncmp(orig, t, (size_t)tl) ||
+			       strstr(orig, t));
+			assert(io[i].rbytes >= -1 && io[i].wbytes >= -1 &&
+			       io[i].dios >= -1);
+		}
+		break;
+	}
+	case 8: {
+		/* a set formats to words that parse back to the same set */
+		uint32_t set = sbx_ctl_parse(buf);
+		char words[128];
+		sbx_ctl_format(set, words, sizeof words);
+		assert(sbx_ctl_parse(words) == set);
+		int c = sbx_ctl_of_file(buf);
+		assert(c >= -1 && c < SBX_CTL_N);
+		if (c >= 0)
+			assert(!strncmp(buf, sbx_ctl_name(c),
+					strlen(sbx_ctl_name(c))));
 		break;
 	}
 	default: {

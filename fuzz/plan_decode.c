@@ -33,7 +33,7 @@ static void walk(const struct sbx_initplan *ip)
 	for (size_t i = 0; i < p->nmounts; i++) {
 		const struct sbx_mount *m = &p->mounts[i];
 		assert(m->dst && m->dst[0] == '/');
-		assert(m->kind <= SBX_MNT_OVERLAY);
+		assert(m->kind <= SBX_MNT_CGROUP);
 		sum += strlen(m->dst) + (m->src ? strlen(m->src) : 0);
 		if (m->data)
 			assert(m->data[m->datalen] == '\0');

@@ -7,6 +7,9 @@
  * compiles them into the flat plan tables read here. */
 #include "../core/sbx.h"
 #include "../core/jail.h"
+#include "../core/util.h"
+#include <fcntl.h>
+#include <stdio.h>
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -16,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -297,7 +302,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 			static const char *const kinds[] = {
 				"bind", "tmpfs", "proc", "dev", "sysfs",
 				"mqueue", "dir", "symlink", "file",
-				"overlay", NULL
+				"overlay", "cgroup", NULL
 			};
 			lua_rawgeti(L, mt, (lua_Integer)i + 1);
 			int e = lua_gettop(L);
@@ -375,6 +380,18 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 		int c = lua_gettop(L);
 		p->use_cgroup = true;
 		p->cgroup_parent = opt_str(L, c, "parent");
+		p->cgroup_path = opt_str(L, c, "path");
+		p->cgroup_create = opt_bool(L, c, "create", false);
+		p->cgroup_delegate = opt_bool(L, c, "delegate", false);
+		p->delegate_max = opt_range(L, c, "delegate_max", 0, 0, 100000);
+		const char *const *dc = str_list(L, c, "delegate_controllers", &n);
+		for (size_t i = 0; dc && i < n; i++) {
+			uint32_t b = sbx_ctl_parse(dc[i]);
+			if (!b)
+				luaL_error(L, "plan.cgroup.delegate_controllers: "
+					   "unknown controller %s", dc[i]);
+			p->delegate_ctls |= b;
+		}
 		if (getf(L, c, "writes") == LUA_TTABLE) {
 			size_t w = lua_rawlen(L, -1);
 			struct sbx_cgwrite *ws = scratch(L, w * sizeof *ws);
@@ -464,6 +481,8 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->async_start = opt_bool(L, t, "async_start", false);
 	p->park = opt_bool(L, t, "park", false);
 	p->trace = opt_bool(L, t, "trace", false);
+	p->sample_ns = (int64_t)opt_range(L, t, "sample_ms", 0, 0, 3600000LL) * 1000000;
+	p->sample_max = (size_t)opt_range(L, t, "sample_max", 0, 0, 1000000);
 	if (!p->park && (!p->argv || !p->argv[0]))
 		luaL_error(L, "plan.argv: expected a non-empty list");
 }
@@ -719,6 +738,110 @@ static void push_memory_stat(lua_State *L, const struct sbx_cgstats *c)
 /* pressure = { cpu = { some = { avg10, avg60, avg300, total_s }, full =
  * ... }, memory = ..., io = ... }: averages in percent, as the kernel
  * prints them */
+/* io = { { device = "254:0", name = "vda", rbytes = ..., ... }, ... } and
+ * the totals io_rbytes, io_wbytes (io.stat at exit) */
+static void push_io(lua_State *L, const struct sbx_cgstats *c)
+{
+	static const char *const k[] = { "rbytes", "wbytes", "rios", "wios",
+					 "dbytes", "dios" };
+	int64_t rt = 0, wt = 0;
+	if (c->nio == 0 || c->nio > SBX_MAX_IODEV)
+		return;
+	lua_createtable(L, (int)c->nio, 0);
+	for (size_t i = 0; i < c->nio; i++) {
+		const struct sbx_iostat *d = &c->io[i];
+		const int64_t v[] = { d->rbytes, d->wbytes, d->rios, d->wios,
+				      d->dbytes, d->dios };
+		char dev[32], f[96], ue[512];
+		lua_createtable(L, 0, 8);
+		snprintf(dev, sizeof dev, "%u:%u", d->major, d->minor);
+		lua_pushstring(L, dev);
+		lua_setfield(L, -2, "device");
+		/* the kernel's name of it (DEVNAME= in its uevent) */
+		snprintf(f, sizeof f, "/sys/dev/block/%s/uevent", dev);
+		if (sbx_read_at(AT_FDCWD, f, ue, sizeof ue) >= 0) {
+			char *dn = strstr(ue, "DEVNAME=");
+			if (dn) {
+				dn += 8;
+				lua_pushlstring(L, dn, strcspn(dn, "\n"));
+				lua_setfield(L, -2, "name");
+			}
+		}
+		for (int j = 0; j < 6; j++)
+			setnum(L, k[j], v[j]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+		rt += d->rbytes > 0 ? d->rbytes : 0;
+		wt += d->wbytes > 0 ? d->wbytes : 0;
+	}
+	lua_setfield(L, -2, "io");
+	setnum(L, "io_rbytes", rt);
+	setnum(L, "io_wbytes", wt);
+}
+
+/* result.timeline: compact arrays, a point each; cpu and pressure as
+ * rates over the preceding interval; a series the kernel did not give at
+ * every point is left out */
+static void push_timeline(lua_State *L, const struct sbx_timeline *t)
+{
+	enum { MEM, CPU, PIDS, IOR, IOW, PC, PM, PIO, NSER };
+	static const char *const names[NSER] = {
+		"memory", "cpu", "pids", "io_read", "io_write", "psi_cpu",
+		"psi_memory", "psi_io"
+	};
+	if (!t || t->n == 0)
+		return;
+	lua_createtable(L, 0, NSER + 2);
+	lua_pushnumber(L, (double)t->interval_ns / 1e9);
+	lua_setfield(L, -2, "interval");
+	lua_createtable(L, (int)t->n, 0);
+	for (size_t i = 0; i < t->n; i++) {
+		lua_pushnumber(L, (double)t->s[i].t_us / 1e6);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "t");
+	for (int k = 0; k < NSER; k++) {
+		bool all = true;
+		for (size_t i = 0; i < t->n && all; i++) {
+			const struct sbx_sample *a = &t->s[i];
+			int64_t v = k == MEM ? a->memory : k == CPU ? a->cpu_us
+				    : k == PIDS ? a->pids : k == IOR ? a->io_rbytes
+				    : k == IOW ? a->io_wbytes : a->psi_some_us[k - PC];
+			all = v >= 0;
+		}
+		if (!all)
+			continue;
+		lua_createtable(L, (int)t->n, 0);
+		for (size_t i = 0; i < t->n; i++) {
+			const struct sbx_sample *a = &t->s[i];
+			const struct sbx_sample *b = i ? &t->s[i - 1] : NULL;
+			double dt = (double)(a->t_us - (b ? b->t_us : 0));
+			switch (k) {
+			case MEM: lua_pushinteger(L, a->memory); break;
+			case PIDS: lua_pushinteger(L, a->pids); break;
+			case IOR: lua_pushinteger(L, a->io_rbytes); break;
+			case IOW: lua_pushinteger(L, a->io_wbytes); break;
+			case CPU: {
+				/* CPUs used since the point before (the first:
+				 * since the start, from zero) */
+				double d = (double)(a->cpu_us - (b ? b->cpu_us : 0));
+				lua_pushnumber(L, dt > 0 && d > 0 ? d / dt : 0);
+				break;
+			}
+			default: {
+				int r = k - PC;
+				double d = (double)(a->psi_some_us[r] -
+						    (b ? b->psi_some_us[r] : 0));
+				double v = dt > 0 && d > 0 ? d / dt : 0;
+				lua_pushnumber(L, v > 1 ? 1 : v);
+			}
+			}
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		lua_setfield(L, -2, names[k]);
+	}
+	lua_setfield(L, -2, "timeline");
+}
+
 static void push_pressure(lua_State *L, const struct sbx_cgstats *c)
 {
 	static const char *const res[] = { "cpu", "memory", "io" };
@@ -780,6 +903,16 @@ static void push_cgstats(lua_State *L, const struct sbx_cgstats *c)
 	setnum(L, "swap_fail_events", c->swap_fail_events);
 	push_memory_stat(L, c);
 	push_pressure(L, c);
+	push_io(L, c);
+	/* the limits as the kernel held them at the end ("max": absent) */
+	setnum(L, "memory_max", c->memory_max);
+	setnum(L, "memory_high", c->memory_high);
+	setnum(L, "pids_max", c->pids_max);
+	if (c->cpu_quota_us >= 0 && c->cpu_period_us > 0) {
+		lua_pushnumber(L, (double)c->cpu_quota_us /
+					  (double)c->cpu_period_us);
+		lua_setfield(L, -2, "cpu_max");
+	}
 }
 
 /* "SIGKILL", or nil for a number the C library has no name for */
@@ -868,7 +1001,14 @@ static void push_result(lua_State *L, const struct sbx_jail *j)
 	if (j->pid > 0) {
 		lua_pushnumber(L, r->wall_s);
 		lua_setfield(L, -2, "wall_s");
+		/* one clock for every job of a run: a list can be drawn */
+		double t0 = (double)r->started_real_ns / 1e9;
+		lua_pushnumber(L, t0);
+		lua_setfield(L, -2, "started_at");
+		lua_pushnumber(L, t0 + r->wall_s);
+		lua_setfield(L, -2, "ended_at");
 	}
+	push_timeline(L, r->timeline);
 	if (j->has_cg || j->cg.path[0]) {
 		lua_pushstring(L, j->cg.path);
 		lua_setfield(L, -2, "cgroup");
@@ -973,6 +1113,29 @@ static int l_jail_set(lua_State *L)
 	const char *f = luaL_checkstring(L, 2), *v = luaL_checkstring(L, 3);
 	struct sbx_err e;
 	if (sbx_cgroup_set(jail_cg(L, lj), f, v, &e) < 0)
+		return push_err(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* jail:enable("memory") -> true | nil, msg, errno: the controller in the
+ * leaf (enabled in its parent's subtree_control), for a limit set live */
+static int l_jail_enable(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, true);
+	const char *name = luaL_checkstring(L, 2);
+	uint32_t bit = sbx_ctl_parse(name);
+	char parent[4096];
+	struct sbx_err e;
+	if (!bit)
+		return luaL_error(L, "enable: unknown controller %s", name);
+	struct sbx_cgroup *cg = jail_cg(L, lj);
+	snprintf(parent, sizeof parent, "%s", cg->path);
+	char *sl = strrchr(parent, '/');
+	if (sl)
+		*sl = '\0';
+	if (sbx_cgroup_prepare_parent(lj->host ? lj->host->ctx : NULL, parent,
+				      bit, 0, NULL, &e) < 0)
 		return push_err(L, &e);
 	lua_pushboolean(L, 1);
 	return 1;
@@ -1157,7 +1320,8 @@ static int l_cg_create(lua_State *L)
 	struct sbx_ctx *c = get_host(L)->ctx;
 	if (sbx_cgroup_pick_parent(c, explicit, parent, sizeof parent, why,
 				   sizeof why, &e) < 0 ||
-	    sbx_cgroup_prepare_parent(c, parent, ctl, NULL, NULL, 0, &e) < 0)
+	    sbx_cgroup_prepare_parent(c, parent, sbx_ctl_parse(ctl), 0, NULL,
+				      &e) < 0)
 		return push_err(L, &e);
 	struct sbx_cgroup *cg = new_cg(L);
 	if (sbx_cgroup_create(parent, cg, &e) < 0)
@@ -1461,6 +1625,42 @@ static int l_isatty(lua_State *L)
 	return 1;
 }
 
+/* core.blockdev(path) -> major, minor, whole ("MAJ:MIN" of the disk a
+ * partition is on, or nil) | nil, message, errno */
+static int l_blockdev(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	struct stat st;
+	char f[96], buf[64];
+	if (stat(path, &st) < 0) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "%s: %s", path, strerror(errno));
+		lua_pushstring(L, sbx_errno_name(errno));
+		return 3;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "%s: not a block device", path);
+		lua_pushstring(L, "ENOTBLK");
+		return 3;
+	}
+	lua_pushinteger(L, major(st.st_rdev));
+	lua_pushinteger(L, minor(st.st_rdev));
+	/* a partition: its disk is the parent directory in sysfs */
+	snprintf(f, sizeof f, "/sys/dev/block/%u:%u/partition",
+		 major(st.st_rdev), minor(st.st_rdev));
+	if (access(f, F_OK) == 0) {
+		snprintf(f, sizeof f, "/sys/dev/block/%u:%u/../dev",
+			 major(st.st_rdev), minor(st.st_rdev));
+		if (sbx_read_at(AT_FDCWD, f, buf, sizeof buf) >= 0) {
+			buf[strcspn(buf, "\n")] = '\0';
+			lua_pushstring(L, buf);
+			return 3;
+		}
+	}
+	return 2;
+}
+
 int luaopen_cgsandbox_core(lua_State *L)
 {
 	static const luaL_Reg jail_m[] = {
@@ -1469,6 +1669,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "parked", l_jail_parked }, { "start", l_jail_start },
 		{ "result", l_jail_result }, { "done", l_jail_done },
 		{ "stats", l_jail_stats },   { "set", l_jail_set },
+		{ "enable", l_jail_enable },
 		{ "get", l_jail_get },	     { "freeze", l_jail_freeze },
 		{ "cgroup", l_jail_cgroup }, { "close", l_jail_close },
 		{ NULL, NULL },
@@ -1505,6 +1706,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "getuid", l_getuid },
 		{ "getgid", l_getgid },
 		{ "getpid", l_getpid },
+		{ "blockdev", l_blockdev },
 		{ NULL, NULL },
 	};
 	luaL_newmetatable(L, JAIL_MT);

@@ -75,7 +75,7 @@ for i, v in ipairs(values) do
 end
 print(("fuzz-seeds: %d values in %s/units"):format(#values, corpus))
 
--- cg_parse: the first byte picks the parser (sel % 7) and the output size
+-- cg_parse: the first byte picks the parser (sel % 9) and the output size
 -- (sel >> 3); the rest is the file
 local files = {
   { 0, "1\n42\n4194304\n4194305\n0\n007\n12345678901234567890\n99" },
@@ -89,9 +89,11 @@ local files = {
   { 5, "memory\n12:cpu,cpuacct:/\n11:memory:/user.slice\n0::/\n" },
   { 5, "pids\ncpuset cpu io memory hugetlb pids rdma misc" },
   { 6, "some avg10=1.23 avg60=0.05 avg300=0.00 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n" },
+  { 7, "254:0 rbytes=1048576 wbytes=4096 rios=12 wios=1 dbytes=0 dios=0\n8:16 rbytes=7 wbytes=x rios=1\nbad line\n7:0 rbytes=1" },
+  { 8, "memory.max" }, { 8, "cpuset cpu io memory hugetlb pids rdma misc\n" },
 }
--- a large output size (sel >> 3 = 29 or 30) whose sel % 7 is the parser
-local base = 7 * (240 // 7)
+-- a large output size (sel >> 3 = 29 or 30) whose sel % 9 is the parser
+local base = 9 * (240 // 9)
 for i, f in ipairs(files) do
   write(("%s/cg_parse/f%02d"):format(corpus, i), string.char(base + f[1]) .. f[2])
 end

@@ -102,7 +102,7 @@ describe("the size rule", function()
     for limit, bad in pairs { memory = 0, memory_high = "512MB", pids = 1 } do
       local ok, e = pcall(h.set_limit, h, limit, bad)
       assert.is_false(ok, limit)
-      assert.truthy(tostring(e):find("set_limit: " .. limit .. ": expected ", 1, true), tostring(e))
+      assert.truthy(tostring(e):find("set_limit." .. limit .. ": expected ", 1, true), tostring(e))
     end
     local ok, e = pcall(h.set_limit, h, "memory", "1Gb")
     assert.is_false(ok)

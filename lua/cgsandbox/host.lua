@@ -32,6 +32,7 @@ local COMMON = {
   { "--junit", "FILE", "write a JUnit XML report" },
   { "--cgroup-parent", "PATH", "create the jail's cgroup under PATH (it must exist)" },
   { "--parallel", "N", "jobs at once for a job list (default: the list's own, or 2)" },
+  { "--sample", "DURATION", "read each jail's cgroup this often into its result's timeline (e.g. 100ms)" },
   { "--kill-grace", "DURATION", "after SIGINT/SIGTERM/SIGHUP reached the commands, kill their cgroups this much later (default 5s)" },
   { "-q --quiet", false, "no summary table or progress line (failures are still printed)" },
   { "-h --help", false, "this text" },
@@ -474,7 +475,7 @@ function M.main(argv)
     local okc, cerr = check_output(out[1], out[2])
     if not okc then return die(M.EXIT_USAGE, "%s", cerr) end
   end
-  local copts = { cgroup_parent = o.cgroup_parent, trace = o.trace }
+  local copts = { cgroup_parent = o.cgroup_parent, trace = o.trace, sample = o.sample }
   if is_list(r) then
     local jobs = r.jobs or r
     local plans, cerr = compile(sb.compile_all, jobs, copts)

@@ -72,11 +72,47 @@ end
 
 local waiting = {} -- coroutine -> handle it waits for (sb.loop)
 
+-- handles with a watch (h:watch, on_sample): due ones are called before
+-- the supervisor waits, and the wait ends when the next one is due
+local watched = setmetatable({}, { __mode = "k" })
+local function run_watches(now)
+  local nxt
+  for h in pairs(watched) do
+    if h.result or h.closed then
+      watched[h] = nil
+    else
+      if now >= h.watch_next then
+        h.watch_next = now + h.watch_every
+        local st = h.jail:stats()
+        if st then
+          local ok, err = xpcall(h.watch_fn, debug.traceback, h, st)
+          if not ok then
+            local msg = ("watch failed: %s"):format(tostring(err))
+            h.hook_errors[#h.hook_errors + 1] = msg
+            io.stderr:write("sandboxlua: ", msg, "\n")
+            watched[h] = nil
+          end
+        end
+      end
+      if watched[h] and (not nxt or h.watch_next < nxt) then nxt = h.watch_next end
+    end
+  end
+  return nxt
+end
+
 -- after M.interrupt: when the jails still running are killed
 local kill_deadline
 
 -- process what the kernel reported; timeout_ms nil = block until something
 local function pump(timeout_ms)
+  if next(watched) then
+    local now = core.now()
+    local due = run_watches(now)
+    if due then
+      local left = math.max(0, math.ceil((due - now) * 1000))
+      if not timeout_ms or left < timeout_ms then timeout_ms = left end
+    end
+  end
   if kill_deadline then
     local left = math.max(0, math.ceil((kill_deadline - core.now()) * 1000))
     if not timeout_ms or left < timeout_ms then timeout_ms = left end
@@ -142,6 +178,12 @@ function M.compile_all(list, opts)
   return plans
 end
 
+-- the recipe's on_sample hook: a watch at its sample interval
+local function watch_hook(h, plan_ms)
+  local fn = h.recipe.on_sample
+  if fn and plan_ms then h:watch(plan_ms / 1000, function(hh, st) return fn(hh, st) end) end
+end
+
 local function start(r, plan)
   local jail, msg, errno, res = core.spawn(plan)
   if not jail then
@@ -152,6 +194,7 @@ local function start(r, plan)
                            started = core.now() }, Handle)
   handles[jail] = h
   hook(h, "on_start", h)
+  watch_hook(h, plan.sample_ms)
   return h
 end
 
@@ -212,23 +255,54 @@ function Handle:stats()
   return self.jail:stats()
 end
 
--- name = { file, parser, allow "max", the least value }: as in a recipe
-local LIVE = {
-  memory = { "memory.max", units.size, true, 1 }, memory_high = { "memory.high", units.size, true, 1 },
-  memory_low = { "memory.low", units.size, true }, memory_min = { "memory.min", units.size, true },
-  swap = { "memory.swap.max", units.size, true }, cpu = { "cpu.max", units.cpu },
-  cpu_weight = { "cpu.weight", units.count }, pids = { "pids.max", units.count, true, recipe.PIDS_MIN },
-}
+-- watch(interval, fn): fn(handle, stats) every interval while the jail
+-- runs, stats as h:stats() gives them (the result's cgroup fields so far);
+-- watch(nil) stops.  Called from the loop that waits (wait, sb.loop,
+-- run_all): an error in fn stops the watch and lands in hook_errors.
+function Handle:watch(every, fn)
+  check(self)
+  if every == nil then
+    watched[self] = nil
+    return true
+  end
+  local s = units.duration(every)
+  if not s or s < 0.01 then error("watch: expected an interval of at least 10ms (e.g. \"1s\")", 2) end
+  if type(fn) ~= "function" then error("watch: expected a function(handle, stats)", 2) end
+  if self.result then return nil, "watch: the jail has exited", "ESRCH" end
+  self.watch_fn, self.watch_every, self.watch_next = fn, s, core.now() + s
+  watched[self] = true
+  return true
+end
 
--- set_limit("memory_high", "100M"): written to the live cgroup
+-- set_limit("memory_high", "100M") or set_limit{ cpu = 0.5, cpu_period =
+-- "50ms" }: any cgroup limit of a recipe, checked as a recipe's, written to
+-- the live cgroup (its controller enabled first when the jail was started
+-- without it).  Misuse raises; the kernel's refusal returns nil, msg, errno.
 function Handle:set_limit(name, value)
   check(self)
-  local l = LIVE[name]
-  if not l then error(("set_limit: unknown limit %q"):format(tostring(name)), 2) end
-  local v, what, hint = l[2](value, l[3], l[4])
-  if v == nil then error(("set_limit: %s: expected %s%s"):format(name, what, hint and (": " .. hint) or ""), 2) end
+  local t = name
+  if type(name) ~= "table" then
+    if type(name) ~= "string" then error("set_limit: expected a limit name or a table of limits", 2) end
+    t = { [name] = value }
+  end
+  local ok, writes = pcall(recipe.compile_cgroup_limits, t, "set_limit")
+  if not ok then
+    error(getmetatable(writes) == recipe.RecipeError and writes.message or writes, 2)
+  end
   if self.result then return nil, "set_limit: the jail has exited", "ESRCH" end
-  return self.jail:set(l[1], tostring(v))
+  for _, w in ipairs(writes) do
+    local ctl = w[1]:match("^(%l+)%.")
+    if ctl and recipe.CONTROLLERS[ctl] then
+      local present = self.jail:get("cgroup.controllers")
+      if present and not (" " .. present .. " "):find(" " .. ctl .. " ", 1, true) then
+        local okc, msg, errno = self.jail:enable(ctl)
+        if not okc then return nil, "set_limit: " .. msg, errno end
+      end
+    end
+    local okw, msg, errno = self.jail:set(w[1], w[2])
+    if not okw then return nil, "set_limit: " .. msg, errno end
+  end
+  return true
 end
 
 function Handle:get(file)
@@ -333,6 +407,7 @@ Pool.__index = Pool
 
 -- the process part of a plan: what a pool's job brings
 local JOB_PART = { argv = true, env = true, cwd = true, stdio = true, wall_ms = true,
+                   sample_ms = true, sample_max = true,
                    cpu_time_us = true, output_limit = true, name = true, async_start = true,
                    park = true }
 
@@ -439,6 +514,7 @@ function Pool:_start(job, jp)
   local part = { async_start = true }
   for k in pairs(JOB_PART) do if jp[k] ~= nil and k ~= "park" then part[k] = jp[k] end end
   part.async_start = true
+  if part.sample_ms == nil then part.sample_ms, part.sample_max = self.plan.sample_ms, self.plan.sample_max end
   local ok, msg, errno = jail:start(part)
   replace()
   if not ok then
@@ -450,6 +526,7 @@ function Pool:_start(job, jp)
                            started = core.now(), pooled = true }, Handle)
   handles[jail] = h
   hook(h, "on_start", h)
+  watch_hook(h, part.sample_ms)
   return h
 end
 
@@ -500,7 +577,14 @@ function M.run_all(list, opts)
     error("run_all: parallel: expected an integer >= 1", 2)
   end
   -- validate every recipe before running any
-  local plans = opts.plans or M.compile_all(list, opts.compile)
+  local copts = opts.compile
+  if opts.sample ~= nil then
+    -- a timeline for every job whose recipe does not say otherwise
+    copts = {}
+    for k, v in pairs(opts.compile or {}) do copts[k] = v end
+    copts.sample = opts.sample
+  end
+  local plans = opts.plans or M.compile_all(list, copts)
   if type(plans) ~= "table" or #plans ~= #list then
     error("run_all: plans: expected sb.compile_all(recipes), one plan per recipe", 2)
   end

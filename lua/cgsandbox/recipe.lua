@@ -109,13 +109,18 @@ local TOP = {
   capabilities = true, seccomp = true, umask = true, stdio = true, cgroup = true,
   uid_map = true, gid_map = true, tty = true, root_nodev = true, devices = true,
   host_paths = true,
-  on_start = true, on_exit = true, on_oom = true, on_timeout = true,
+  on_start = true, on_exit = true, on_oom = true, on_timeout = true, on_sample = true,
+  sample = true,
 }
 local LIMITS = {
   memory = true, memory_high = true, memory_low = true, memory_min = true, swap = true,
   oom_group = true, cpu = true, cpu_period = true, cpu_shares = true, cpu_weight = true, cpuset = true, pids = true, io = true,
+  hugetlb = true, rdma = true, misc = true, unified = true,
   wall = true, cpu_time = true, output = true, rlimits = true, optional = true,
 }
+-- the cgroup v2 controllers a limit can name
+M.CONTROLLERS = { cpuset = true, cpu = true, io = true, memory = true, hugetlb = true,
+                  pids = true, rdma = true, misc = true }
 local RLIMITS = { as = "size", core = "size", cpu = "count", data = "size", fsize = "size",
                   locks = "count", memlock = "size", msgqueue = "size", nice = "count",
                   nofile = "count", nproc = "count", rss = "size", rtprio = "count",
@@ -281,14 +286,14 @@ local MOUNT_KEYS = { type = true, source = true, target = true, ro = true, rec =
                      size = true, mode = true, options = true, optional = true,
                      noexec = true, nosuid = true, nodev = true, content = true }
 local KINDS = { bind = 2, tmpfs = 1, proc = 1, dev = 1, sysfs = 1, mqueue = 1, dir = 1,
-                symlink = 2, file = 2, overlay = 2 }
+                symlink = 2, file = 2, overlay = 2, cgroup = 1 }
 
 local function compile_mount(m, path)
   typed(m, "table", path, "a mount table like { \"tmpfs\", \"/tmp\" }")
   check_keys(m, MOUNT_KEYS, path)
   local kind = m.type or m[1]
   if type(kind) ~= "string" or not KINDS[kind] then
-    fail(path .. ".type", "one of bind, tmpfs, proc, dev, sysfs, mqueue, dir, symlink, file, overlay", kind)
+    fail(path .. ".type", "one of bind, tmpfs, proc, dev, sysfs, mqueue, dir, symlink, file, overlay, cgroup", kind)
   end
   local src, dst
   if KINDS[kind] == 2 then
@@ -325,6 +330,11 @@ local function compile_mount(m, path)
     out.data = no_nul(typed(m.options, "string", path .. ".options"), path .. ".options")
   elseif kind == "sysfs" then
     out.ro = optbool(m.ro, true, path .. ".ro")
+  elseif kind == "cgroup" then
+    -- the jail's own cgroup (its namespace's root); writable only with
+    -- cgroup.delegate, where the kernel guards the leaf's limits
+    if m.ro == false then failmsg(path .. ".ro", "a writable cgroup is cgroup = { delegate = true }") end
+    out.ro = true
   end
   if kind == "dir" or kind == "file" then
     if m.mode ~= nil then out.mode = unit(units.mode, m.mode, path .. ".mode") end
@@ -333,6 +343,29 @@ local function compile_mount(m, path)
     if m[f] ~= nil then out[f] = typed(m[f], "boolean", path .. "." .. f) end
   end
   return out
+end
+
+-- sample = "100ms" | { every = "100ms", points = 1000 }: the supervisor
+-- reads the jail's cgroup this often into result.timeline (at most points
+-- of it: then the interval doubles).  fallback: a run's own default
+-- (--sample, --report), used when the recipe says nothing.
+function M.compile_sample(v, plan, path, fallback)
+  if v == nil then v = fallback end
+  if v == nil or v == false then return end
+  local every, points = v, nil
+  if type(v) == "table" then
+    check_keys(v, { every = true, points = true }, path)
+    every = v.every
+    if every == nil then failmsg(path .. ".every", "how often, e.g. \"100ms\"") end
+    if v.points ~= nil then
+      points = unit(units.count, v.points, path .. ".points")
+      if points < 4 or points > 100000 then fail(path .. ".points", "a count from 4 to 100000", v.points) end
+    end
+  end
+  local p = type(v) == "table" and path .. ".every" or path
+  local ms = math.floor(unit(units.duration, every, p) * 1000 + 0.5)
+  if ms < 10 or ms > 3600000 then fail(p, 'an interval from 10ms to 1h (e.g. "100ms")', every) end
+  plan.sample_ms, plan.sample_max = ms, points
 end
 
 -- the supervisor's limits: they bound the job, not the jail
@@ -410,19 +443,39 @@ local function compile_limits(l, plan, path, caps_of)
     w("pids", "pids.max", v)
   end
   if l.io ~= nil then
-    typed(l.io, "table", path .. ".io", 'a table like { ["8:0"] = { rbps = "10M" } }')
+    typed(l.io, "table", path .. ".io", 'a table like { ["/dev/vda"] = { wbps = "10M" }, weight = 100 }')
     local devs = {}
-    for dev in next, l.io do devs[#devs + 1] = dev end
+    for dev in next, l.io do
+      if dev ~= "weight" then devs[#devs + 1] = dev end
+    end
     table.sort(devs, function(a, b) return tostring(a) < tostring(b) end)
+    if l.io.weight ~= nil then
+      -- the cgroup's default weight, for every device without its own
+      local v = unit(units.count, l.io.weight, path .. ".io.weight")
+      if v < 1 or v > 10000 then fail(path .. ".io.weight", "an integer from 1 to 10000", l.io.weight) end
+      w("io", "io.weight", "default " .. v)
+    end
     for _, dev in ipairs(devs) do
       local s = l.io[dev]
       local p = ("%s.io[%s]"):format(path, type(dev) == "string" and quoted(dev) or tostring(dev))
-      if type(dev) ~= "string" or not dev:match("^%d+:%d+$") then
-        fail(p, 'a device as "MAJOR:MINOR" (e.g. "8:0")', dev)
+      local id
+      if type(dev) == "string" and dev:match("^%d+:%d+$") then
+        id = dev
+      elseif type(dev) == "string" and dev:sub(1, 1) == "/" then
+        -- a device by its path, here where the recipe is compiled
+        local ma, mi, whole = require("cgsandbox.core").blockdev(no_nul(dev, p))
+        if not ma then failmsg(p, mi .. ' (a block device by path, or as "MAJOR:MINOR")') end
+        if whole then
+          failmsg(p, ("a partition (%d:%d): the kernel limits io of whole disks only; use its disk (%s)")
+                  :format(ma, mi, whole))
+        end
+        id = ma .. ":" .. mi
+      else
+        fail(p, 'a block device path ("/dev/vda") or "MAJOR:MINOR" (e.g. "8:0")', dev)
       end
       typed(s, "table", p)
       check_keys(s, { rbps = true, wbps = true, riops = true, wiops = true, weight = true }, p)
-      local parts = { dev }
+      local parts = { id }
       for _, k in ipairs { "rbps", "wbps" } do
         if s[k] ~= nil then parts[#parts + 1] = k .. "=" .. unit(units.size, s[k], p .. "." .. k, true, 1) end
       end
@@ -432,11 +485,57 @@ local function compile_limits(l, plan, path, caps_of)
       if #parts > 1 then w("io", "io.max", table.concat(parts, " ")) end
       if s.weight ~= nil then
         local v = unit(units.count, s.weight, p .. ".weight")
-        if v > 10000 then fail(p .. ".weight", "an integer from 1 to 10000", s.weight) end
-        w("io", "io.weight", dev .. " " .. v)
+        if v < 1 or v > 10000 then fail(p .. ".weight", "an integer from 1 to 10000", s.weight) end
+        w("io", "io.weight", id .. " " .. v)
       end
     end
   end
+  -- keyed limits: a write each, in the keys' order
+  local function keyed(name, what, key_ok, key_what, value_of)
+    local t = l[name]
+    if t == nil then return end
+    typed(t, "table", path .. "." .. name, what)
+    local ks = {}
+    for k in next, t do ks[#ks + 1] = k end
+    table.sort(ks, function(a, b) return tostring(a) < tostring(b) end)
+    for _, k in ipairs(ks) do
+      local p = ("%s.%s[%s]"):format(path, name, type(k) == "string" and quoted(k) or tostring(k))
+      if type(k) ~= "string" or not key_ok(k) then fail(p, key_what, k) end
+      value_of(k, t[k], p)
+    end
+  end
+  keyed("hugetlb", 'a table like { ["2MB"] = "64M" }', function(k) return k:match("^%d+[KMG]B$") end,
+        'a huge page size as the kernel names it ("2MB", "1GB")', function(k, v, p)
+          w("hugetlb", "hugetlb." .. k .. ".max", unit(units.size, v, p, true))
+        end)
+  keyed("rdma", "a table like { mlx5_0 = { hca_handle = 2, hca_object = 2000 } }",
+        function(k) return k:match("^[%w_.%-]+$") end, "an RDMA device name (as in rdma.max)", function(k, v, p)
+          typed(v, "table", p)
+          check_keys(v, { hca_handle = true, hca_object = true }, p)
+          local parts = { k }
+          for _, f in ipairs { "hca_handle", "hca_object" } do
+            if v[f] ~= nil then parts[#parts + 1] = f .. "=" .. unit(units.count, v[f], p .. "." .. f, true) end
+          end
+          if #parts == 1 then failmsg(p, "give hca_handle and/or hca_object") end
+          w("rdma", "rdma.max", table.concat(parts, " "))
+        end)
+  keyed("misc", "a table like { sev = 16 }", function(k) return k:match("^[%l_][%l%d_]*$") end,
+        "a misc resource name (as in misc.capacity)", function(k, v, p)
+          w("misc", "misc.max", k .. " " .. unit(units.count, v, p, true))
+        end)
+  local set = {}
+  for _, x in ipairs(writes) do set[x[1]] = true end
+  keyed("unified", 'a table like { ["memory.high"] = "1G" }', function(k)
+          local ctl = k:match("^(%l+)%.[%w_.]+$")
+          return ctl and (M.CONTROLLERS[ctl] or k == "cgroup.max.descendants" or k == "cgroup.max.depth")
+        end, 'a cgroup v2 file of a controller (e.g. "memory.high"), or cgroup.max.descendants/depth',
+        function(k, v, p)
+          if set[k] then failmsg(p, k .. " is also set by another limit: say it once") end
+          if math.type(v) == "integer" then v = tostring(v) end
+          local s = no_nul(typed(v, "string", p, "the file's content, as a string"), p)
+          if #s == 0 or #s > 4096 or s:find("\n", 1, true) then fail(p, "one line of up to 4096 bytes", v) end
+          w("unified", k, s)
+        end)
   supervisor_limits(l, plan, path)
   if l.rlimits ~= nil then
     typed(l.rlimits, "table", path .. ".rlimits")
@@ -473,6 +572,21 @@ local function compile_limits(l, plan, path, caps_of)
     end
   end
   plan.cgroup_writes = writes
+end
+
+-- compile_cgroup_limits(t, path) -> { { file, value, optional = }, ... }:
+-- the cgroup writes of a limits table (set_limit on a live jail); the
+-- supervisor's limits are not among them
+function M.compile_cgroup_limits(t, path)
+  typed(t, "table", path)
+  for k in next, t do
+    if k == "wall" or k == "cpu_time" or k == "output" or k == "rlimits" then
+      failmsg(key_path(path, k), "not a cgroup limit: it is set when the jail starts")
+    end
+  end
+  local plan = {}
+  compile_limits(t, plan, path)
+  return plan.cgroup_writes
 end
 
 local function env_of(r, path, hostenv)
@@ -669,6 +783,12 @@ function M.compile(r, opts)
     typed(r.mounts, "table", path .. ".mounts", "a list of mounts")
     for i, m in ipairs(list(r.mounts, path .. ".mounts", "a list of mounts", 256)) do
       local cm = compile_mount(m, ("%s.mounts[%d]"):format(path, i))
+      if cm.kind == "cgroup" then
+        local own = false
+        for _, n in ipairs(plan.namespaces) do own = own or n == "cgroup" end
+        -- without its own cgroup namespace the jail would see the host's tree
+        if not own then failmsg(("%s.mounts[%d]"):format(path, i), 'a cgroup mount needs the jail\'s own cgroup namespace: keep "cgroup" in namespaces') end
+      end
       mounts[#mounts + 1] = cm
       targets[cm.dst] = true
     end
@@ -738,12 +858,63 @@ function M.compile(r, opts)
     end
     if plan.cpu_time_us then failmsg(path .. ".cgroup", "cgroup = false leaves no way to measure cpu_time") end
   else
+    plan.cgroup = { writes = plan.cgroup_writes or {} }
+    local cp = path .. ".cgroup"
     if cg ~= nil then
-      typed(cg, "table", path .. ".cgroup", "{ parent = \"...\" } or false")
-      check_keys(cg, { parent = true }, path .. ".cgroup")
+      typed(cg, "table", cp, '{ parent = "..." }, { path = "...", leaf = false }, { delegate = true } or false')
+      check_keys(cg, { parent = true, path = true, leaf = true, create = true, delegate = true,
+                       delegate_max = true }, cp)
+      if cg.path ~= nil then
+        if cg.parent ~= nil then failmsg(cp, "give parent (a leaf of ours below it) or path (exactly that cgroup), not both") end
+        if cg.leaf == true then failmsg(cp .. ".leaf", "a path is joined as it is (leaf = false); for a leaf below it, say parent") end
+        plan.cgroup.path = hostpath(cg.path, cp .. ".path")
+      elseif cg.leaf ~= nil then
+        if typed(cg.leaf, "boolean", cp .. ".leaf") == false then failmsg(cp .. ".leaf", "leaf = false needs path (the cgroup to join)") end
+      end
+      if cg.parent ~= nil then plan.cgroup.parent = hostpath(cg.parent, cp .. ".parent") end
+      if cg.create ~= nil then plan.cgroup.create = typed(cg.create, "boolean", cp .. ".create") end
+      local d = cg.delegate
+      if d ~= nil and d ~= false then
+        if d ~= true then
+          for i, n in ipairs(list_of_strings(d, cp .. ".delegate")) do
+            if not M.CONTROLLERS[n] then
+              fail(("%s.delegate[%d]"):format(cp, i), "a controller (cpuset, cpu, io, memory, hugetlb, pids, rdma, misc)", n)
+            end
+          end
+          plan.cgroup.delegate_controllers = table.move(d, 1, #d, 1, {})
+        end
+        local has_ns = false
+        for _, n in ipairs(plan.namespaces) do has_ns = has_ns or n == "cgroup" end
+        if not has_ns then failmsg(cp .. ".delegate", 'needs the jail\'s own cgroup namespace: keep "cgroup" in namespaces') end
+        if r.sys == false or targets["/sys"] then
+          failmsg(cp .. ".delegate", "the jail's cgroup is mounted at /sys/fs/cgroup in its own /sys: keep sys")
+        end
+        plan.cgroup.delegate = true
+        if cg.delegate_max ~= nil then
+          local v = unit(units.count, cg.delegate_max, cp .. ".delegate_max")
+          if v < 1 or v > 100000 then fail(cp .. ".delegate_max", "a count from 1 to 100000", cg.delegate_max) end
+          plan.cgroup.delegate_max = v
+        end
+        -- the jail's own cgroup, writable, at /sys/fs/cgroup (after /sys)
+        for i, m in ipairs(plan.mounts) do
+          if m.kind == "sysfs" and m.dst == "/sys" then
+            table.insert(plan.mounts, i + 1, { kind = "cgroup", dst = "/sys/fs/cgroup", ro = false })
+            targets["/sys/fs/cgroup"] = true
+            break
+          end
+        end
+      elseif cg.delegate_max ~= nil then
+        failmsg(cp .. ".delegate_max", "goes with delegate = true")
+      end
     end
-    plan.cgroup = { writes = plan.cgroup_writes or {},
-                    parent = opts.cgroup_parent or (cg and cg.parent ~= nil and hostpath(cg.parent, path .. ".cgroup.parent")) or nil }
+    if not plan.cgroup.path then plan.cgroup.parent = opts.cgroup_parent or plan.cgroup.parent end
+  end
+  -- a cgroup mount at /sys/fs/cgroup is not masked (unless the recipe's
+  -- own masked_paths says so)
+  if targets["/sys/fs/cgroup"] and r.masked_paths == nil then
+    for i = #plan.masked, 1, -1 do
+      if plan.masked[i] == "/sys/fs/cgroup" then table.remove(plan.masked, i) end
+    end
   end
   plan.cgroup_writes = nil
 
@@ -821,8 +992,12 @@ function M.compile(r, opts)
   end
 
   -- hooks stay in Lua: the plan carries them to the handle
-  for _, h in ipairs { "on_start", "on_exit", "on_oom", "on_timeout" } do
+  for _, h in ipairs { "on_start", "on_exit", "on_oom", "on_timeout", "on_sample" } do
     if r[h] ~= nil then typed(r[h], "function", path .. "." .. h) end
+  end
+  M.compile_sample(r.sample, plan, path .. ".sample", opts.sample)
+  if r.on_sample ~= nil and not plan.sample_ms then
+    failmsg(path .. ".on_sample", 'goes with sample (how often, e.g. sample = "1s")')
   end
   if opts.trace then plan.trace = true end
   return setmetatable(plan, M.Plan)
@@ -832,6 +1007,7 @@ end
 -- streams may also be given at the top (stdin = ..., stdout = "capture").
 local JOB = { name = true, command = true, env = true, env_inherit = true, cwd = true,
               stdio = true, stdin = true, stdout = true, stderr = true, limits = true,
+              sample = true,
               on_start = true, on_exit = true, on_oom = true, on_timeout = true }
 M.JOB_FIELDS = JOB
 
@@ -864,6 +1040,7 @@ function M.compile_job(j, opts)
     check_keys(j.limits, { wall = true, cpu_time = true, output = true }, path .. ".limits")
     supervisor_limits(j.limits, plan, path .. ".limits")
   end
+  M.compile_sample(j.sample, plan, path .. ".sample", opts.sample)
   for _, h in ipairs { "on_start", "on_exit", "on_oom", "on_timeout" } do
     if j[h] ~= nil then typed(j[h], "function", path .. "." .. h) end
   end

@@ -1,6 +1,7 @@
 /* hog: a static test payload for the specs, runnable in any rootfs.
  *   hog mem MIB          allocate and touch MIB MiB; print "allocated N"
  *   hog memwait MIB      allocate MIB MiB, then on SIGUSR1 one MiB more, exit
+ *   hog steps SECS MIB.. hold MIB MiB in all for SECS, then the next total
  *   hog read PATH MIB    read MIB MiB of PATH through the page cache
  *   hog spin SECONDS     busy-loop for SECONDS of wall time
  *   hog fork N           try N forks (children pause); print "ok N eagain M"
@@ -192,6 +193,23 @@ int main(int argc, char **argv)
 			memset(p, (int)i | 1, 1 << 20);
 		}
 		printf("allocated %ld\n", mib);
+		return 0;
+	}
+	if (!strcmp(argv[1], "steps") && argc > 3) {
+		double hold = atof(argv[2]);
+		long have = 0;
+		for (int a = 3; a < argc; a++) {
+			for (long want = atol(argv[a]); have < want; have++) {
+				char *p = malloc(1 << 20);
+				if (!p)
+					return 3;
+				memset(p, (int)have | 1, 1 << 20);
+			}
+			struct timespec ts = { (time_t)hold,
+					       (long)((hold - (double)(time_t)hold) * 1e9) };
+			nanosleep(&ts, NULL);
+		}
+		printf("allocated %ld\n", have);
 		return 0;
 	}
 	if (!strcmp(argv[1], "memwait") && argc > 2) {
