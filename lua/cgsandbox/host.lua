@@ -30,6 +30,7 @@ local COMMON = {
   { "-v --trace", false, "print each setup step of the jail and its time on stderr" },
   { "--json", "FILE", 'write the result (or the list of results) as JSON ("-" = stdout)' },
   { "--junit", "FILE", "write a JUnit XML report" },
+  { "--report", "FILE", "write an HTML report page: summary, job table, timeline, charts (needs libjs-chart.js)" },
   { "--cgroup-parent", "PATH", "create the jail's cgroup under PATH (it must exist)" },
   { "--parallel", "N", "jobs at once for a job list (default: the list's own, or 2)" },
   { "--kill-grace", "DURATION", "after SIGINT/SIGTERM/SIGHUP reached the commands, kill their cgroups this much later (default 5s)" },
@@ -470,9 +471,14 @@ function M.main(argv)
         .. "(a script that ran its own jails returns true or an exit status)", o.file == "-" and "stdin" or o.file)
     end
   end
-  for _, out in ipairs { { "--json", o.json }, { "--junit", o.junit } } do
+  for _, out in ipairs { { "--json", o.json }, { "--junit", o.junit }, { "--report", o.report } } do
     local okc, cerr = check_output(out[1], out[2])
     if not okc then return die(M.EXIT_USAGE, "%s", cerr) end
+  end
+  -- the page inlines Chart.js: a missing package costs no jail either
+  if o.report then
+    local lib, lerr = require("cgsandbox.report_html").chartjs()
+    if not lib then return die(M.EXIT_USAGE, "--report: %s", lerr) end
   end
   local copts = { cgroup_parent = o.cgroup_parent, trace = o.trace }
   if is_list(r) then
@@ -519,6 +525,11 @@ function M.main(argv)
     local okw, werr = write_file(o.junit, report.junit({ res }, M.junit_opts(o, started)))
     if not okw then return die(M.EXIT_SETUP, "--junit: %s", werr) end
   end
+  if o.report then
+    res.name = res.name or r.name or (o.file or "job")
+    local okw, werr = write_file(o.report, report.html({ res }, M.report_opts(o, started)))
+    if not okw then return die(M.EXIT_SETUP, "--report: %s", werr) end
+  end
   if interrupted() then return 128 + interrupted() end
   return exit_code_of(res)
 end
@@ -529,6 +540,13 @@ function M.junit_opts(o, started)
   return { suite = o.file or (o.command and o.command[1]) or "sandboxlua", timestamp = started.epoch,
            elapsed_s = core.now() - started.now,
            properties = { sandboxlua = sb.version, parallel = o.parallel } }
+end
+
+-- the report page's: titled by the recipe file, timed like JUnit
+function M.report_opts(o, started)
+  local title = o.file and o.file ~= "-" and o.file:match("([^/]+)$") or (o.command and o.command[1]) or nil
+  return { title = title and ("sandboxlua: " .. title) or nil, timestamp = started.epoch,
+           elapsed_s = core.now() - started.now, version = sb.version }
 end
 
 function M.run_jobs(jobs, parallel, o, plans)
@@ -575,6 +593,10 @@ function M.run_jobs(jobs, parallel, o, plans)
   if o.junit then
     local okw, werr = write_file(o.junit, report.junit(results, M.junit_opts(o, started)))
     if not okw then return die(M.EXIT_SETUP, "--junit: %s", werr) end
+  end
+  if o.report then
+    local okw, werr = write_file(o.report, report.html(results, M.report_opts(o, started)))
+    if not okw then return die(M.EXIT_SETUP, "--report: %s", werr) end
   end
   if interrupted() then return 128 + interrupted() end
   for _, r in ipairs(results) do
