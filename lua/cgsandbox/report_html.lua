@@ -16,9 +16,10 @@ local M = {}
 -- window.Chart in a classic script)
 M.CHARTJS = "/usr/share/javascript/chart.js/chart.min.js"
 
--- chartjs([path]) -> the library's text, or nil and why
+-- chartjs([path]) -> the library's text, or nil and why; the path is
+-- $SANDBOXLUA_CHARTJS where set (another build of Chart.js 3, say)
 function M.chartjs(path)
-  path = path or M.CHARTJS
+  path = path or os.getenv("SANDBOXLUA_CHARTJS") or M.CHARTJS
   local f, err = io.open(path, "rb")
   if not f then
     return nil, ("Chart.js not found (%s): install Debian's libjs-chart.js (apt-get install libjs-chart.js)")
