@@ -422,7 +422,7 @@ function M.page(results, opts, R)
   card("ok", "passed", counts.passed, "passed")
   card(counts.failed > 0 and "bad" or "", "failed", counts.failed, "failed")
   card(counts.timeout > 0 and "warn" or "", "timeouts", counts.timeout, "timeouts")
-  card(counts.oom > 0 and "oom" or "", "ooms", counts.oom, "OOM kills")
+  card(counts.oom > 0 and "oom" or "", "ooms", counts.oom, "out of memory")
   if counts.error > 0 then card("err", "errors", counts.error, "setup errors") end
   if counts.skipped > 0 then card("", "skipped", counts.skipped, "skipped") end
   card("", "wall", elapsed and secs(elapsed) or "–", "wall time")
