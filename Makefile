@@ -47,11 +47,14 @@ INIT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Os $(WARN) -fstack-protector-strong \
                -fno-delete-null-pointer-checks -ffunction-sections -fdata-sections
 MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
 
-# Debian packages: build, then tests (busted, the busybox rootfs, the VM)
-BUILD_PKGS := lua5.4 liblua5.4-dev lua-argparse libcap-dev liburing-dev libseccomp-dev pkg-config musl-tools
+# Debian packages: build (and what the host reads at run time: Chart.js,
+# inlined into --report pages), then tests (busted, the busybox rootfs, the
+# VM, a headless browser for the report page)
+BUILD_PKGS := lua5.4 liblua5.4-dev lua-argparse libcap-dev liburing-dev libseccomp-dev pkg-config musl-tools \
+              libjs-chart.js
 TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps uidmap util-linux bsdutils \
               clang libclang-rt-14-dev bpftool libxml2-utils jq python3-junitparser python3-jsonschema \
-              luarocks groff-base man-db
+              luarocks groff-base man-db chromium chromium-driver python3-selenium
 BENCH_PKGS := bubblewrap crun runc util-linux
 ROCK_PKGS  := luarocks zip
 

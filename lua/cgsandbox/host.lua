@@ -30,6 +30,7 @@ local COMMON = {
   { "-v --trace", false, "print each setup step of the jail and its time on stderr" },
   { "--json", "FILE", 'write the result (or the list of results) as JSON ("-" = stdout)' },
   { "--junit", "FILE", "write a JUnit XML report" },
+  { "--report", "FILE", "write an HTML report page: summary, job table, timeline, charts (needs libjs-chart.js)" },
   { "--cgroup-parent", "PATH", "create the jail's cgroup under PATH (it must exist)" },
   { "--parallel", "N", "jobs at once for a job list (default: the list's own, or 2)" },
   { "--sample", "DURATION", "read each jail's cgroup this often into its result's timeline (e.g. 100ms)" },
@@ -471,11 +472,18 @@ function M.main(argv)
         .. "(a script that ran its own jails returns true or an exit status)", o.file == "-" and "stdin" or o.file)
     end
   end
-  for _, out in ipairs { { "--json", o.json }, { "--junit", o.junit } } do
+  for _, out in ipairs { { "--json", o.json }, { "--junit", o.junit }, { "--report", o.report } } do
     local okc, cerr = check_output(out[1], out[2])
     if not okc then return die(M.EXIT_USAGE, "%s", cerr) end
   end
-  local copts = { cgroup_parent = o.cgroup_parent, trace = o.trace, sample = o.sample }
+  -- the page inlines Chart.js: a missing package costs no jail either
+  if o.report then
+    local lib, lerr = require("cgsandbox.report_html").chartjs()
+    if not lib then return die(M.EXIT_USAGE, "--report: %s", lerr) end
+  end
+  -- a report draws each job's timeline: sample unless told otherwise
+  local copts = { cgroup_parent = o.cgroup_parent, trace = o.trace,
+                  sample = o.sample or (o.report and "100ms") or nil }
   if is_list(r) then
     local jobs = r.jobs or r
     local plans, cerr = compile(sb.compile_all, jobs, copts)
@@ -520,6 +528,11 @@ function M.main(argv)
     local okw, werr = write_file(o.junit, report.junit({ res }, M.junit_opts(o, started)))
     if not okw then return die(M.EXIT_SETUP, "--junit: %s", werr) end
   end
+  if o.report then
+    res.name = res.name or r.name or (o.file or "job")
+    local okw, werr = write_file(o.report, report.html({ res }, M.report_opts(o, started)))
+    if not okw then return die(M.EXIT_SETUP, "--report: %s", werr) end
+  end
   if interrupted() then return 128 + interrupted() end
   return exit_code_of(res)
 end
@@ -530,6 +543,13 @@ function M.junit_opts(o, started)
   return { suite = o.file or (o.command and o.command[1]) or "sandboxlua", timestamp = started.epoch,
            elapsed_s = core.now() - started.now,
            properties = { sandboxlua = sb.version, parallel = o.parallel } }
+end
+
+-- the report page's: titled by the recipe file, timed like JUnit
+function M.report_opts(o, started)
+  local title = o.file and o.file ~= "-" and o.file:match("([^/]+)$") or (o.command and o.command[1]) or nil
+  return { title = title and ("sandboxlua: " .. title) or nil, timestamp = started.epoch,
+           elapsed_s = core.now() - started.now, version = sb.version }
 end
 
 function M.run_jobs(jobs, parallel, o, plans)
@@ -576,6 +596,10 @@ function M.run_jobs(jobs, parallel, o, plans)
   if o.junit then
     local okw, werr = write_file(o.junit, report.junit(results, M.junit_opts(o, started)))
     if not okw then return die(M.EXIT_SETUP, "--junit: %s", werr) end
+  end
+  if o.report then
+    local okw, werr = write_file(o.report, report.html(results, M.report_opts(o, started)))
+    if not okw then return die(M.EXIT_SETUP, "--report: %s", werr) end
   end
   if interrupted() then return 128 + interrupted() end
   for _, r in ipairs(results) do

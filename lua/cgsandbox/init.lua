@@ -700,6 +700,26 @@ function M.settle(timeout)
   return core.settle(math.floor((timeout or 5) * 1000))
 end
 
+-- report(results, path[, opts]): the HTML report page of a result or a
+-- list of results (cgsandbox.report.html; opts as there) written to path
+-- -> true, or nil, message when Chart.js (Debian's libjs-chart.js) is
+-- missing or the file cannot be written
+function M.report(results, path, opts)
+  if type(results) ~= "table" then error("report: expected a result or a list of results", 2) end
+  if type(path) ~= "string" or path == "" then error("report: expected a file path", 2) end
+  if type(results.status) == "string" then results = { results } end
+  local html = require "cgsandbox.report_html"
+  local lib, lerr = html.chartjs(type(opts) == "table" and opts.chartjs or nil)
+  if not lib then return nil, lerr end
+  local text = require("cgsandbox.report").html(results, opts)
+  local f, err = io.open(path, "w")
+  if not f then return nil, err end
+  local ok, werr = f:write(text)
+  f:close()
+  if not ok then return nil, werr end
+  return true
+end
+
 -- low-level cgroups: sb.cgroup.open(path), sb.cgroup.create{ parent, controllers }
 M.cgroup = {
   open = function(path)

@@ -1,5 +1,6 @@
 -- Reports of a run's results: the summary table and the failures for a
--- person at a terminal, JUnit XML and JSON for CI.  Captured output is the
+-- person at a terminal, JUnit XML and JSON for CI, an HTML page for a
+-- person at a browser (cgsandbox.report_html).  Captured output is the
 -- jails' own bytes, so none of it reaches a terminal or an XML reader raw.
 local json = require "cgsandbox.json"
 local units = require "cgsandbox.units"
@@ -344,6 +345,25 @@ function M.junit(results, opts)
   for i, r in ipairs(results) do out[#out + 1] = testcase(r, i, opts.suite, lines) end
   out[#out + 1] = "</testsuite>"
   return table.concat(out, "\n") .. "\n"
+end
+
+-- ----------------------------------------------------------------- HTML
+
+-- HTML text and attribute values alike: the five markup characters as
+-- references, controls but tab and LF (and invalid UTF-8) as \xNN text
+local html_text = cleaner("\0-\8\11-\31&<>\"'", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
+                                                  ['"'] = "&quot;", ["'"] = "&#39;" })
+
+-- html(results, { title = s, elapsed_s = N, timestamp = epoch s of the
+-- start, lines = 40, max_points = 500, chartjs = path, version = s }) ->
+-- the report page: one self-contained HTML file (cgsandbox.report_html,
+-- loaded on first use); raises when Chart.js (libjs-chart.js) is missing
+function M.html(results, opts)
+  check_results(results, "html")
+  opts = check_opts(opts, "html")
+  return require("cgsandbox.report_html").page(results, opts, {
+    kind = kind, status_line = status_line, tail = M.tail, name = M.name, html = html_text,
+  })
 end
 
 -- ----------------------------------------------------------------- JSON
