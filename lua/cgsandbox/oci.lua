@@ -3,7 +3,7 @@
 -- recipe field or refused with an error that names it, e.g.
 --   config.json: linux.namespaces[2].path: joining an existing namespace is not supported yet
 -- (indices count from 0, as in the JSON and jq).  doc/oci.md has the whole
--- table; M.FIELDS below is the same table as data.
+-- table of fields: what each becomes, or why it is refused.
 --
 --   local oci = require "cgsandbox.oci"
 --   local config, err = oci.load("bundle")           -- config.json decoded
