@@ -142,14 +142,16 @@ describe("oci config.json", function()
   end)
 
   it("applies its seccomp profile, its device nodes and rlimits in the kernel", function()
-    local c = base("mkdir /tmp/d 2>&1; grep Seccomp: /proc/self/status; ls -l /dev/mynull; echo hi > /dev/mynull && echo wrote; ulimit -Hn; ulimit -Sn")
+    local c = base("mkdir /tmp/d 2>&1; cat /mnt/hostname; touch /mnt/x 2>&1; grep Seccomp: /proc/self/status; ls -l /dev/mynull; echo hi > /dev/mynull && echo wrote; ulimit -Hn; ulimit -Sn")
     c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", architectures = { "SCMP_ARCH_X86_64" },
                         syscalls = { { names = { "mkdir", "mkdirat", "no_such_call_here" }, action = "SCMP_ACT_ERRNO" } } }
     c.linux.devices = { { type = "c", path = "/dev/mynull", major = 1, minor = 3, fileMode = 416 } }
     c.process.rlimits = { { type = "RLIMIT_NOFILE", soft = 100, hard = 200 } }
+    -- a bind of type "bind" alone, read-only: the rootfs's /etc at /mnt
+    c.mounts[#c.mounts + 1] = { destination = "/mnt", type = "bind", source = BUSYBOX .. "/etc", options = { "ro" } }
     c.mounts[#c.mounts + 1] = { destination = "/tmp", type = "tmpfs", source = "tmpfs", options = { "size=1m" } }
     local out = run(recipe_of(c))
-    assert.truthy(out:find("Operation not permitted", 1, true), out)
+    assert.truthy(out:find("^mkdir: can't create directory '/tmp/d': Operation not permitted\njail\ntouch: /mnt/x: Read%-only file system\n"), out)
     assert.truthy(out:find("Seccomp:\t2", 1, true), out)
     assert.truthy(out:find("\ncrw%-r%-%-%-%-%- [^\n]* 1,%s+3 [^\n]*/dev/mynull\n"), out)
     assert.truthy(out:find("\nwrote\n200\n100\n", 1, true), out)

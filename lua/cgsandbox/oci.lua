@@ -419,7 +419,7 @@ local function translate_mount(m, path, bundle, st, notes)
     elseif OPT_FLAG[o] then
       flags[OPT_FLAG[o][1]] = OPT_FLAG[o][2]
     elseif OPT_ATIME[o] then
-      atime[#atime + 1] = o
+      if o ~= "relatime" and o ~= "rrelatime" then atime[#atime + 1] = o end
     elseif OPT_PROP_OK[o] or o == "defaults" then -- mounts are private already
     elseif OPT_PROP_NO[o] then
       refuse(op, ("mount propagation %q is not supported: the jail's mounts are private"):format(o))
@@ -440,7 +440,7 @@ local function translate_mount(m, path, bundle, st, notes)
       :format(kind, table.concat(data, ","), kind)) end
   end
 
-  if bind then
+  if bind or ty == "bind" then -- type "bind" alone binds too, as in runc and crun
     src = str(src, path .. ".source")
     if src == "" then expect(path .. ".source", "a path to bind", src) end
     no_data("data")
