@@ -50,9 +50,9 @@ MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
 # Debian packages: build (and what the host reads at run time: Chart.js,
 # inlined into --report pages), then tests (busted, the busybox rootfs, the
 # VM, a headless browser for the report page)
-BUILD_PKGS := lua5.4 liblua5.4-dev lua-argparse libcap-dev liburing-dev libseccomp-dev pkg-config musl-tools \
+BUILD_PKGS := lua5.4 liblua5.4-dev lua-argparse lua-dkjson libcap-dev liburing-dev libseccomp-dev pkg-config musl-tools \
               libjs-chart.js
-TEST_PKGS  := lua-busted busybox-static qemu-system-x86 iproute2 procps uidmap util-linux bsdutils \
+TEST_PKGS  := lua-busted busybox-static runc qemu-system-x86 iproute2 procps uidmap util-linux bsdutils \
               clang libclang-rt-14-dev bpftool libxml2-utils jq python3-junitparser python3-jsonschema \
               luarocks groff-base man-db chromium chromium-driver python3-selenium
 BENCH_PKGS := bubblewrap crun runc util-linux
@@ -115,13 +115,15 @@ $(B)/lua/sandboxlua.o: lua/sandboxlua.c | $(B)/.deps-build
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LUA_INC) -c $< -o $@
 
-# the CLI's option parser: Debian's lua-argparse, built in like our modules
+# the CLI's option parser: Debian's lua-argparse, built in like our modules;
+# and Debian's lua-dkjson for cgsandbox.oci (its pure-Lua mode: no lpeg)
 ARGPARSE := /usr/share/lua/$(LUA_VERSION)/argparse.lua
+DKJSON   := /usr/share/lua/$(LUA_VERSION)/dkjson.lua
 $(B)/lua/embedded.c: $(LUA_MODS) scripts/embed.lua | $(B)/.deps-build
 	$(Q)mkdir -p $(@D)
 	$(Q)lua$(LUA_VERSION) scripts/embed.lua $@ \
 	  $(foreach m,$(LUA_MODS),$(if $(filter init,$(basename $(notdir $(m)))),cgsandbox,cgsandbox.$(basename $(notdir $(m))))=$(m)) \
-	  argparse=$(ARGPARSE)
+	  argparse=$(ARGPARSE) dkjson=$(DKJSON)
 
 $(B)/lua/embedded.o: $(B)/lua/embedded.c
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c $< -o $@

@@ -444,6 +444,10 @@ local function trap(o)
 end
 
 function M.main(argv)
+  -- `sandboxlua oci ...`: the OCI runtime's commands, loaded only for them
+  if argv and argv[1] == "oci" then
+    return require("cgsandbox.oci_cli").main(slice(argv, 2))
+  end
   -- many jails want many fds; the jails themselves get the old limit
   core.raise_nofile()
   local o, err = parse_args(argv or {})

@@ -1,0 +1,1176 @@
+-- cgsandbox.oci: an OCI bundle's config.json (runtime spec 1.0-1.2) as a
+-- recipe, in pure Lua.  Every field of the spec is either mapped to a
+-- recipe field or refused with an error that names it, e.g.
+--   config.json: linux.namespaces[2].path: joining an existing namespace is not supported yet
+-- (indices count from 0, as in the JSON and jq).  doc/oci.md has the whole
+-- table of fields: what each becomes, or why it is refused.
+--
+--   local oci = require "cgsandbox.oci"
+--   local config, err = oci.load("bundle")           -- config.json decoded
+--   local recipe, notes = oci.to_recipe(config, "bundle")
+--   recipe = oci.apply_policy(oci.load_policy("/etc/sandboxlua/oci-policy.lua"), config, recipe)
+--
+-- JSON is Debian's lua-dkjson, in its pure-Lua mode (lpeg is never asked
+-- for).  Nothing here spawns or touches the kernel, except reading files.
+local units = require "cgsandbox.units"
+
+local M = {}
+
+M.VERSION_MIN, M.VERSION_MAX = "1.0.0", "1.2.0"
+M.DEFAULT_POLICY = "/etc/sandboxlua/oci-policy.lua"
+
+-- JSON objects and arrays keep a marker metatable (so [] and {} stay
+-- apart); json null is M.null while decoding, and then dropped (an
+-- object's null member is absent, as Go's runtimes read it)
+local OBJ = { __jsontype = "object" }
+local ARR = { __jsontype = "array" }
+M.object_mt, M.array_mt = OBJ, ARR
+
+local dkjson
+local function json()
+  dkjson = dkjson or require "dkjson"
+  return dkjson
+end
+
+-- errors: one type of ours, turned into nil, message at the API's edge
+local Refusal = {}
+local function refuse(path, why)
+  error(setmetatable({ msg = "config.json: " .. path .. ": " .. why }, Refusal), 0)
+end
+local function guard(fn, ...)
+  local ok, a, b = pcall(fn, ...)
+  if ok then return a, b end
+  if getmetatable(a) == Refusal then return nil, a.msg end
+  error(a, 0)
+end
+
+local function key(path, k)
+  if type(k) == "number" then return ("%s[%d]"):format(path, k) end
+  if k:match("^[%a_][%w_]*$") then return path == "" and k or (path .. "." .. k) end
+  return ("%s[%q]"):format(path, k)
+end
+
+local function shown(v)
+  if type(v) == "string" then return ("%q"):format(v):gsub("\\\n", "\\n") end
+  if type(v) == "table" then return getmetatable(v) == ARR and "an array" or "an object" end
+  if v == nil then return "nothing" end
+  return tostring(v)
+end
+
+local function expect(path, what, v)
+  refuse(path, ("expected %s, got %s"):format(what, shown(v)))
+end
+
+local function is_arr(v)
+  if type(v) ~= "table" then return false end
+  local mt = getmetatable(v)
+  if mt == ARR then return true end
+  if mt == OBJ then return false end
+  return next(v) == nil or rawget(v, 1) ~= nil -- a table a policy or spec wrote
+end
+local function is_obj(v)
+  return type(v) == "table" and getmetatable(v) ~= ARR and (getmetatable(v) == OBJ or not rawget(v, 1))
+end
+
+-- fields: name -> true for the keys of an object we read; others are
+-- unknown, which the spec says to ignore: we do, and say so in the notes
+local function object(v, path, fields, notes)
+  if v == nil then return nil end
+  if not is_obj(v) then expect(path == "" and "config" or path, "an object", v) end
+  if fields then
+    local extra = {}
+    for k in pairs(v) do
+      if type(k) ~= "string" or not fields[k] then extra[#extra + 1] = tostring(k) end
+    end
+    table.sort(extra)
+    for _, k in ipairs(extra) do
+      notes[#notes + 1] = ("config.json: %s: unknown field, ignored (as the runtime spec asks)"):format(key(path, k))
+    end
+  end
+  return v
+end
+
+-- an array as a Lua list (index 1..n); paths name JSON's index (0-based)
+local function array(v, path)
+  if v == nil then return {}, 0 end
+  if not is_arr(v) then expect(path, "an array", v) end
+  local n = 0
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" or k < 1 then expect(path, "an array", v) end
+    if k > n then n = k end
+  end
+  for i = 1, n do
+    if v[i] == nil then refuse(("%s[%d]"):format(path, i - 1), "null is not a value here") end
+  end
+  return v, n
+end
+local function at(path, i) return ("%s[%d]"):format(path, i - 1) end
+
+local function str(v, path, optional)
+  if v == nil and optional then return nil end
+  if type(v) ~= "string" then expect(path, "a string", v) end
+  if v:find("\0", 1, true) then expect(path, "a string without NUL bytes", v) end
+  return v
+end
+local function bool(v, path)
+  if v == nil then return nil end
+  if type(v) ~= "boolean" then expect(path, "true or false", v) end
+  return v
+end
+local function int(v, path, min, max)
+  if v == nil then return nil end
+  local i = math.tointeger(v)
+  if not i or (min and i < min) or (max and i > max) then
+    expect(path, ("an integer%s"):format(min and max and (" from %d to %d"):format(min, max)
+                                        or min and (" >= %d"):format(min) or ""), v)
+  end
+  return i
+end
+-- uint64 limits: 2^64-1 (RLIM_INFINITY, "unlimited") arrives as a float
+local UINT64_MAX_F = 18446744073709551615.0
+local function u64(v, path)
+  if v == nil then return nil end
+  if type(v) == "number" and v >= UINT64_MAX_F then return "max" end
+  return int(v, path, 0)
+end
+local function strings(v, path)
+  local out = {}
+  local _, n = array(v, path)
+  for i = 1, n or 0 do out[i] = str(v[i], at(path, i)) end
+  return out
+end
+local function nonempty(v)
+  if v == nil or v == "" then return false end
+  if type(v) == "table" then return next(v) ~= nil end
+  return true
+end
+local function refuse_if(v, path, why)
+  if nonempty(v) then refuse(path, why) end
+end
+
+local function abs(v, path)
+  str(v, path)
+  if v:sub(1, 1) ~= "/" then expect(path, "an absolute path", v) end
+  for seg in v:gmatch("[^/]+") do
+    if seg == ".." then expect(path, 'an absolute path without ".."', v) end
+  end
+  return v
+end
+
+local function join(dir, p)
+  if p:sub(1, 1) == "/" then return p end
+  if dir == "" or dir == "." then return p end
+  return dir:gsub("/+$", "") .. "/" .. p
+end
+
+-- the C core, when present, answers what the kernel and libseccomp know
+local core_ok, core
+local function the_core()
+  if core_ok == nil then core_ok, core = pcall(require, "cgsandbox.core") end
+  return core_ok and core or nil
+end
+
+-- load(bundle_dir [, file]) -> config | nil, "config.json: ..."
+function M.decode(text, name)
+  name = name or "config.json"
+  local obj, pos, err = json().decode(text, 1, json().null, OBJ, ARR)
+  if err then
+    local what, line, col = err:match("^(.-) at line (%d+), column (%d+)")
+    if not what then what, line, col = err:match("^(.-) %(at line (%d+), column (%d+)%)") end
+    if what then return nil, ("%s: line %s, column %s: %s"):format(name, line, col, what) end
+    return nil, ("%s: %s"):format(name, err)
+  end
+  local rest = text:find("%S", pos)
+  if rest then
+    local line = select(2, text:sub(1, rest):gsub("\n", "")) + 1
+    return nil, ("%s: line %d: text after the JSON value"):format(name, line)
+  end
+  -- null members are absent (as Go's runtimes read them); a null inside
+  -- an array is an error naming it
+  local null = json().null
+  if obj == null or type(obj) ~= "table" or getmetatable(obj) ~= OBJ then
+    return nil, ("%s: expected a JSON object at the top"):format(name)
+  end
+  local function clean(v, path)
+    for k, x in pairs(v) do
+      if x == null then
+        if getmetatable(v) == ARR then return ("%s: %s: null is not a value here"):format(name, at(path, k)) end
+        v[k] = nil
+      elseif type(x) == "table" then
+        local e = clean(x, getmetatable(v) == ARR and at(path, k) or key(path, k))
+        if e then return e end
+      end
+    end
+  end
+  local e = clean(obj, "")
+  if e then return nil, e end
+  return obj
+end
+
+function M.load(bundle)
+  local file = join(bundle or ".", "config.json")
+  local f, err = io.open(file, "rb")
+  if not f then return nil, "config.json: " .. tostring(err) end
+  local text = f:read("a")
+  f:close()
+  return M.decode(text)
+end
+
+-- encode(value) -> JSON text (indented, keys in a stable order)
+function M.encode(v, order)
+  return json().encode(v, { indent = true, keyorder = order })
+end
+
+------------------------------------------------------------------------
+-- the translation
+
+local NS = { pid = "pid", network = "net", mount = "mount", ipc = "ipc", uts = "uts",
+             user = "user", cgroup = "cgroup", time = "time" }
+
+local RLIMITS = {}
+for _, n in ipairs { "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
+                     "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack" } do
+  RLIMITS["RLIMIT_" .. n:upper()] = n
+end
+
+-- mount options: what each one means for us
+local OPT_FLAG = {
+  ro = { "ro", true }, rw = { "ro", false }, rro = { "ro", true }, rrw = { "ro", false },
+  nosuid = { "nosuid", true }, suid = { "nosuid", false }, rnosuid = { "nosuid", true }, rsuid = { "nosuid", false },
+  nodev = { "nodev", true }, dev = { "nodev", false }, rnodev = { "nodev", true }, rdev = { "nodev", false },
+  noexec = { "noexec", true }, exec = { "noexec", false }, rnoexec = { "noexec", true }, rexec = { "noexec", false },
+}
+local OPT_ATIME = {}
+for _, o in ipairs { "atime", "noatime", "relatime", "norelatime", "strictatime", "nostrictatime",
+                     "diratime", "nodiratime" } do
+  OPT_ATIME[o] = true
+  OPT_ATIME["r" .. o] = true
+end
+OPT_ATIME.lazytime, OPT_ATIME.nolazytime = true, true
+local OPT_PROP_OK = { private = true, rprivate = true }
+local OPT_PROP_NO = { shared = true, rshared = true, slave = true, rslave = true,
+                      unbindable = true, runbindable = true }
+M.MOUNT_OPTIONS = {} -- those we take (oci features)
+for k in pairs(OPT_FLAG) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
+for k in pairs(OPT_ATIME) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
+for k in pairs(OPT_PROP_OK) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
+for _, k in ipairs { "bind", "rbind", "defaults" } do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
+table.sort(M.MOUNT_OPTIONS)
+
+local SECCOMP_ACTIONS = { SCMP_ACT_ALLOW = "allow", SCMP_ACT_ERRNO = "errno", SCMP_ACT_KILL = "kill",
+                          SCMP_ACT_KILL_PROCESS = "kill" }
+M.SECCOMP_ACTIONS = { "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS" }
+M.NAMESPACES = { "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts" }
+
+-- sets of capability names, lower case without cap_
+local function capset(v, path, known)
+  local set, list = {}, {}
+  for i, c in ipairs(strings(v, path)) do
+    local n = c:lower():gsub("^cap_", "")
+    if not c:match("^CAP_[%u%d_]+$") then expect(at(path, i), 'a capability name like "CAP_KILL"', c) end
+    if known and not known[n] then refuse(at(path, i), ("unknown capability %s"):format(c)) end
+    if not set[n] then set[n] = true; list[#list + 1] = n end
+  end
+  return set, list
+end
+local function same(a, b)
+  for k in pairs(a) do if not b[k] then return false end end
+  for k in pairs(b) do if not a[k] then return false end end
+  return true
+end
+
+local function translate_caps(p, path, uid, r, notes, opts)
+  local caps = object(p.capabilities, path, { bounding = true, effective = true, permitted = true,
+                                               inheritable = true, ambient = true }, notes)
+  if not caps then r.capabilities = {} return end
+  local known = opts.cap_names
+  if known == nil and the_core() then known = core.cap_names() end
+  local bnd, list = capset(caps.bounding, path .. ".bounding", known)
+  local sets = {}
+  for _, s in ipairs { "effective", "permitted", "inheritable", "ambient" } do
+    sets[s] = capset(caps[s], path .. "." .. s, known)
+  end
+  -- a recipe keeps one set K: bounding = effective = permitted =
+  -- inheritable = ambient = K.  For root, execve gives root K anyway
+  -- (with no_new_privs, bounding & permitted); K in ambient and
+  -- inheritable changes what a non-root user gets: refused there.
+  for _, s in ipairs { "effective", "permitted" } do
+    if not same(sets[s], bnd) then
+      refuse(path .. "." .. s, "differs from bounding: a recipe keeps one set of capabilities for "
+        .. "all five (separate sets are not supported yet)")
+    end
+  end
+  for _, s in ipairs { "inheritable", "ambient" } do
+    if next(sets[s]) and not same(sets[s], bnd) then
+      refuse(path .. "." .. s, "neither empty nor the bounding set: a recipe keeps one set of "
+        .. "capabilities for all five (separate sets are not supported yet)")
+    end
+    if uid ~= 0 and next(bnd) and not same(sets[s], bnd) then
+      refuse(path .. "." .. s, ("a recipe raises its capabilities into the %s set, which for a "
+        .. "non-root user (uid %d) gives more than this config asks: list the bounding set here too, "
+        .. "or keep no capability"):format(s, uid))
+    end
+  end
+  table.sort(list)
+  r.capabilities = list
+end
+
+local function translate_process(p, r, notes, opts)
+  local path = "process"
+  object(p, path, { terminal = true, consoleSize = true, user = true, args = true, commandLine = true,
+                    env = true, cwd = true, capabilities = true, rlimits = true, noNewPrivileges = true,
+                    apparmorProfile = true, selinuxLabel = true, oomScoreAdj = true, scheduler = true,
+                    ioPriority = true, execCPUAffinity = true }, notes)
+  refuse_if(p.commandLine, path .. ".commandLine", "a Windows field: not for a Linux container")
+  local args = strings(p.args, path .. ".args")
+  if #args == 0 or args[1] == "" then refuse(path .. ".args", "expected a command (a non-empty array)") end
+  r.command = args
+  if bool(p.terminal, path .. ".terminal") then r.tty = true end
+  refuse_if(p.consoleSize, path .. ".consoleSize", "setting the console size is not supported yet "
+    .. "(the console takes the size of the caller's terminal)")
+  local env = {}
+  for i, kv in ipairs(strings(p.env, path .. ".env")) do
+    local k, v = kv:match("^([^=]*)=(.*)$")
+    if not k then expect(at(path .. ".env", i), '"NAME=value"', kv) end
+    if not k:match("^[%a_][%w_]*$") then
+      refuse(at(path .. ".env", i), ("the name %q is not one a recipe's environment takes "
+        .. "(letters, digits and _, not starting with a digit)"):format(k))
+    end
+    env[k] = v -- a later one wins, as in runc
+  end
+  r.env = env
+  r.cwd = abs(p.cwd or "/", path .. ".cwd")
+
+  local u = object(p.user, path .. ".user", { uid = true, gid = true, umask = true,
+                                              additionalGids = true, username = true }, notes) or {}
+  refuse_if(u.username, path .. ".user.username", "a Windows field: not for a Linux container")
+  local uid = int(u.uid or 0, path .. ".user.uid", 0, 4294967294)
+  local gid = int(u.gid or 0, path .. ".user.gid", 0, 4294967294)
+  r.user = { uid = uid, gid = gid }
+  if u.additionalGids ~= nil then
+    local _, n = array(u.additionalGids, path .. ".user.additionalGids")
+    r.user.groups = {}
+    for i = 1, n do
+      r.user.groups[i] = int(u.additionalGids[i], at(path .. ".user.additionalGids", i), 0, 4294967294)
+    end
+  end
+  if u.umask ~= nil then r.umask = int(u.umask, path .. ".user.umask", 0, 511) end
+
+  translate_caps(p, path .. ".capabilities", uid, r, notes, opts)
+
+  local nnp = bool(p.noNewPrivileges, path .. ".noNewPrivileges")
+  if not nnp then
+    notes[#notes + 1] = "config.json: process.noNewPrivileges: not true: sandboxlua always sets "
+      .. "no_new_privs (a setuid bit never raises privileges)"
+  end
+
+  if p.rlimits ~= nil then
+    local rl = {}
+    local _, n = array(p.rlimits, path .. ".rlimits")
+    for i = 1, n do
+      local pp = at(path .. ".rlimits", i)
+      local e = object(p.rlimits[i], pp, { type = true, hard = true, soft = true }, notes)
+      local t = str(e.type, pp .. ".type")
+      local name = RLIMITS[t]
+      if not name then refuse(pp .. ".type", ("unknown rlimit %s"):format(shown(t))) end
+      if rl[name] then refuse(pp .. ".type", ("%s given twice"):format(t)) end
+      local soft, hard = u64(e.soft, pp .. ".soft"), u64(e.hard, pp .. ".hard")
+      if soft == nil or hard == nil then refuse(pp, "expected both soft and hard") end
+      if hard ~= "max" and (soft == "max" or soft > hard) then refuse(pp, "the soft limit exceeds the hard limit") end
+      rl[name] = { soft = soft == "max" and "unlimited" or soft, hard = hard == "max" and "unlimited" or hard }
+    end
+    if next(rl) then r.limits = r.limits or {}; r.limits.rlimits = rl end
+  end
+
+  refuse_if(p.apparmorProfile, path .. ".apparmorProfile", "AppArmor profiles are not supported")
+  refuse_if(p.selinuxLabel, path .. ".selinuxLabel", "SELinux labels are not supported")
+  if p.oomScoreAdj ~= nil then
+    int(p.oomScoreAdj, path .. ".oomScoreAdj", -1000, 1000)
+    refuse(path .. ".oomScoreAdj", "setting the OOM score adjustment is not supported yet")
+  end
+  refuse_if(p.scheduler, path .. ".scheduler", "scheduling policies are not supported yet")
+  refuse_if(p.ioPriority, path .. ".ioPriority", "I/O priorities are not supported yet")
+  refuse_if(p.execCPUAffinity, path .. ".execCPUAffinity", "CPU affinity at exec is not supported yet")
+  return uid
+end
+
+local function size_of(v, path)
+  local n = units.size(v)
+  if n == nil then expect(path, 'a size like "65536k" or "64m"', v) end
+  return n
+end
+
+-- one mount of config.mounts -> a recipe mount (or nil where it is
+-- covered: sandboxlua's /dev, /dev/pts in it, a masked cgroupfs)
+local function translate_mount(m, path, bundle, st, notes)
+  object(m, path, { destination = true, type = true, source = true, options = true,
+                    uidMappings = true, gidMappings = true }, notes)
+  local dst = abs(m.destination, path .. ".destination")
+  dst = dst:gsub("(.)/+$", "%1")
+  local ty = str(m.type, path .. ".type", true)
+  local src = str(m.source, path .. ".source", true)
+  refuse_if(m.uidMappings, path .. ".uidMappings", "id-mapped mounts are not supported yet")
+  refuse_if(m.gidMappings, path .. ".gidMappings", "id-mapped mounts are not supported yet")
+  local flags, data, bind, rec, atime = {}, {}, false, false, {}
+  for i, o in ipairs(strings(m.options, path .. ".options")) do
+    local op = at(path .. ".options", i)
+    if o == "bind" or o == "rbind" then
+      bind, rec = true, rec or o == "rbind"
+    elseif OPT_FLAG[o] then
+      flags[OPT_FLAG[o][1]] = OPT_FLAG[o][2]
+    elseif OPT_ATIME[o] then
+      if o ~= "relatime" and o ~= "rrelatime" then atime[#atime + 1] = o end
+    elseif OPT_PROP_OK[o] or o == "defaults" then -- mounts are private already
+    elseif OPT_PROP_NO[o] then
+      refuse(op, ("mount propagation %q is not supported: the jail's mounts are private"):format(o))
+    elseif o:find("=", 1, true) or (o == "newinstance" and ty == "devpts") then
+      data[#data + 1] = o
+    else
+      refuse(op, ("the mount option %q is not supported"):format(o))
+    end
+  end
+  local function note_atime()
+    if #atime > 0 then
+      notes[#notes + 1] = ("config.json: %s.options: %s ignored: the kernel's default (relatime) applies")
+        :format(path, table.concat(atime, ","))
+    end
+  end
+  local function no_data(kind)
+    if #data > 0 then refuse(path .. ".options", ("%s options (%s) are not supported on a %s mount")
+      :format(kind, table.concat(data, ","), kind)) end
+  end
+
+  if bind or ty == "bind" then -- type "bind" alone binds too, as in runc and crun
+    src = str(src, path .. ".source")
+    if src == "" then expect(path .. ".source", "a path to bind", src) end
+    no_data("data")
+    note_atime()
+    local out = { "bind", join(bundle, src), dst, ro = flags.ro or false, rec = rec }
+    if flags.nosuid == false then out.nosuid = false end
+    if flags.nodev == false then out.nodev = false end
+    if flags.noexec then out.noexec = true end
+    if dst == "/dev" then st.dev = false end
+    return out
+  end
+  if ty == nil or ty == "" or ty == "none" then
+    refuse(path .. ".type", "expected a file system type, or bind/rbind in options")
+  end
+  if ty == "tmpfs" then
+    if dst == "/dev" then
+      -- sandboxlua's own /dev: the default devices (null, zero, full,
+      -- random, urandom, tty), ptmx, devpts at pts, a tmpfs at shm
+      st.dev = true
+      st.own_dev = true
+      return nil
+    end
+    local out = { "tmpfs", dst, ro = flags.ro or false }
+    local rest = {}
+    for _, d in ipairs(data) do
+      local k, v = d:match("^([^=]+)=(.*)$")
+      if k == "size" then
+        if v:match("%%$") then refuse(path .. ".options", "a tmpfs size in % of memory is not supported") end
+        out.size = size_of(v, path .. ".options")
+      elseif k == "mode" then
+        if not units.mode(v) then expect(path .. ".options", 'a mode like "mode=1777"', d) end
+        out.mode = v
+      elseif k == "uid" or k == "gid" or k == "nr_inodes" or k == "nr_blocks" or k == "huge"
+          or k == "mpol" or k == "inode64" then
+        rest[#rest + 1] = d
+      else
+        refuse(path .. ".options", ("the tmpfs option %q is not supported"):format(d))
+      end
+    end
+    if #rest > 0 then out.options = table.concat(rest, ",") end
+    if flags.nodev == false then out.nodev = false end
+    if flags.noexec then out.noexec = true end
+    note_atime()
+    return out
+  elseif ty == "devpts" then
+    if dst ~= "/dev/pts" or not st.dev then
+      refuse(path, "devpts is mounted only as sandboxlua's /dev/pts (below a tmpfs /dev)")
+    end
+    -- sandboxlua's /dev/pts: newinstance,ptmxmode=0666,mode=0620
+    for _, d in ipairs(data) do
+      if d ~= "newinstance" and d ~= "ptmxmode=0666" and d ~= "mode=0620" and d ~= "mode=620" then
+        notes[#notes + 1] = ("config.json: %s.options: %s not applied: sandboxlua's /dev/pts is "
+          .. "newinstance,ptmxmode=0666,mode=0620"):format(path, d)
+      end
+    end
+    return nil
+  elseif ty == "mqueue" then
+    no_data("mqueue")
+    return { "mqueue", dst }
+  elseif ty == "proc" then
+    if flags.ro then refuse(path .. ".options", "a read-only proc is not supported (readonlyPaths can cover its parts)") end
+    local out = { "proc", dst }
+    if #data > 0 then out.options = table.concat(data, ",") end
+    return out
+  elseif ty == "sysfs" then
+    no_data("sysfs")
+    return { "sysfs", dst, ro = flags.ro or false }
+  elseif ty == "cgroup" or ty == "cgroup2" then
+    st.masked[#st.masked + 1] = dst
+    notes[#notes + 1] = ("config.json: %s: a cgroup file system is not mounted yet: %s is masked "
+      .. "(an empty read-only tmpfs), as sandboxlua's own default"):format(path, dst)
+    return nil
+  end
+  refuse(path .. ".type", ("mounting a file system of type %q is not supported"):format(ty))
+end
+
+-- linux.resources.devices (ordered allow/deny rules, default deny, as
+-- runc's device program) -> the allow-list of a recipe
+local function dev_num(v, path, max)
+  if v == nil or v == -1 then return "*" end
+  return int(v, path, 0, max)
+end
+local function translate_device_rules(v, path, notes)
+  local allows = {}
+  local _, n = array(v, path)
+  for i = 1, n do
+    local pp = at(path, i)
+    local d = object(v[i], pp, { allow = true, type = true, major = true, minor = true, access = true }, notes)
+    local allow = bool(d.allow, pp .. ".allow")
+    if allow == nil then refuse(pp .. ".allow", "expected true or false") end
+    local t = str(d.type or "a", pp .. ".type")
+    if t ~= "a" and t ~= "c" and t ~= "b" then expect(pp .. ".type", '"a", "c" or "b"', t) end
+    local acc = str(d.access or "rwm", pp .. ".access")
+    if acc == "" or acc:find("[^rwm]") then expect(pp .. ".access", 'letters of "rwm"', acc) end
+    local rule = { t, dev_num(d.major, pp .. ".major", 0xfff), dev_num(d.minor, pp .. ".minor", 0xfffff), acc }
+    if allow then
+      allows[#allows + 1] = rule
+    elseif t == "a" and rule[2] == "*" and rule[3] == "*" and #acc == 3 then
+      allows = {} -- deny all: the default
+    else
+      -- a denial of one node: it may take back an earlier allow exactly
+      local kept = {}
+      for _, a in ipairs(allows) do
+        local overlap = (a[1] == "a" or t == "a" or a[1] == t)
+                        and (a[2] == "*" or rule[2] == "*" or a[2] == rule[2])
+                        and (a[3] == "*" or rule[3] == "*" or a[3] == rule[3])
+                        and a[4]:find("[" .. acc .. "]")
+        if not overlap then
+          kept[#kept + 1] = a
+        elseif a[1] == t and a[2] == rule[2] and a[3] == rule[3] then
+          local left = a[4]:gsub("[" .. acc .. "]", "")
+          if left ~= "" then kept[#kept + 1] = { a[1], a[2], a[3], left } end
+        else
+          refuse(pp, "a denial inside an earlier, wider allow is not supported: the device "
+            .. "allow-list has no exceptions")
+        end
+      end
+      allows = kept
+    end
+  end
+  return allows
+end
+
+local function translate_resources(res, path, r, notes, st)
+  object(res, path, { devices = true, memory = true, cpu = true, pids = true, blockIO = true,
+                      hugepageLimits = true, network = true, rdma = true, unified = true }, notes)
+  local l = r.limits or {}
+  local function set(k, v) l[k] = v end
+  if res.devices ~= nil then st.device_rules = translate_device_rules(res.devices, path .. ".devices", notes) end
+
+  local mem = object(res.memory, path .. ".memory", { limit = true, reservation = true, swap = true,
+    kernel = true, kernelTCP = true, swappiness = true, disableOOMKiller = true, useHierarchy = true,
+    checkBeforeUpdate = true }, notes)
+  if mem then
+    local mp = path .. ".memory"
+    -- as runc: 0 is unset, -1 is no limit
+    local function lim(v, p)
+      if v == nil or v == 0 then return nil end
+      if v == -1 then return "max" end
+      return int(v, p, 1)
+    end
+    local limit = lim(mem.limit, mp .. ".limit")
+    if limit then set("memory", limit) end
+    local resv = lim(mem.reservation, mp .. ".reservation")
+    if resv then set("memory_low", resv) end
+    if mem.swap ~= nil and mem.swap ~= 0 then
+      -- v1's memory+swap as v2's swap alone, as runc converts it
+      local sw = lim(mem.swap, mp .. ".swap")
+      if sw == "max" then set("swap", "max")
+      elseif limit == nil or limit == "max" then
+        refuse(mp .. ".swap", "a memory+swap limit needs a memory limit")
+      elseif sw < limit then
+        refuse(mp .. ".swap", "memory+swap is below the memory limit")
+      else
+        set("swap", sw - limit)
+      end
+    end
+    refuse_if(mem.kernel, mp .. ".kernel", "kernel memory limits do not exist in cgroup v2")
+    refuse_if(mem.kernelTCP, mp .. ".kernelTCP", "kernel TCP memory limits do not exist in cgroup v2")
+    if mem.swappiness ~= nil then refuse(mp .. ".swappiness", "swappiness does not exist in cgroup v2") end
+    if bool(mem.disableOOMKiller, mp .. ".disableOOMKiller") then
+      refuse(mp .. ".disableOOMKiller", "disabling the OOM killer does not exist in cgroup v2")
+    end
+    if bool(mem.useHierarchy, mp .. ".useHierarchy") == false then
+      refuse(mp .. ".useHierarchy", "cgroup v2 is always hierarchical")
+    end
+    bool(mem.checkBeforeUpdate, mp .. ".checkBeforeUpdate") -- about update: nothing at create
+  end
+
+  local cpu = object(res.cpu, path .. ".cpu", { shares = true, quota = true, period = true, burst = true,
+    realtimeRuntime = true, realtimePeriod = true, cpus = true, mems = true, idle = true }, notes)
+  if cpu then
+    local cp = path .. ".cpu"
+    local shares = int(cpu.shares, cp .. ".shares", 0, 262144)
+    if shares and shares ~= 0 then
+      if shares < 2 then expect(cp .. ".shares", "shares from 2 to 262144", cpu.shares) end
+      set("cpu_shares", shares)
+    end
+    local quota, period = int(cpu.quota, cp .. ".quota", -1), int(cpu.period, cp .. ".period", 0)
+    if period == 0 then period = nil end
+    if period and (period < 1000 or period > 1000000) then
+      expect(cp .. ".period", "a period from 1000 to 1000000 (us)", cpu.period)
+    end
+    if quota == 0 then quota = nil end
+    if quota == -1 then set("cpu", "max")
+    elseif quota then
+      if quota < 1000 then expect(cp .. ".quota", "a quota of at least 1000 us", cpu.quota) end
+      set("cpu", quota / (period or units.CPU_PERIOD))
+    elseif period then
+      set("cpu", "max")
+    end
+    if period and l.cpu then set("cpu_period", period / 1e6) end
+    if cpu.burst ~= nil then
+      local u = l.unified or {}
+      u["cpu.max.burst"] = tostring(int(cpu.burst, cp .. ".burst", 0))
+      l.unified = u
+    end
+    refuse_if(cpu.realtimeRuntime, cp .. ".realtimeRuntime", "real-time CPU time does not exist in cgroup v2")
+    refuse_if(cpu.realtimePeriod, cp .. ".realtimePeriod", "real-time CPU time does not exist in cgroup v2")
+    local cs = {}
+    if nonempty(cpu.cpus) then cs.cpus = str(cpu.cpus, cp .. ".cpus") end
+    if nonempty(cpu.mems) then cs.mems = str(cpu.mems, cp .. ".mems") end
+    for k, v in pairs(cs) do
+      if not units.cpulist(v) then expect(cp .. "." .. k, 'a list like "0-3" or "0,2"', v) end
+    end
+    if next(cs) then set("cpuset", cs) end
+    if cpu.idle ~= nil then
+      local u = l.unified or {}
+      u["cpu.idle"] = tostring(int(cpu.idle, cp .. ".idle", 0, 1))
+      l.unified = u
+    end
+  end
+
+  local pids = object(res.pids, path .. ".pids", { limit = true }, notes)
+  if pids and pids.limit ~= nil and pids.limit ~= 0 then
+    if pids.limit == -1 then set("pids", "max")
+    else
+      -- the container's processes, and sandboxlua's init besides
+      set("pids", int(pids.limit, path .. ".pids.limit", 1) + 1)
+    end
+  end
+
+  local bio = object(res.blockIO, path .. ".blockIO", { weight = true, leafWeight = true, weightDevice = true,
+    throttleReadBpsDevice = true, throttleWriteBpsDevice = true, throttleReadIOPSDevice = true,
+    throttleWriteIOPSDevice = true }, notes)
+  if bio then
+    local bp = path .. ".blockIO"
+    local io_ = {}
+    if bio.weight ~= nil and bio.weight ~= 0 then
+      -- v1's blkio weight (10-1000) as v2's io.weight (1-10000), as runc
+      local w = int(bio.weight, bp .. ".weight", 10, 1000)
+      io_.weight = 1 + (w - 10) * 9999 // 990
+    end
+    if bio.leafWeight ~= nil then refuse(bp .. ".leafWeight", "leaf weights do not exist in cgroup v2") end
+    local function devkey(e, p)
+      return ("%d:%d"):format(int(e.major, p .. ".major", 0), int(e.minor, p .. ".minor", 0))
+    end
+    local _, n = array(bio.weightDevice, bp .. ".weightDevice")
+    for i = 1, n do
+      local p = at(bp .. ".weightDevice", i)
+      local e = object(bio.weightDevice[i], p, { major = true, minor = true, weight = true, leafWeight = true }, notes)
+      if e.leafWeight ~= nil then refuse(p .. ".leafWeight", "leaf weights do not exist in cgroup v2") end
+      if e.weight ~= nil then
+        local k = devkey(e, p)
+        io_[k] = io_[k] or {}
+        io_[k].weight = 1 + (int(e.weight, p .. ".weight", 10, 1000) - 10) * 9999 // 990
+      end
+    end
+    for f, k in pairs { throttleReadBpsDevice = "rbps", throttleWriteBpsDevice = "wbps",
+                        throttleReadIOPSDevice = "riops", throttleWriteIOPSDevice = "wiops" } do
+      local _, m = array(bio[f], bp .. "." .. f)
+      for i = 1, m do
+        local p = at(bp .. "." .. f, i)
+        local e = object(bio[f][i], p, { major = true, minor = true, rate = true }, notes)
+        local dk = devkey(e, p)
+        local rate = u64(e.rate, p .. ".rate")
+        if rate == nil then refuse(p .. ".rate", "expected a rate") end
+        io_[dk] = io_[dk] or {}
+        io_[dk][k] = (rate == 0 or rate == "max") and "max" or rate -- 0: no limit, as in v1
+      end
+    end
+    if next(io_) then set("io", io_) end
+  end
+
+  if res.hugepageLimits ~= nil then
+    local hp = path .. ".hugepageLimits"
+    local _, n = array(res.hugepageLimits, hp)
+    local h = {}
+    for i = 1, n do
+      local p = at(hp, i)
+      local e = object(res.hugepageLimits[i], p, { pageSize = true, limit = true }, notes)
+      local ps = str(e.pageSize, p .. ".pageSize")
+      if not ps:match("^%d+[KMG]B$") then expect(p .. ".pageSize", 'a page size like "2MB" or "1GB"', ps) end
+      h[ps] = u64(e.limit, p .. ".limit") or refuse(p .. ".limit", "expected a limit")
+    end
+    if next(h) then set("hugetlb", h) end
+  end
+  if res.network ~= nil then
+    refuse_if(res.network.classID, path .. ".network.classID", "net_cls does not exist in cgroup v2")
+    refuse_if(res.network.priorities, path .. ".network.priorities", "net_prio does not exist in cgroup v2")
+  end
+  if res.rdma ~= nil then
+    local rp = path .. ".rdma"
+    object(res.rdma, rp)
+    local rd = {}
+    for dev, e in pairs(res.rdma) do
+      local p = key(rp, dev)
+      object(e, p, { hcaHandles = true, hcaObjects = true }, notes)
+      rd[dev] = { hca_handle = int(e.hcaHandles, p .. ".hcaHandles", 0),
+                  hca_object = int(e.hcaObjects, p .. ".hcaObjects", 0) }
+    end
+    if next(rd) then set("rdma", rd) end
+  end
+  if res.unified ~= nil then
+    local up = path .. ".unified"
+    object(res.unified, up)
+    local u = l.unified or {}
+    for k, v in pairs(res.unified) do
+      local p = key(up, k)
+      if type(k) ~= "string" or not k:match("^[%a_]+%.[%w_.]+$") or k:find("..", 1, true) then
+        expect(p, 'a cgroup file like "memory.high"', k)
+      end
+      u[k] = str(v, p)
+    end
+    if next(u) then l.unified = u end
+  end
+  if next(l) then r.limits = l end
+end
+
+local function translate_seccomp(s, path, r, notes, opts)
+  object(s, path, { defaultAction = true, defaultErrnoRet = true, architectures = true, flags = true,
+                    listenerPath = true, listenerMetadata = true, syscalls = true }, notes)
+  local da = str(s.defaultAction, path .. ".defaultAction")
+  local def = SECCOMP_ACTIONS[da]
+  if not def then refuse(path .. ".defaultAction", ("the action %s is not supported"):format(da)) end
+  local function errno_ok(v, p)
+    if v ~= nil and int(v, p, 0) ~= 1 then
+      refuse(p, "only EPERM (1) is supported as the errno a denied call returns")
+    end
+  end
+  errno_ok(s.defaultErrnoRet, path .. ".defaultErrnoRet")
+  local native = { SCMP_ARCH_X86_64 = true, SCMP_ARCH_X86 = true, SCMP_ARCH_X32 = true }
+  for i, a in ipairs(strings(s.architectures, path .. ".architectures")) do
+    if not a:match("^SCMP_ARCH_[%u%d_]+$") then expect(at(path .. ".architectures", i), 'a name like "SCMP_ARCH_X86_64"', a) end
+    if a ~= "SCMP_ARCH_X86_64" and native[a] then
+      notes[#notes + 1] = ("config.json: %s: %s: the filter covers the native ABI only; calls through "
+        .. "other ABIs are killed"):format(at(path .. ".architectures", i), a)
+    end
+  end
+  refuse_if(s.flags, path .. ".flags", "seccomp filter flags are not supported yet")
+  refuse_if(s.listenerPath, path .. ".listenerPath", "seccomp notification (SCMP_ACT_NOTIFY) is not supported")
+  refuse_if(s.listenerMetadata, path .. ".listenerMetadata", "seccomp notification (SCMP_ACT_NOTIFY) is not supported")
+  local exists = opts.syscall_exists
+  if exists == nil and the_core() then
+    local cache = {}
+    exists = function(name)
+      if cache[name] == nil then
+        cache[name] = core.seccomp_check({ default = "allow", deny = { name }, denylist = false }) == true
+      end
+      return cache[name]
+    end
+  end
+  local allow, deny = {}, {}
+  local _, n = array(s.syscalls, path .. ".syscalls")
+  for i = 1, n do
+    local p = at(path .. ".syscalls", i)
+    local e = object(s.syscalls[i], p, { names = true, action = true, errnoRet = true, args = true }, notes)
+    local names = strings(e.names, p .. ".names")
+    if #names == 0 then refuse(p .. ".names", "expected at least one name") end
+    local act = str(e.action, p .. ".action")
+    local a = SECCOMP_ACTIONS[act]
+    if not a then refuse(p .. ".action", ("the action %s is not supported"):format(act)) end
+    if nonempty(e.args) then
+      refuse(p .. ".args", "argument conditions are not supported yet")
+    end
+    if a == "errno" then errno_ok(e.errnoRet, p .. ".errnoRet") end
+    for j, name in ipairs(names) do
+      if not name:match("^[%w_]+$") then expect(at(p .. ".names", j), 'a system call name like "openat"', name) end
+      if a == def then
+        -- the default already: nothing to add
+      elseif exists and not exists(name) then
+        -- a name this architecture does not have: as runc, skipped
+      elseif a == "allow" then
+        allow[#allow + 1] = name
+      elseif a == "errno" and def ~= "errno" then
+        deny[#deny + 1] = name
+      else
+        refuse(p .. ".action", ("%s with a default action of %s is not supported yet (a recipe denies "
+          .. "with EPERM)"):format(act, da))
+      end
+    end
+  end
+  r.seccomp = { default = def, allow = #allow > 0 and allow or nil, deny = #deny > 0 and deny or nil,
+                denylist = false }
+end
+
+local function cgroup_path(v, path, opts)
+  local cp = str(v, path)
+  if cp == "" then return nil end
+  if cp:match("^[^/:]*:[^:]*:[^:]*$") then
+    refuse(path, ('the systemd form "slice:prefix:name" needs --systemd-cgroup, which is not '
+      .. "supported yet"))
+  end
+  for seg in cp:gmatch("[^/]+") do
+    if seg == ".." or seg == "." then expect(path, 'a cgroup path without "." or ".."', cp) end
+  end
+  local base
+  if cp:sub(1, 1) == "/" then
+    base = opts.cgroup_mountpoint or (the_core() and core.cgroup_mountpoint()) or "/sys/fs/cgroup"
+  else
+    base = opts.cgroup_parent or (the_core() and core.cgroup_parent())
+    if not base then refuse(path, "no cgroup parent for a relative cgroupsPath here") end
+  end
+  return (base:gsub("/+$", "") .. "/" .. cp:gsub("^/+", ""):gsub("/+$", ""))
+end
+
+local function host_hostname()
+  local f = io.open("/proc/sys/kernel/hostname")
+  local h = f and f:read("l")
+  if f then f:close() end
+  if h and #h > 0 and #h <= 64 and h:match("^[%w][%w%-%.]*$") then return h end
+end
+
+local function translate(c, bundle, opts)
+  local notes = {}
+  object(c, "", { ociVersion = true, root = true, mounts = true, process = true, hostname = true,
+                  domainname = true, hooks = true, annotations = true, linux = true, windows = true,
+                  solaris = true, vm = true, zos = true }, notes)
+  if type(c) ~= "table" then expect("config", "an object", c) end
+  local v = str(c.ociVersion, "ociVersion")
+  local major, minor = v:match("^(%d+)%.(%d+)%.%d+")
+  if not major then expect("ociVersion", 'a version like "1.0.2"', v) end
+  if major ~= "1" then refuse("ociVersion", ("version %s is not supported (1.0 to 1.2 are)"):format(v)) end
+  if tonumber(minor) > 2 then
+    notes[#notes + 1] = ("config.json: ociVersion: %s is newer than 1.2: fields of later versions are ignored"):format(v)
+  end
+  for _, os_ in ipairs { "windows", "solaris", "vm", "zos" } do
+    if c[os_] ~= nil then refuse(os_, "not a Linux container's field") end
+  end
+
+  local r = { name = opts.id or "oci", proc = false, sys = false, dev = true }
+  local st = { masked = {}, dev = true, own_dev = false }
+
+  -- root
+  local root = object(c.root, "root", { path = true, readonly = true }, notes)
+  if not root then refuse("root", "missing: the container's root file system is required") end
+  local rp = str(root.path, "root.path")
+  if rp == "" then expect("root.path", "a directory", rp) end
+  r.rootfs = join(bundle, rp)
+  r.root_readonly = bool(root.readonly, "root.readonly") == true
+
+  -- process
+  if c.process == nil then refuse("process", "missing: nothing to run") end
+  translate_process(c.process, r, notes, opts)
+
+  -- linux
+  local lx = object(c.linux, "linux", {
+    namespaces = true, uidMappings = true, gidMappings = true, timeOffsets = true, devices = true,
+    cgroupsPath = true, resources = true, rootfsPropagation = true, seccomp = true, sysctl = true,
+    maskedPaths = true, readonlyPaths = true, mountLabel = true, intelRdt = true, personality = true,
+    memoryPolicy = true, netDevices = true }, notes) or {}
+
+  local ns, seen = {}, {}
+  local _, n = array(lx.namespaces, "linux.namespaces")
+  for i = 1, n do
+    local p = at("linux.namespaces", i)
+    local e = object(lx.namespaces[i], p, { type = true, path = true }, notes)
+    local t = str(e.type, p .. ".type")
+    if not NS[t] then expect(p .. ".type", "one of " .. table.concat(M.NAMESPACES, ", "), t) end
+    if seen[t] then refuse(p .. ".type", ("the %s namespace is listed twice"):format(t)) end
+    seen[t] = true
+    if nonempty(e.path) then
+      str(e.path, p .. ".path")
+      refuse(p .. ".path", "joining an existing namespace is not supported yet")
+    end
+    ns[#ns + 1] = NS[t]
+  end
+  if not seen.mount then
+    refuse("linux.namespaces", "a mount namespace is required: sandboxlua always builds the container's own mount table")
+  end
+  if not seen.pid then
+    refuse("linux.namespaces", "a pid namespace is required: sandboxlua's init is the container's pid 1")
+  end
+  r.namespaces = ns
+
+  local function idmap(v, p)
+    local lines = {}
+    local _, m = array(v, p)
+    for i = 1, m do
+      local pp = at(p, i)
+      local e = object(v[i], pp, { containerID = true, hostID = true, size = true }, notes)
+      lines[i] = ("%d %d %d"):format(int(e.containerID, pp .. ".containerID", 0, 4294967294),
+                                     int(e.hostID, pp .. ".hostID", 0, 4294967294),
+                                     int(e.size, pp .. ".size", 1, 4294967295))
+    end
+    return m > 0 and table.concat(lines, "\n") or nil
+  end
+  for _, f in ipairs { { "uidMappings", "uid_map" }, { "gidMappings", "gid_map" } } do
+    local m = idmap(lx[f[1]], "linux." .. f[1])
+    if m and not seen.user then refuse("linux." .. f[1], "id mappings need a user namespace") end
+    r[f[2]] = m
+  end
+  if lx.timeOffsets ~= nil then
+    object(lx.timeOffsets, "linux.timeOffsets")
+    for clock, o in pairs(lx.timeOffsets) do
+      local p = key("linux.timeOffsets", clock)
+      object(o, p, { secs = true, nanosecs = true }, notes)
+      if (o.secs or 0) ~= 0 or (o.nanosecs or 0) ~= 0 then
+        refuse(p, "clock offsets in a time namespace are not supported yet")
+      end
+    end
+  end
+
+  -- hostname, domainname
+  local hn = str(c.hostname, "hostname", true)
+  if nonempty(hn) then
+    if not seen.uts then refuse("hostname", "setting the host name needs a uts namespace") end
+    r.hostname = hn
+  elseif seen.uts then
+    r.hostname = host_hostname() -- a new uts namespace starts with the host's name
+  end
+  refuse_if(str(c.domainname, "domainname", true), "domainname", "setting the NIS domain name is not supported yet")
+
+  -- mounts
+  local mounts = {}
+  local _, nm = array(c.mounts, "mounts")
+  for i = 1, nm do
+    local m = translate_mount(c.mounts[i], at("mounts", i), bundle, st, notes)
+    if m then mounts[#mounts + 1] = m end
+  end
+  r.mounts = mounts
+  r.dev = st.dev
+
+  -- devices: nodes (linux.devices) and the allow-list (resources.devices)
+  local devices = {}
+  local _, nd = array(lx.devices, "linux.devices")
+  for i = 1, nd do
+    local p = at("linux.devices", i)
+    local d = object(lx.devices[i], p, { type = true, path = true, major = true, minor = true,
+                                         fileMode = true, uid = true, gid = true }, notes)
+    local t = str(d.type, p .. ".type")
+    if t == "u" then t = "c" end
+    if t == "p" then refuse(p .. ".type", "fifos are not supported as devices") end
+    if t ~= "c" and t ~= "b" then expect(p .. ".type", '"c", "b", "u" or "p"', t) end
+    local dp = abs(d.path, p .. ".path")
+    if not dp:match("^/dev/.") then refuse(p .. ".path", "a node is made in the container's /dev: a path below /dev") end
+    if not r.dev then refuse(p .. ".path", "nodes are made in sandboxlua's /dev, and /dev is a bind mount here") end
+    if (d.uid or 0) ~= 0 or (d.gid or 0) ~= 0 then
+      refuse(p, "a node's owner other than root is not supported yet")
+    end
+    devices[#devices + 1] = { t, int(d.major, p .. ".major", 0, 0xfff), int(d.minor, p .. ".minor", 0, 0xfffff),
+                              "rwm", path = dp, mode = int(d.fileMode or 438, p .. ".fileMode", 0, 4095) & 4095 }
+  end
+  if lx.resources ~= nil then translate_resources(lx.resources, "linux.resources", r, notes, st) end
+  for _, a in ipairs(st.device_rules or {}) do devices[#devices + 1] = a end
+  if #devices > 0 then r.devices = devices end
+
+  if lx.cgroupsPath ~= nil then
+    local p = cgroup_path(lx.cgroupsPath, "linux.cgroupsPath", opts)
+    if p then r.cgroup = { path = p } end
+  end
+
+  if lx.seccomp ~= nil then translate_seccomp(lx.seccomp, "linux.seccomp", r, notes, opts)
+  else r.seccomp = false end
+
+  r.masked_paths = {}
+  for i, p in ipairs(strings(lx.maskedPaths, "linux.maskedPaths")) do
+    r.masked_paths[#r.masked_paths + 1] = abs(p, at("linux.maskedPaths", i))
+  end
+  for _, p in ipairs(st.masked) do r.masked_paths[#r.masked_paths + 1] = p end
+  r.readonly_paths = {}
+  for i, p in ipairs(strings(lx.readonlyPaths, "linux.readonlyPaths")) do
+    r.readonly_paths[i] = abs(p, at("linux.readonlyPaths", i))
+  end
+
+  if nonempty(lx.sysctl) then
+    object(lx.sysctl, "linux.sysctl")
+    local ks = {}
+    for k in pairs(lx.sysctl) do ks[#ks + 1] = tostring(k) end
+    table.sort(ks)
+    refuse(key("linux.sysctl", ks[1]), "setting sysctls is not supported yet")
+  end
+  local prop = str(lx.rootfsPropagation, "linux.rootfsPropagation", true)
+  if nonempty(prop) and prop ~= "private" and prop ~= "rprivate" then
+    refuse("linux.rootfsPropagation", ("%q is not supported: the container's mounts are private"):format(prop))
+  end
+  refuse_if(str(lx.mountLabel, "linux.mountLabel", true), "linux.mountLabel", "SELinux labels are not supported")
+  refuse_if(lx.intelRdt, "linux.intelRdt", "Intel RDT is not supported")
+  if lx.personality ~= nil then
+    local pe = object(lx.personality, "linux.personality", { domain = true, flags = true }, notes)
+    local d = str(pe.domain, "linux.personality.domain")
+    if d ~= "LINUX" and d ~= "LINUX32" then expect("linux.personality.domain", '"LINUX" or "LINUX32"', d) end
+    if d ~= "LINUX" then refuse("linux.personality.domain", "setting a personality is not supported yet") end
+    refuse_if(pe.flags, "linux.personality.flags", "personality flags are not supported yet")
+  end
+  refuse_if(lx.memoryPolicy, "linux.memoryPolicy", "NUMA memory policies are not supported yet")
+  refuse_if(lx.netDevices, "linux.netDevices", "moving network devices in is not supported yet")
+
+  -- hooks
+  local hooks = object(c.hooks, "hooks", { prestart = true, createRuntime = true, createContainer = true,
+    startContainer = true, poststart = true, poststop = true }, notes)
+  if hooks then
+    for _, h in ipairs { "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" } do
+      local _, nh = array(hooks[h], "hooks." .. h)
+      if nh > 0 then refuse(at("hooks." .. h, 1), "hooks are not supported yet") end
+    end
+  end
+
+  -- annotations: for the policy (M.apply_policy sees the whole config)
+  if c.annotations ~= nil then
+    object(c.annotations, "annotations")
+    for k, a in pairs(c.annotations) do str(a, key("annotations", k)) end
+  end
+  return r, notes
+end
+
+-- policy_for(file) -> the site policy: file's, else the default file's
+-- when it exists, else nil (no policy); nil, message when it fails to load
+function M.policy_for(file)
+  if file == nil then
+    local f = io.open(M.DEFAULT_POLICY, "r")
+    if not f then return nil end
+    f:close()
+    file = M.DEFAULT_POLICY
+  end
+  return M.load_policy(file)
+end
+
+-- to_recipe(config, bundle_dir, opts) -> recipe, notes | nil, "config.json: <field>: <why>"
+-- notes: the lines where sandboxlua does more than the config asks (never
+-- less), e.g. no_new_privs always.  opts: id (the recipe's name),
+-- cgroup_mountpoint, cgroup_parent, cap_names (set of lower-case names),
+-- syscall_exists(name); the C core answers those it leaves out.
+function M.to_recipe(config, bundle, opts)
+  return guard(translate, config, bundle or ".", opts or {})
+end
+
+------------------------------------------------------------------------
+-- the site policy
+
+-- a deep copy, metatables of JSON values fresh: a policy's changes reach
+-- nothing of the caller's
+local function copy(v, seen)
+  if type(v) ~= "table" then return v end
+  seen = seen or {}
+  if seen[v] then return seen[v] end
+  local t = {}
+  seen[v] = t
+  for k, x in next, v do t[copy(k, seen)] = copy(x, seen) end
+  local mt = getmetatable(v)
+  if mt == ARR or mt == OBJ then setmetatable(t, { __jsontype = mt.__jsontype }) end
+  return t
+end
+M.copy = copy
+
+-- load_policy(file) -> function | nil, message
+function M.load_policy(file)
+  local chunk, err = loadfile(file, "t")
+  if not chunk then return nil, "policy: " .. tostring(err) end
+  local ok, fn = pcall(chunk)
+  if not ok then return nil, ("policy %s: %s"):format(file, tostring(fn)) end
+  if type(fn) ~= "function" then
+    return nil, ("policy %s: expected the file to return a function(config, recipe), got %s"):format(file, type(fn))
+  end
+  return fn
+end
+
+-- apply_policy(policy, config, recipe) -> recipe | nil, message for the
+-- engine's user.  policy: a function or a file name; it gets copies of
+-- the config and the recipe, and returns the recipe to run or nil, why.
+function M.apply_policy(policy, config, recipe)
+  local name = "policy"
+  if type(policy) == "string" then
+    name = "policy " .. policy
+    local fn, err = M.load_policy(policy)
+    if not fn then return nil, err end
+    policy = fn
+  end
+  if type(policy) ~= "function" then return nil, "policy: expected a function(config, recipe)" end
+  local ok, res, why = pcall(policy, copy(config), copy(recipe))
+  if not ok then
+    return nil, ("%s failed: %s"):format(name, type(res) == "string" and res or tostring(res))
+  end
+  if res == nil or res == false then
+    if why == nil then return nil, "refused by the site policy" end
+    return nil, tostring(why)
+  end
+  if type(res) ~= "table" then
+    return nil, ("%s returned %s: expected a recipe table, or nil and a message"):format(name, type(res))
+  end
+  return res
+end
+
+------------------------------------------------------------------------
+-- the default config (sandboxlua oci spec), as runc spec writes it
+
+local function arr(t) return setmetatable(t, ARR) end
+local function obj(t) return setmetatable(t, OBJ) end
+
+function M.default_config(rootless, uid, gid)
+  local caps = { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" }
+  local function mnt(dst, ty, src, o) return obj { destination = dst, type = ty, source = src, options = o and arr(o) } end
+  local c = obj {
+    ociVersion = "1.0.2",
+    process = obj {
+      terminal = true, user = obj { uid = 0, gid = 0 }, args = arr { "sh" },
+      env = arr { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm" },
+      cwd = "/",
+      capabilities = obj { bounding = arr(caps), effective = arr { table.unpack(caps) },
+                           permitted = arr { table.unpack(caps) }, ambient = arr { table.unpack(caps) } },
+      rlimits = arr { obj { type = "RLIMIT_NOFILE", hard = 1024, soft = 1024 } },
+      noNewPrivileges = true,
+    },
+    root = obj { path = "rootfs", readonly = true },
+    hostname = "sandboxlua",
+    mounts = arr {
+      mnt("/proc", "proc", "proc"),
+      mnt("/dev", "tmpfs", "tmpfs", { "nosuid", "strictatime", "mode=755", "size=65536k" }),
+      mnt("/dev/pts", "devpts", "devpts", { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620" }),
+      mnt("/dev/shm", "tmpfs", "shm", { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" }),
+      mnt("/dev/mqueue", "mqueue", "mqueue", { "nosuid", "noexec", "nodev" }),
+      rootless and mnt("/sys", "none", "/sys", { "rbind", "nosuid", "noexec", "nodev", "ro" })
+               or mnt("/sys", "sysfs", "sysfs", { "nosuid", "noexec", "nodev", "ro" }),
+    },
+    linux = obj {
+      namespaces = arr {},
+      maskedPaths = arr { "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                          "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+                          "/proc/scsi", "/sys/fs/cgroup" },
+      readonlyPaths = arr { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger" },
+    },
+  }
+  for _, t in ipairs(rootless and { "pid", "ipc", "uts", "mount", "user" }
+                     or { "pid", "network", "ipc", "uts", "mount" }) do
+    c.linux.namespaces[#c.linux.namespaces + 1] = obj { type = t }
+  end
+  if rootless then
+    c.linux.uidMappings = arr { obj { containerID = 0, hostID = uid or 0, size = 1 } }
+    c.linux.gidMappings = arr { obj { containerID = 0, hostID = gid or 0, size = 1 } }
+  else
+    c.linux.resources = obj { devices = arr { obj { allow = false, access = "rwm" } } }
+  end
+  return c
+end
+
+M.KEY_ORDER = { "ociVersion", "process", "terminal", "user", "uid", "gid", "args", "env", "cwd",
+                "capabilities", "bounding", "effective", "inheritable", "permitted", "ambient",
+                "rlimits", "type", "hard", "soft", "noNewPrivileges", "root", "path", "readonly",
+                "hostname", "mounts", "destination", "source", "options", "linux", "uidMappings",
+                "gidMappings", "containerID", "hostID", "size", "resources", "devices", "allow",
+                "access", "namespaces", "maskedPaths", "readonlyPaths" }
+
+return M

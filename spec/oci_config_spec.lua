@@ -1,0 +1,467 @@
+-- config.json -> recipe (cgsandbox.oci): the configs runc and sandboxlua
+-- write translate and run, what the jail gets is read back from the
+-- kernel inside it, every refused field names itself, and the site policy.
+local H = require "spec.support.helper"
+local oci = require "cgsandbox.oci"
+local sb = H.sb
+
+local BUSYBOX = H.busybox:sub(1, 1) == "/" and H.busybox or (os.getenv("PWD") .. "/" .. H.busybox)
+
+local function have(cmd) return select(2, H.sh("command -v " .. cmd .. " >/dev/null")) == 0 end
+
+-- the config sandboxlua writes, over the busybox rootfs, running cmd
+local function base(cmd)
+  local c = oci.default_config(false)
+  c.root.path = BUSYBOX
+  c.process.terminal = false
+  c.process.args = setmetatable({ "/bin/sh", "-c", cmd or "true" }, oci.array_mt)
+  return c
+end
+
+local function recipe_of(c, bundle, opts)
+  local r, notes = oci.to_recipe(c, bundle or "/nonexistent-bundle", opts)
+  assert(r, notes)
+  return r, notes
+end
+
+local function run(r)
+  r.stdio = { stdout = "capture", stderr = "capture" }
+  local res = sb.run(r)
+  assert.are.equal("exited", res.status, tostring(res.message) .. (res.stderr or ""))
+  return res.stdout, res
+end
+
+local function refusal(c)
+  local r, err = oci.to_recipe(c, "/b")
+  assert.is_nil(r, "expected a refusal")
+  return err
+end
+
+local function status_field(out, f) return out:match("\n" .. f .. ":%s*([^\n]*)") or out:match("^" .. f .. ":%s*([^\n]*)") end
+
+local PROBE = "cat /proc/self/status; echo host=$(hostname); echo nofile=$(ulimit -n); " ..
+              "touch /probe 2>&1; echo keys=$(cat /proc/keys | wc -c); echo fw=$(ls /sys/firmware | wc -l); " ..
+              "echo cg=$(ls /sys/fs/cgroup | wc -l); echo net=$(ls /sys/class/net | tr '\\n' ' '); " ..
+              "{ echo x > /proc/sys/kernel/hostname; } 2>&1; echo dev=$(ls /dev | tr '\\n' ' ')"
+
+-- 1 << cap for AUDIT_WRITE (29), KILL (5), NET_BIND_SERVICE (10)
+local DEFAULT_CAPS = ("%016x"):format((1 << 29) | (1 << 5) | (1 << 10))
+
+describe("oci config.json", function()
+  it("from runc spec translates, and runs with the caps, ids, name, limits and paths it asks for", function()
+    if not have("runc") then pending("runc is not installed") return end
+    local d = H.tmpdir()
+    local _, rc = H.sh("cd " .. d .. " && runc spec")
+    assert.are.equal(0, rc)
+    local c = assert(oci.load(d))
+    c.root.path = BUSYBOX
+    c.process.terminal = false
+    c.process.args = { "/bin/sh", "-c", PROBE }
+    local r, notes = recipe_of(c, d)
+    -- runc's cgroup mount at /sys/fs/cgroup becomes a masked path, and says so
+    assert.truthy(table.concat(notes, "\n"):find("mounts[6]: a cgroup file system is not mounted yet", 1, true))
+    local out = run(r)
+    os.execute("rm -rf " .. d)
+    assert.are.equal("0\t0\t0\t0", status_field(out, "Uid"))
+    assert.are.equal("0\t0\t0\t0", status_field(out, "Gid"))
+    for _, f in ipairs { "CapEff", "CapPrm", "CapBnd" } do assert.are.equal(DEFAULT_CAPS, status_field(out, f), f) end
+    assert.are.equal("1", status_field(out, "NoNewPrivs"))
+    assert.are.equal("0", status_field(out, "Seccomp")) -- runc spec asks for no filter
+    assert.truthy(out:find("\nhost=runc\n", 1, true), out)
+    assert.truthy(out:find("\nnofile=1024\n", 1, true), out)
+    assert.truthy(out:find("/probe: Read-only file system", 1, true), out)
+    assert.truthy(out:find("\nkeys=0\n", 1, true), out)     -- masked
+    assert.truthy(out:find("\nfw=0\n", 1, true), out)       -- masked
+    assert.truthy(out:find("\ncg=0\n", 1, true), out)       -- the cgroup mount, masked
+    assert.truthy(out:find("\nnet=lo\n", 1, true), out)    -- a network namespace
+    assert.truthy(out:find("Read-only file system\ndev=", 1, true), out) -- /proc/sys read-only
+    assert.truthy(out:find("dev=fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero", 1, true), out)
+  end)
+
+  it("from runc spec --rootless translates and runs in a user namespace with its maps", function()
+    if not have("runc") then pending("runc is not installed") return end
+    local d = H.tmpdir()
+    assert.are.equal(0, select(2, H.sh("cd " .. d .. " && runc spec --rootless")))
+    local c = assert(oci.load(d))
+    c.root.path = BUSYBOX
+    c.process.terminal = false
+    c.process.args = { "/bin/sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; ls /sys/class/net | wc -l" }
+    local out = run(recipe_of(c, d))
+    os.execute("rm -rf " .. d)
+    local uid = H.core.getuid()
+    local lines = {}
+    for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l:gsub("%s+", " "):gsub("^ ", "") end
+    assert.are.equal(("0 %d 1"):format(uid), lines[1])
+    assert.are.equal(("0 %d 1"):format(H.core.getgid()), lines[2])
+    -- no network namespace in a rootless config: the host's interfaces (sysfs bound from the host)
+    assert.is_true(tonumber(lines[3]) >= 1)
+  end)
+
+  it("from sandboxlua oci spec translates and runs", function()
+    local d = H.tmpdir()
+    local out, rc = H.sh(H.bin .. " oci spec --bundle " .. d)
+    assert.are.equal(0, rc, out)
+    local c = assert(oci.load(d))
+    assert.are.same({ "sh" }, { table.unpack(c.process.args) })
+    assert.is_true(c.process.terminal)
+    -- and a second spec refuses to overwrite it
+    local out2, rc2 = H.sh(H.bin .. " oci spec --bundle " .. d)
+    assert.are.equal(1, rc2)
+    assert.truthy(out2:find("config.json exists", 1, true), out2)
+    c.root.path = BUSYBOX
+    c.process.terminal = false
+    c.process.args = { "/bin/sh", "-c", PROBE }
+    local r, notes = recipe_of(c, d)
+    assert.are.same({}, notes)
+    local got = run(r)
+    os.execute("rm -rf " .. d)
+    assert.are.equal(DEFAULT_CAPS, status_field(got, "CapEff"))
+    assert.are.equal("1", status_field(got, "NoNewPrivs"))
+    assert.truthy(got:find("\nhost=sandboxlua\n", 1, true), got)
+    assert.truthy(got:find("/probe: Read-only file system", 1, true), got)
+    assert.truthy(got:find("\nkeys=0\n", 1, true), got)
+    assert.truthy(got:find("\ncg=0\n", 1, true), got)
+  end)
+
+  it("gives the process its user, groups, umask, cwd, env and no capabilities when asked", function()
+    local c = base("id -u; id -g; id -G; umask; pwd; echo \"$FOO\"; grep -E '^Cap(Eff|Bnd|Amb)' /proc/self/status")
+    c.process.user = { uid = 1000, gid = 1001, additionalGids = { 5, 7 }, umask = 63 }
+    c.process.cwd = "/tmp"
+    c.process.env = { "PATH=/bin", "FOO=bar baz" }
+    c.process.capabilities = nil
+    local out = run(recipe_of(c))
+    local l = {}
+    for x in out:gmatch("[^\n]+") do l[#l + 1] = x end
+    assert.are.equal("1000", l[1])
+    assert.are.equal("1001", l[2])
+    assert.are.same({ "1001", "5", "7" }, (function() local t = {} for g in l[3]:gmatch("%d+") do t[#t + 1] = g end table.sort(t) return t end)())
+    assert.are.equal("0077", l[4])
+    assert.are.equal("/tmp", l[5])
+    assert.are.equal("bar baz", l[6])
+    for i = 7, 9 do assert.truthy(l[i]:match("^Cap%a+:%s+0+$"), l[i]) end
+  end)
+
+  it("applies its seccomp profile, its device nodes and rlimits in the kernel", function()
+    local c = base("mkdir /tmp/d 2>&1; cat /mnt/hostname; touch /mnt/x 2>&1; grep Seccomp: /proc/self/status; ls -l /dev/mynull; echo hi > /dev/mynull && echo wrote; ulimit -Hn; ulimit -Sn")
+    c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", architectures = { "SCMP_ARCH_X86_64" },
+                        syscalls = { { names = { "mkdir", "mkdirat", "no_such_call_here" }, action = "SCMP_ACT_ERRNO" } } }
+    c.linux.devices = { { type = "c", path = "/dev/mynull", major = 1, minor = 3, fileMode = 416 } }
+    c.process.rlimits = { { type = "RLIMIT_NOFILE", soft = 100, hard = 200 } }
+    -- a bind of type "bind" alone, read-only: the rootfs's /etc at /mnt
+    c.mounts[#c.mounts + 1] = { destination = "/mnt", type = "bind", source = BUSYBOX .. "/etc", options = { "ro" } }
+    c.mounts[#c.mounts + 1] = { destination = "/tmp", type = "tmpfs", source = "tmpfs", options = { "size=1m" } }
+    local out = run(recipe_of(c))
+    assert.truthy(out:find("^mkdir: can't create directory '/tmp/d': Operation not permitted\njail\ntouch: /mnt/x: Read%-only file system\n"), out)
+    assert.truthy(out:find("Seccomp:\t2", 1, true), out)
+    assert.truthy(out:find("\ncrw%-r%-%-%-%-%- [^\n]* 1,%s+3 [^\n]*/dev/mynull\n"), out)
+    assert.truthy(out:find("\nwrote\n200\n100\n", 1, true), out)
+  end)
+
+  it("maps resources to limits (runc's conversions) and compiles those the recipes have", function()
+    local c = base()
+    c.linux.resources = {
+      memory = { limit = 256 * 2^20, reservation = 64 * 2^20, swap = 512 * 2^20 },
+      cpu = { shares = 1024, quota = 25000, period = 50000, cpus = "0", mems = "0" },
+      pids = { limit = 32 },
+      blockIO = { throttleReadBpsDevice = { { major = 8, minor = 0, rate = 1048576 } },
+                  throttleWriteIOPSDevice = { { major = 8, minor = 0, rate = 100 } } },
+      devices = { { allow = false, access = "rwm" }, { allow = true, type = "c", major = 10, minor = 200, access = "rw" },
+                  { allow = true, type = "b", major = 7, access = "rwm" }, { allow = false, type = "b", major = 7, access = "w" } },
+    }
+    local r = recipe_of(c)
+    assert.are.same({ memory = 268435456, memory_low = 67108864, swap = 268435456, cpu_shares = 1024, cpu = 0.5,
+                      cpu_period = 0.05, cpuset = { cpus = "0", mems = "0" }, pids = 33,
+                      io = { ["8:0"] = { rbps = 1048576, wiops = 100 } },
+                      rlimits = { nofile = { soft = 1024, hard = 1024 } } }, r.limits)
+    assert.are.same({ { "c", 10, 200, "rw" }, { "b", 7, "*", "rm" } }, r.devices)
+    local plan = sb.compile(r)
+    local w = {}
+    for _, x in ipairs(plan.cgroup.writes) do w[x[1]] = x[2] end
+    assert.are.equal("268435456", w["memory.max"])
+    assert.are.equal("268435456", w["memory.swap.max"])
+    assert.are.equal("25000 50000", w["cpu.max"])
+    assert.are.equal("100", w["cpu.weight"])
+    assert.are.equal("33", w["pids.max"]) -- the container's 32, and sandboxlua's init
+    assert.are.equal("8:0 rbps=1048576 wiops=100", w["io.max"])
+  end)
+
+  it("maps the newer cgroup fields to the recipe contract (cgroup.path, hugetlb, unified, rdma, io.weight)", function()
+    local c = base()
+    c.linux.cgroupsPath = "/kubepods/pod1/ctr"
+    c.linux.resources = { hugepageLimits = { { pageSize = "2MB", limit = 64 * 2^20 } },
+                          unified = { ["memory.high"] = "100M" }, cpu = { burst = 1000, idle = 1 },
+                          rdma = { mlx4_0 = { hcaHandles = 2, hcaObjects = 2000 } },
+                          blockIO = { weight = 500, weightDevice = { { major = 8, minor = 16, weight = 1000 } } } }
+    local r = recipe_of(c, "/b", { cgroup_mountpoint = "/sys/fs/cgroup", cgroup_parent = "/sys/fs/cgroup/sandboxlua" })
+    assert.are.same({ path = "/sys/fs/cgroup/kubepods/pod1/ctr" }, r.cgroup)
+    assert.are.same({ ["2MB"] = 67108864 }, r.limits.hugetlb)
+    assert.are.same({ ["memory.high"] = "100M", ["cpu.max.burst"] = "1000", ["cpu.idle"] = "1" }, r.limits.unified)
+    assert.are.same({ mlx4_0 = { hca_handle = 2, hca_object = 2000 } }, r.limits.rdma)
+    assert.are.same({ weight = 4950, ["8:16"] = { weight = 10000 } }, r.limits.io)
+    c.linux.cgroupsPath = "ctr/one"
+    c.linux.resources = nil
+    r = recipe_of(c, "/b", { cgroup_mountpoint = "/sys/fs/cgroup", cgroup_parent = "/sys/fs/cgroup/sandboxlua" })
+    assert.are.same({ path = "/sys/fs/cgroup/sandboxlua/ctr/one" }, r.cgroup)
+  end)
+
+  describe("refuses, naming the field,", function()
+    local cases = {
+      { function(c) c.linux.namespaces[3].path = "/proc/1/ns/ipc" end,
+        "config.json: linux.namespaces[2].path: joining an existing namespace is not supported yet" },
+      { function(c) table.remove(c.linux.namespaces, 5) end,
+        "config.json: linux.namespaces: a mount namespace is required: sandboxlua always builds the container's own mount table" },
+      { function(c) table.remove(c.linux.namespaces, 1) end,
+        "config.json: linux.namespaces: a pid namespace is required: sandboxlua's init is the container's pid 1" },
+      { function(c) c.process.capabilities.effective = { "CAP_KILL" } end,
+        "config.json: process.capabilities.effective: differs from bounding: a recipe keeps one set of capabilities for all five (separate sets are not supported yet)" },
+      { function(c) c.process.capabilities.inheritable = { "CAP_KILL" } end,
+        "config.json: process.capabilities.inheritable: neither empty nor the bounding set: a recipe keeps one set of capabilities for all five (separate sets are not supported yet)" },
+      { function(c) c.process.user = { uid = 1000, gid = 1000 }; c.process.capabilities.ambient = nil end,
+        "config.json: process.capabilities.inheritable: a recipe raises its capabilities into the inheritable set, which for a non-root user (uid 1000) gives more than this config asks: list the bounding set here too, or keep no capability" },
+      { function(c) c.process.capabilities.bounding[1] = "CAP_NO_SUCH" end,
+        "config.json: process.capabilities.bounding[0]: unknown capability CAP_NO_SUCH" },
+      { function(c) c.process.oomScoreAdj = 100 end,
+        "config.json: process.oomScoreAdj: setting the OOM score adjustment is not supported yet" },
+      { function(c) c.process.apparmorProfile = "docker-default" end,
+        "config.json: process.apparmorProfile: AppArmor profiles are not supported" },
+      { function(c) c.process.selinuxLabel = "system_u:system_r:container_t:s0" end,
+        "config.json: process.selinuxLabel: SELinux labels are not supported" },
+      { function(c) c.process.consoleSize = { height = 24, width = 80 } end,
+        "config.json: process.consoleSize: setting the console size is not supported yet (the console takes the size of the caller's terminal)" },
+      { function(c) c.process.scheduler = { policy = "SCHED_BATCH" } end,
+        "config.json: process.scheduler: scheduling policies are not supported yet" },
+      { function(c) c.process.ioPriority = { class = "IOPRIO_CLASS_IDLE" } end,
+        "config.json: process.ioPriority: I/O priorities are not supported yet" },
+      { function(c) c.process.execCPUAffinity = { initial = "0" } end,
+        "config.json: process.execCPUAffinity: CPU affinity at exec is not supported yet" },
+      { function(c) c.process.rlimits[1].type = "RLIMIT_BOGUS" end,
+        'config.json: process.rlimits[0].type: unknown rlimit "RLIMIT_BOGUS"' },
+      { function(c) c.process.env[2] = "A.B=1" end,
+        'config.json: process.env[1]: the name "A.B" is not one a recipe\'s environment takes (letters, digits and _, not starting with a digit)' },
+      { function(c) c.process.user.username = "me" end,
+        "config.json: process.user.username: a Windows field: not for a Linux container" },
+      { function(c) c.hooks = { prestart = { { path = "/bin/true" } } } end,
+        "config.json: hooks.prestart[0]: hooks are not supported yet" },
+      { function(c) c.hooks = { poststop = { { path = "/bin/true" } } } end,
+        "config.json: hooks.poststop[0]: hooks are not supported yet" },
+      { function(c) c.domainname = "example.org" end,
+        "config.json: domainname: setting the NIS domain name is not supported yet" },
+      { function(c) table.remove(c.linux.namespaces, 4) end,
+        "config.json: hostname: setting the host name needs a uts namespace" },
+      { function(c) c.linux.sysctl = { ["net.ipv4.ip_forward"] = "1" } end,
+        'config.json: linux.sysctl["net.ipv4.ip_forward"]: setting sysctls is not supported yet' },
+      { function(c) c.linux.personality = { domain = "LINUX32" } end,
+        "config.json: linux.personality.domain: setting a personality is not supported yet" },
+      { function(c) c.linux.timeOffsets = { monotonic = { secs = 10 } } end,
+        "config.json: linux.timeOffsets.monotonic: clock offsets in a time namespace are not supported yet" },
+      { function(c) c.linux.mountLabel = "system_u:object_r:container_file_t:s0" end,
+        "config.json: linux.mountLabel: SELinux labels are not supported" },
+      { function(c) c.linux.intelRdt = { closID = "x" } end, "config.json: linux.intelRdt: Intel RDT is not supported" },
+      { function(c) c.linux.rootfsPropagation = "rshared" end,
+        'config.json: linux.rootfsPropagation: "rshared" is not supported: the container\'s mounts are private' },
+      { function(c) c.linux.memoryPolicy = { mode = "MPOL_BIND" } end,
+        "config.json: linux.memoryPolicy: NUMA memory policies are not supported yet" },
+      { function(c) c.linux.netDevices = { eth0 = {} } end,
+        "config.json: linux.netDevices: moving network devices in is not supported yet" },
+      { function(c) c.linux.cgroupsPath = "system.slice:sandboxlua:abc" end,
+        'config.json: linux.cgroupsPath: the systemd form "slice:prefix:name" needs --systemd-cgroup, which is not supported yet' },
+      { function(c) c.linux.uidMappings = { { containerID = 0, hostID = 1000, size = 1 } } end,
+        "config.json: linux.uidMappings: id mappings need a user namespace" },
+      { function(c) c.mounts[2].options = { "rbind", "rshared" }; c.mounts[2].type = "bind"; c.mounts[2].source = "/tmp" end,
+        'config.json: mounts[1].options[1]: mount propagation "rshared" is not supported: the jail\'s mounts are private' },
+      { function(c) c.mounts[1] = { destination = "/data", type = "ext4", source = "/dev/sda1" } end,
+        'config.json: mounts[0].type: mounting a file system of type "ext4" is not supported' },
+      { function(c) c.mounts[1].options = { "sync" } end, 'config.json: mounts[0].options[0]: the mount option "sync" is not supported' },
+      { function(c) c.mounts[1].uidMappings = { { containerID = 0, hostID = 1000, size = 1 } } end,
+        "config.json: mounts[0].uidMappings: id-mapped mounts are not supported yet" },
+      { function(c) c.linux.resources.memory = { kernel = 1000000 } end,
+        "config.json: linux.resources.memory.kernel: kernel memory limits do not exist in cgroup v2" },
+      { function(c) c.linux.resources.memory = { swappiness = 10 } end,
+        "config.json: linux.resources.memory.swappiness: swappiness does not exist in cgroup v2" },
+      { function(c) c.linux.resources.memory = { disableOOMKiller = true } end,
+        "config.json: linux.resources.memory.disableOOMKiller: disabling the OOM killer does not exist in cgroup v2" },
+      { function(c) c.linux.resources.memory = { swap = 1000000 } end,
+        "config.json: linux.resources.memory.swap: a memory+swap limit needs a memory limit" },
+      { function(c) c.linux.resources.cpu = { realtimeRuntime = 1000 } end,
+        "config.json: linux.resources.cpu.realtimeRuntime: real-time CPU time does not exist in cgroup v2" },
+      { function(c) c.linux.resources.blockIO = { leafWeight = 100 } end,
+        "config.json: linux.resources.blockIO.leafWeight: leaf weights do not exist in cgroup v2" },
+      { function(c) c.linux.resources.network = { classID = 1 } end,
+        "config.json: linux.resources.network.classID: net_cls does not exist in cgroup v2" },
+      { function(c) c.linux.resources.devices[2] = { allow = true, type = "c", major = 1, access = "rwm" }
+                    c.linux.resources.devices[3] = { allow = false, type = "c", major = 1, minor = 5, access = "r" } end,
+        "config.json: linux.resources.devices[2]: a denial inside an earlier, wider allow is not supported: the device allow-list has no exceptions" },
+      { function(c) c.linux.devices = { { type = "p", path = "/dev/fifo", major = 0, minor = 0 } } end,
+        "config.json: linux.devices[0].type: fifos are not supported as devices" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO",
+          syscalls = { { names = { "personality" }, action = "SCMP_ACT_ALLOW", args = { { index = 0, value = 0, op = "SCMP_CMP_EQ" } } } } } end,
+        "config.json: linux.seccomp.syscalls[0].args: argument conditions are not supported yet" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO", defaultErrnoRet = 38 } end,
+        "config.json: linux.seccomp.defaultErrnoRet: only EPERM (1) is supported as the errno a denied call returns" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_LOG" } end,
+        "config.json: linux.seccomp.defaultAction: the action SCMP_ACT_LOG is not supported" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", flags = { "SECCOMP_FILTER_FLAG_LOG" } } end,
+        "config.json: linux.seccomp.flags: seccomp filter flags are not supported yet" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", listenerPath = "/run/seccomp.sock" } end,
+        "config.json: linux.seccomp.listenerPath: seccomp notification (SCMP_ACT_NOTIFY) is not supported" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", syscalls = { { names = { "getpid" }, action = "SCMP_ACT_KILL" } } } end,
+        "config.json: linux.seccomp.syscalls[0].action: SCMP_ACT_KILL with a default action of SCMP_ACT_ALLOW is not supported yet (a recipe denies with EPERM)" },
+      { function(c) c.windows = { layerFolders = {} } end, "config.json: windows: not a Linux container's field" },
+      { function(c) c.ociVersion = "2.0.0" end, "config.json: ociVersion: version 2.0.0 is not supported (1.0 to 1.2 are)" },
+      { function(c) c.process.args = {} end, "config.json: process.args: expected a command (a non-empty array)" },
+      { function(c) c.root = nil end, "config.json: root: missing: the container's root file system is required" },
+      { function(c) c.process.user.uid = -1 end, "config.json: process.user.uid: expected an integer from 0 to 4294967294, got -1" },
+    }
+    for i, case in ipairs(cases) do
+      it(case[2]:match("^config.json: ([^:]+)") .. " (" .. i .. ")", function()
+        local c = base()
+        case[1](c)
+        assert.are.equal(case[2], refusal(c))
+      end)
+    end
+  end)
+
+  it("reports malformed JSON with its line", function()
+    local bad = {
+      { '{\n  "ociVersion": "1.0.2",\n  "process": {,}\n}', "^config%.json: line 3, column %d+: " },
+      { '{\n  "ociVersion": "1.0.2\n', "^config%.json: line 2, column %d+: unterminated string" },
+      { '{"a": 1}\n\n garbage', "^config%.json: line 3: text after the JSON value$" },
+      { '[1, 2]', "^config%.json: expected a JSON object at the top$" },
+      { '{"process": {"args": ["sh", null]}}', "^config%.json: process%.args%[1%]: null is not a value here$" },
+    }
+    for _, b in ipairs(bad) do
+      local d = H.tmpdir()
+      local f = assert(io.open(d .. "/config.json", "w"))
+      f:write(b[1])
+      f:close()
+      local c, err = oci.load(d)
+      os.execute("rm -rf " .. d)
+      assert.is_nil(c)
+      assert.truthy(err:match(b[2]), err)
+    end
+    local c, err = oci.load("/nonexistent-bundle-dir")
+    assert.is_nil(c)
+    assert.truthy(err:match("^config%.json: /nonexistent%-bundle%-dir/config%.json: No such file"), err)
+  end)
+
+  it("notes what it does beyond the config, and ignores unknown fields as the spec asks", function()
+    local c = base()
+    c.process.noNewPrivileges = false
+    c.linux.fancyNewThing = true
+    local _, notes = recipe_of(c)
+    local all = table.concat(notes, "\n")
+    assert.truthy(all:find("config.json: process.noNewPrivileges: not true: sandboxlua always sets no_new_privs", 1, true), all)
+    assert.truthy(all:find("config.json: linux.fancyNewThing: unknown field, ignored", 1, true), all)
+  end)
+
+  describe("site policy (examples/oci-policy.lua)", function()
+    local policy_file = H.root .. "/examples/oci-policy.lua"
+
+    it("refuses a privileged config with its own message", function()
+      local c = base()
+      for _, s in ipairs { "bounding", "effective", "permitted", "ambient" } do
+        table.insert(c.process.capabilities[s], "CAP_SYS_ADMIN")
+      end
+      local r, err = oci.apply_policy(policy_file, c, recipe_of(c))
+      assert.is_nil(r)
+      assert.are.equal("site policy: privileged containers (CAP_SYS_ADMIN) are not allowed on this host", err)
+      local c2 = base()
+      table.remove(c2.linux.namespaces, 2) -- the host's network, no user namespace
+      for _, n in ipairs(c2.linux.namespaces) do assert.are_not.equal("network", n.type) end
+      local r2, err2 = oci.apply_policy(policy_file, c2, recipe_of(c2))
+      assert.is_nil(r2)
+      assert.are.equal("site policy: the host's network is allowed only in a user namespace (rootless) here", err2)
+    end)
+
+    it("caps memory at 1G and forces the default seccomp filter, seen in the kernel", function()
+      -- a user namespace needs no capability: only a seccomp filter stops it
+      local c = base("grep Seccomp: /proc/self/status; unshare -U true 2>&1 && echo userns-made")
+      local before = run(recipe_of(c))
+      c.linux.resources.memory = { limit = 4 * 2^30 }
+      local r0 = recipe_of(c)
+      assert.are.equal(false, r0.seccomp)
+      assert.truthy(before:find("Seccomp:\t0\nuserns-made\n", 1, true), before)
+      local r = assert(oci.apply_policy(policy_file, c, r0))
+      assert.are.equal(2^30, r.limits.memory)
+      local plan = sb.compile(r)
+      local w = {}
+      for _, x in ipairs(plan.cgroup.writes) do w[x[1]] = x[2] end
+      assert.are.equal("1073741824", w["memory.max"])
+      -- the caller's config and recipe are untouched
+      assert.are.equal(4 * 2^30, c.linux.resources.memory.limit)
+      assert.are.equal(false, r0.seccomp)
+      -- run it without its memory limit where this host has no memory controller
+      local f = io.open(H.core.cgroup_mountpoint() .. "/cgroup.controllers")
+      local avail = f and f:read("a") or ""
+      if f then f:close() end
+      if not avail:find("%f[%w]memory%f[%W]") then r.limits.memory = nil end
+      local out = run(r)
+      assert.truthy(out:find("Seccomp:\t2", 1, true), out)
+      assert.truthy(out:find("Operation not permitted", 1, true), out) -- unshare: denied by the default filter
+      assert.falsy(out:find("userns-made", 1, true), out)
+    end)
+
+    it("cannot change the caller's config, and its errors are messages, not tracebacks", function()
+      local c = base()
+      local r0 = recipe_of(c)
+      local r = oci.apply_policy(function(config, recipe)
+        config.process.args[1] = "/bin/evil"
+        config.linux.namespaces = {}
+        recipe.hostname = "policy"
+        return recipe
+      end, c, r0)
+      assert.are.equal("policy", r.hostname)
+      assert.are.equal("/bin/sh", c.process.args[1])
+      assert.are.equal(5, #c.linux.namespaces)
+      assert.are.equal("sandboxlua", r0.hostname)
+
+      local f = H.recipe_file("return function(config, recipe)\n  return config.nothing.here\nend\n")
+      local rr, err = oci.apply_policy(f, c, r0)
+      assert.is_nil(rr)
+      assert.truthy(err:find("^policy " .. f:gsub("%p", "%%%0") .. " failed: " .. f:gsub("%p", "%%%0") .. ":2: attempt to index"), err)
+      assert.falsy(err:find("traceback", 1, true), err)
+      local g = H.recipe_file("return 42\n")
+      local _, err2 = oci.apply_policy(g, c, r0)
+      assert.are.equal(("policy %s: expected the file to return a function(config, recipe), got number"):format(g), err2)
+      local _, err3 = oci.apply_policy(function() return nil end, c, r0)
+      assert.are.equal("refused by the site policy", err3)
+      os.remove(f)
+      os.remove(g)
+    end)
+  end)
+
+  describe("sandboxlua oci", function()
+    it("features prints runc's features document with what this runtime honours", function()
+      local out, rc = H.sh(H.bin .. " oci features 2>/dev/null")
+      assert.are.equal(0, rc, out)
+      local f = assert(oci.decode(out, "features"))
+      assert.are.equal("1.0.0", f.ociVersionMin)
+      assert.are.equal("1.2.0", f.ociVersionMax)
+      assert.are.equal(0, #f.hooks)
+      assert.are.equal(getmetatable(f.hooks), oci.array_mt) -- [], not {}
+      assert.is_true(f.linux.seccomp.enabled)
+      assert.is_true(f.linux.cgroup.v2)
+      assert.is_false(f.linux.cgroup.systemd)
+      local set = {}
+      for _, x in ipairs(f.linux.capabilities) do set[x] = true end
+      assert.is_true(set.CAP_SYS_ADMIN and set.CAP_KILL)
+      set = {}
+      for _, x in ipairs(f.mountOptions) do set[x] = true end
+      assert.is_true(set.rbind and set.ro and set.nosuid)
+      assert.is_nil(set.rshared)
+      if have("runc") then
+        -- the same keys as runc's document, at the top and under linux
+        local rf = assert(oci.decode((H.sh("runc features")), "runc features"))
+        for k in pairs(rf) do assert.is_not_nil(f[k], k) end
+        for k in pairs(rf.linux) do assert.is_not_nil(f.linux[k], "linux." .. k) end
+        for k in pairs(rf.linux.seccomp) do assert.is_not_nil(f.linux.seccomp[k], "linux.seccomp." .. k) end
+      end
+    end)
+
+    it("refuses the commands that are not there yet", function()
+      local out, rc = H.sh(H.bin .. " oci create --bundle /tmp x")
+      assert.are.equal(2, rc)
+      assert.are.equal("sandboxlua oci: create is not supported yet (spec and features are)\n", out)
+    end)
+  end)
+end)
