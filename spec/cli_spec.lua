@@ -55,7 +55,7 @@ describe("sandboxlua", function()
       local out, rc = H.sh(cmd .. " 2>&1")
       assert.are.equal(125, rc, out)
       assert.are.equal(("sandboxlua: parent cgroup %s/typo does not exist (it came from the recipe, --cgroup-parent "
-        .. "or $SANDBOXLUA_CGROUP: create it first, or fix the path): No such file or directory\n"):format(top:path()), out)
+        .. "or $SANDBOXLUA_CGROUP: create it first, fix the path, or say cgroup.create = true): No such file or directory\n"):format(top:path()), out)
       assert.is_nil(io.open(top:path() .. "/typo/cgroup.procs"))
     end
     H.sh(("mkdir %s/envp %s/flag"):format(top:path(), top:path()))

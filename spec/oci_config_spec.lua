@@ -59,7 +59,7 @@ describe("oci config.json", function()
     c.process.args = { "/bin/sh", "-c", PROBE }
     local r, notes = recipe_of(c, d)
     -- runc's cgroup mount at /sys/fs/cgroup becomes a masked path, and says so
-    assert.truthy(table.concat(notes, "\n"):find("mounts[6]: a cgroup file system is not mounted yet", 1, true))
+    assert.truthy(table.concat(notes, "\n"):find("mounts[6]: a cgroup file system without a cgroup namespace is not mounted", 1, true))
     local out = run(r)
     os.execute("rm -rf " .. d)
     assert.are.equal("0\t0\t0\t0", status_field(out, "Uid"))
@@ -95,6 +95,26 @@ describe("oci config.json", function()
     assert.are.equal(("0 %d 1"):format(H.core.getgid()), lines[2])
     -- no network namespace in a rootless config: the host's interfaces (sysfs bound from the host)
     assert.is_true(tonumber(lines[3]) >= 1)
+  end)
+
+  it("mounts the container's own cgroup, read-only, when it has a cgroup namespace", function()
+    local c = base()
+    c.linux.namespaces[#c.linux.namespaces + 1] = { type = "cgroup" }
+    for i = #c.linux.maskedPaths, 1, -1 do
+      if c.linux.maskedPaths[i] == "/sys/fs/cgroup" then table.remove(c.linux.maskedPaths, i) end
+    end
+    c.mounts[#c.mounts + 1] = { destination = "/sys/fs/cgroup", type = "cgroup", source = "cgroup",
+                                options = { "nosuid", "noexec", "nodev", "relatime", "ro" } }
+    c.process.args = { "/bin/sh", "-c", "cat /proc/self/cgroup; ls /sys/fs/cgroup | grep -c '^cgroup.procs$'; " ..
+                       "ls -d /sys/fs/cgroup/*/ 2>/dev/null | wc -l; touch /sys/fs/cgroup/x 2>&1" }
+    local r = recipe_of(c, "/b")
+    local found
+    for _, m in ipairs(r.mounts) do if m[1] == "cgroup" then found = m end end
+    assert.are.same({ "cgroup", "/sys/fs/cgroup" }, found)
+    local out = run(r)
+    -- the namespace's root is the container's cgroup: its files, no parent's
+    assert.truthy(("\n" .. out):find("\n0::/\n1\n0\n", 1, true), out)
+    assert.truthy(out:find("Read-only file system", 1, true), out)
   end)
 
   it("from sandboxlua oci spec translates and runs", function()
@@ -193,15 +213,24 @@ describe("oci config.json", function()
                           rdma = { mlx4_0 = { hcaHandles = 2, hcaObjects = 2000 } },
                           blockIO = { weight = 500, weightDevice = { { major = 8, minor = 16, weight = 1000 } } } }
     local r = recipe_of(c, "/b", { cgroup_mountpoint = "/sys/fs/cgroup", cgroup_parent = "/sys/fs/cgroup/sandboxlua" })
-    assert.are.same({ path = "/sys/fs/cgroup/kubepods/pod1/ctr" }, r.cgroup)
+    assert.are.same({ path = "/sys/fs/cgroup/kubepods/pod1/ctr", create = true }, r.cgroup)
     assert.are.same({ ["2MB"] = 67108864 }, r.limits.hugetlb)
     assert.are.same({ ["memory.high"] = "100M", ["cpu.max.burst"] = "1000", ["cpu.idle"] = "1" }, r.limits.unified)
     assert.are.same({ mlx4_0 = { hca_handle = 2, hca_object = 2000 } }, r.limits.rdma)
     assert.are.same({ weight = 4950, ["8:16"] = { weight = 10000 } }, r.limits.io)
+    -- and the recipe compiles to the kernel's files
+    local plan = sb.compile(r)
+    local w = {}
+    for _, x in ipairs(plan.cgroup.writes) do w[x[1]] = (w[x[1]] and w[x[1]] .. "|" or "") .. x[2] end
+    assert.are.same({ ["hugetlb.2MB.max"] = "67108864", ["memory.high"] = "100M", ["cpu.max.burst"] = "1000",
+                      ["cpu.idle"] = "1", ["rdma.max"] = "mlx4_0 hca_handle=2 hca_object=2000",
+                      ["io.weight"] = "default 4950|8:16 10000" }, w)
+    assert.are.equal("/sys/fs/cgroup/kubepods/pod1/ctr", plan.cgroup.path)
+    assert.is_true(plan.cgroup.create)
     c.linux.cgroupsPath = "ctr/one"
     c.linux.resources = nil
     r = recipe_of(c, "/b", { cgroup_mountpoint = "/sys/fs/cgroup", cgroup_parent = "/sys/fs/cgroup/sandboxlua" })
-    assert.are.same({ path = "/sys/fs/cgroup/sandboxlua/ctr/one" }, r.cgroup)
+    assert.are.same({ path = "/sys/fs/cgroup/sandboxlua/ctr/one", create = true }, r.cgroup)
   end)
 
   describe("refuses, naming the field,", function()

@@ -508,9 +508,17 @@ local function translate_mount(m, path, bundle, st, notes)
   elseif ty == "sysfs" then
     no_data("sysfs")
     return { "sysfs", dst, ro = flags.ro or false }
+  elseif (ty == "cgroup" or ty == "cgroup2") and st.cgroupns then
+    -- the container's own cgroup (its namespace's root), read-only:
+    -- writable is delegation, which a config cannot ask for
+    if not flags.ro then
+      notes[#notes + 1] = ("config.json: %s: the cgroup file system is mounted read-only"):format(path)
+    end
+    return { "cgroup", dst }
   elseif ty == "cgroup" or ty == "cgroup2" then
+    -- without a cgroup namespace a cgroup2 mount would show the host's tree
     st.masked[#st.masked + 1] = dst
-    notes[#notes + 1] = ("config.json: %s: a cgroup file system is not mounted yet: %s is masked "
+    notes[#notes + 1] = ("config.json: %s: a cgroup file system without a cgroup namespace is not mounted: %s is masked "
       .. "(an empty read-only tmpfs), as sandboxlua's own default"):format(path, dst)
     return nil
   end
@@ -905,6 +913,7 @@ local function translate(c, bundle, opts)
     refuse("linux.namespaces", "a pid namespace is required: sandboxlua's init is the container's pid 1")
   end
   r.namespaces = ns
+  st.cgroupns = seen.cgroup
 
   local function idmap(v, p)
     local lines = {}
@@ -980,7 +989,7 @@ local function translate(c, bundle, opts)
 
   if lx.cgroupsPath ~= nil then
     local p = cgroup_path(lx.cgroupsPath, "linux.cgroupsPath", opts)
-    if p then r.cgroup = { path = p } end
+    if p then r.cgroup = { path = p, create = true } end -- its parents too, as runc makes them
   end
 
   if lx.seccomp ~= nil then translate_seccomp(lx.seccomp, "linux.seccomp", r, notes, opts)
