@@ -8,12 +8,7 @@ local sb = H.sb
 -- the busybox rootfs with the hog payload at /mnt/hog
 local job = H.job
 
--- the first real block device (not loop/ram, size > 0): "MAJ:MIN", /dev path
-local function blockdev()
-  local out = H.sh("for d in /sys/block/*; do n=${d##*/}; case $n in loop*|ram*|zram*) continue;; esac; " ..
-                   "[ \"$(cat $d/size)\" -gt 0 ] && { echo \"$(cat $d/dev) /dev/$n\"; break; }; done")
-  return out:match("^(%d+:%d+) (%S+)")
-end
+local blockdev = H.blockdev
 
 local function relpath(abs)
   return abs:sub(#H.core.cgroup_mountpoint() + 1)

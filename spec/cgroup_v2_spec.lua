@@ -23,12 +23,7 @@ local function write(path, s)
   f:close()
 end
 
--- the first real block device: "MAJ:MIN", "/dev/NAME"
-local function blockdev()
-  local out = H.sh("for d in /sys/block/*; do n=${d##*/}; case $n in loop*|ram*|zram*) continue;; esac; " ..
-                   "[ \"$(cat $d/size)\" -gt 0 ] && { echo \"$(cat $d/dev) /dev/$n\"; break; }; done")
-  return out:match("^(%d+:%d+) (%S+)")
-end
+local blockdev = H.blockdev
 
 -- a fresh empty cgroup of this spec's own, below the mount
 local function fresh(name)

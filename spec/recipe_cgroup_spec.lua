@@ -50,9 +50,7 @@ describe("cgroup limits in recipes", function()
     assert.truthy(err { limits = { io = { disk0 = { wbps = "1M" } } } }
       :find('expected a block device path ("/dev/vda") or "MAJOR:MINOR"', 1, true))
     -- a real block device of this machine, when it has one
-    local out = H.sh("for d in /sys/block/*; do n=${d##*/}; case $n in loop*|ram*|zram*) continue;; esac; "
-                     .. "[ -b /dev/$n ] && { echo \"$(cat $d/dev) /dev/$n\"; break; }; done")
-    local id, path = out:match("^(%d+:%d+) (%S+)")
+    local id, path = H.blockdev()
     if id then
       assert.are.same({ "io.max=" .. id .. " wbps=1048576" }, writes { io = { [path] = { wbps = "1M" } } })
     end

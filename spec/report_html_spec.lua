@@ -11,12 +11,7 @@ local function count(s, pat)
   return n
 end
 
-local function read(f)
-  local fh = assert(io.open(f, "rb"))
-  local s = fh:read("a")
-  fh:close()
-  return s
-end
+local read = H.read
 
 -- the data block: numbers, nulls and the names of the series only
 local function data_block(page)

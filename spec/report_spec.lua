@@ -17,12 +17,7 @@ local function write(s)
   return f
 end
 
-local function read(f)
-  local fh = assert(io.open(f, "rb"))
-  local s = fh:read("a")
-  fh:close()
-  return s
-end
+local read = H.read
 
 local function py(code, ...)
   local f = write(code)

@@ -23,6 +23,22 @@ function H.sh(cmd)
   return body, tonumber(rc)
 end
 
+-- a whole file's bytes (raises when it cannot be read)
+function H.read(f)
+  local fh = assert(io.open(f, "rb"))
+  local s = fh:read("a")
+  fh:close()
+  return s
+end
+
+-- the first real block device of this machine (not loop/ram/zram, size >
+-- 0): "MAJ:MIN", "/dev/NAME"; nil when it has none
+function H.blockdev()
+  local out = H.sh("for d in /sys/block/*; do n=${d##*/}; case $n in loop*|ram*|zram*) continue;; esac; " ..
+                   "[ \"$(cat $d/size)\" -gt 0 ] && [ -b /dev/$n ] && { echo \"$(cat $d/dev) /dev/$n\"; break; }; done")
+  return out:match("^(%d+:%d+) (%S+)")
+end
+
 -- a fresh empty directory; the caller removes it (os.execute("rm -rf " .. d))
 function H.tmpdir()
   local d = os.tmpname()
