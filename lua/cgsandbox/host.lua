@@ -21,6 +21,7 @@ local M = {}
 
 -- exit statuses (README "Exit status")
 M.EXIT_USAGE, M.EXIT_SETUP, M.EXIT_NOEXEC, M.EXIT_NOTFOUND, M.EXIT_TIMEOUT = 2, 125, 126, 127, 124
+M.EXIT_CLUSTER = 3 -- --slurm: no sbatch, or the controller refused the job list
 
 local DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -35,6 +36,10 @@ local COMMON = {
   { "--parallel", "N", "jobs at once for a job list (default: the list's own, or 2)" },
   { "--sample", "DURATION", "read each jail's cgroup this often into its result's timeline (e.g. 100ms)" },
   { "--kill-grace", "DURATION", "after SIGINT/SIGTERM/SIGHUP reached the commands, kill their cgroups this much later (default 5s)" },
+  { "--slurm", false, "run a job list's jobs on a Slurm cluster (sbatch --array; see doc/scaling.md)" },
+  { "--partition", "P", "with --slurm: the Slurm partition" },
+  { "--slurm-opt", "OPT", "with --slurm: an sbatch option, e.g. --slurm-opt=--time=10 (repeatable)", true },
+  { "--slurm-dir", "DIR", "with --slurm: a directory the nodes share (default ./.sandboxlua-slurm)" },
   { "-q --quiet", false, "no summary table or progress line (failures are still printed)" },
   { "-h --help", false, "this text" },
   { "-V --version", false, "print the version" },
@@ -448,6 +453,10 @@ function M.main(argv)
   if argv and argv[1] == "oci" then
     return require("cgsandbox.oci_cli").main(slice(argv, 2))
   end
+  -- a Slurm task on its node (cgsandbox.slurm writes the batch script)
+  if argv and argv[1] == "--slurm-task" then
+    return require("cgsandbox.slurm").task(slice(argv, 2))
+  end
   -- many jails want many fds; the jails themselves get the old limit
   core.raise_nofile()
   local o, err = parse_args(argv or {})
@@ -488,6 +497,12 @@ function M.main(argv)
   -- a report draws each job's timeline: sample unless told otherwise
   local copts = { cgroup_parent = o.cgroup_parent, trace = o.trace,
                   sample = o.sample or (o.report and "100ms") or nil }
+  if o.slurm and not is_list(r) and type(r) == "table" and not o.check then
+    r = { r } -- one job on the cluster is a list of one
+  end
+  if not o.slurm and (o.partition or o.slurm_opt and #o.slurm_opt > 0 or o.slurm_dir) then
+    return die(M.EXIT_USAGE, "--partition, --slurm-opt and --slurm-dir go with --slurm")
+  end
   if is_list(r) then
     local jobs = r.jobs or r
     local plans, cerr = compile(sb.compile_all, jobs, copts)
@@ -569,9 +584,13 @@ function M.run_jobs(jobs, parallel, o, plans)
     return #s > 40 and (s:sub(1, 37) .. "...") or s
   end
   local live = {}
-  local results, err = sb.run_all(jobs, {
+  local results, err, code = sb.run_all(jobs, {
     parallel = parallel,
     plans = plans,
+    backend = o.slurm and "slurm" or nil,
+    slurm = o.slurm and { partition = o.partition, options = o.slurm_opt, dir = o.slurm_dir } or nil,
+    compile = o.slurm and { trace = o.trace, sample = o.sample or (o.report and "100ms") or nil,
+                            cgroup_parent = o.cgroup_parent } or nil,
     on_start = function(i) live[i] = true end,
     on_result = function(_, i) live[i] = nil end,
     on_progress = tty and function(done, n, running, failed)
@@ -580,7 +599,7 @@ function M.run_jobs(jobs, parallel, o, plans)
     end or nil,
   })
   if tty then io.stderr:write("\r\27[K") end
-  if not results then return die(M.EXIT_SETUP, "%s", err) end
+  if not results then return die(code == "slurm" and M.EXIT_CLUSTER or M.EXIT_SETUP, "%s", err) end
   for i, r in ipairs(results) do
     r.name = report.name(r, i) -- one name in JSON, the table and JUnit
     if r.trace then M.print_trace(r, r.name) end

@@ -565,8 +565,10 @@ end
 
 -- run_all(recipes, { parallel = N, on_result = fn(result, i), on_progress = fn,
 --                    compile = compile_opts, plans = sb.compile_all(recipes),
---                    warm = true })
--- -> results in the order of recipes.  With warm, jobs that share
+--                    warm = true, backend = "local"|"slurm", slurm = { partition,
+--                    options = { sbatch options }, dir = a directory the nodes share })
+-- -> results in the order of recipes (nil, message, "slurm" when the
+-- cluster cannot be used).  With warm, jobs that share
 -- everything but their command, env, cwd, stdio and wall/cpu_time/output
 -- limits run in warm pools (one per such group, parallel jails each).
 function M.run_all(list, opts)
@@ -592,6 +594,11 @@ function M.run_all(list, opts)
     if getmetatable(plans[i]) ~= recipe.Plan then
       error(("run_all: plans[%d]: expected a plan from sb.compile"):format(i), 2)
     end
+  end
+  if opts.backend ~= nil and opts.backend ~= "local" then
+    if opts.backend ~= "slurm" then error('run_all: backend: expected "local" or "slurm"', 2) end
+    -- each job on a node of a Slurm cluster (cgsandbox.slurm)
+    return require("cgsandbox.slurm").run_all(list, plans, opts, M)
   end
   local results, running, next_i, done, failed = {}, {}, 1, 0, 0
   local n = #list
