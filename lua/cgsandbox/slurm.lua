@@ -125,19 +125,23 @@ function M.task(argv)
     if not ok then
       res = setup_error(getmetatable(p) == sb.RecipeError and p.message or tostring(p))
     else
+      -- a rootfs or bind missing on this node fails the jail's setup as
+      -- it would on the submit host: the same step and errno, the node named
       plan = p
-      local missing = {}
-      for _, pr in ipairs(host.checks(plan)) do
-        if pr:match("^rootfs ") or pr:match("^mount ") then missing[#missing + 1] = pr end
-      end
-      if #missing > 0 then
-        res = setup_error(table.concat(missing, "; "))
-      else
-        sb.core.trap_signals()
-        sb.on_signal = function(sig) sb.interrupt(sig, 1) end -- Slurm's KillWait follows
-        res = sb.run_plan(r, plan)
-      end
+      plan.async_start = true -- as run_all starts a job: a setup error is its result
+      sb.core.trap_signals()
+      sb.on_signal = function(sig) sb.interrupt(sig, 1) end -- Slurm's KillWait follows
+      res = sb.run_plan(r, plan)
+      if res.status == "setup_error" then res.message = ("on node %s: %s"):format(node, res.message or "setup failed") end
     end
+  end
+  -- Slurm signalled the task (scancel, its time limit): the command may
+  -- have got the signal straight from slurmstepd before the jail's host
+  -- passed it on; either way the submit host waits for Slurm's word on it
+  local got = sb.core.signalled()
+  if got and res.status ~= "setup_error" then
+    res.status = "interrupted"
+    res.interrupted_by = res.interrupted_by or ({ [1] = "SIGHUP", [2] = "SIGINT", [15] = "SIGTERM" })[got] or got
   end
   res.name = job and job.name or res.name
   res.node, res.slurm_job = node, slurm_job
@@ -167,11 +171,17 @@ local function poll(jobid)
   end
   local tasks = {}
   for line in out:gmatch("[^\n]+") do
-    local t = math.tointeger(tonumber(field(line, "ArrayTaskId") or ""))
-    if t then
-      tasks[t] = { state = field(line, "JobState"), reason = field(line, "Reason"),
-                   exit = field(line, "ExitCode"), limit = field(line, "TimeLimit"),
-                   node = field(line, "BatchHost") or field(line, "NodeList"), id = field(line, "JobId") }
+    -- "7", or tasks not split off yet: "1-5%2", "4,6-9"
+    local spec = (field(line, "ArrayTaskId") or ""):gsub("%%%d+$", "")
+    local st = { state = field(line, "JobState"), reason = field(line, "Reason"),
+                 exit = field(line, "ExitCode"), limit = field(line, "TimeLimit"),
+                 node = field(line, "BatchHost") or field(line, "NodeList"), id = field(line, "JobId") }
+    for part in spec:gmatch("[^,]+") do
+      local a, b = part:match("^(%d+)%-(%d+)$")
+      a, b = tonumber(a or part), tonumber(b or part)
+      if a and b then
+        for t = math.tointeger(a), math.tointeger(b) do tasks[t] = st end
+      end
     end
   end
   return tasks
@@ -296,8 +306,10 @@ function M.run_all(list, plans, opts, sb)
     if r.status ~= "exited" or r.exit_code ~= 0 then failed = failed + 1 end
     -- hooks stay on the submit host: they run as the results come back
     local rec = list[i]
-    for _, hk in ipairs { r.status == "timeout" and "on_timeout" or r.status == "oom" and "on_oom" or nil, "on_exit" } do
-      local fn = hk and rawget(rec, hk)
+    local hooks = { "on_exit" }
+    if r.status == "timeout" or r.status == "oom" then table.insert(hooks, 1, "on_" .. r.status) end
+    for _, hk in ipairs(hooks) do
+      local fn = type(rec) == "table" and rawget(rec, hk)
       if type(fn) == "function" then
         local arg = hk == "on_exit" and r or { name = r.name, result = r, slurm_job = r.slurm_job }
         local okh, err = xpcall(fn, debug.traceback, arg)
@@ -310,11 +322,15 @@ function M.run_all(list, plans, opts, sb)
     end
     if opts.on_result then opts.on_result(r, i) end
   end
-  local gone_since
+  local gone_since, silent_since
+  -- how long the controller may not answer before the jobs still out are
+  -- given up (shorter once the host was interrupted: it wants to stop)
+  local patience = so.patience or 120
   while done < n do
     local sig = core.signalled()
     if sig and not cancelled_for then
       cancelled_for = sig
+      if sb.on_signal then sb.on_signal(sig) end -- the host's own bookkeeping (its exit status)
       sb.stopping = true
       sh("scancel " .. jobid)
     end
@@ -353,11 +369,23 @@ function M.run_all(list, plans, opts, sb)
       end
     elseif perr then
       -- the controller did not answer this time: tell once, keep trying
-      if not M.warned then
-        M.warned = true
-        io.stderr:write("sandboxlua: slurm: scontrol: ", (perr:match("([^\n]+)") or "?"), " (retrying)\n")
+      local why = perr:match("([^\n]+)") or "?"
+      if not silent_since then
+        silent_since = core.now()
+        io.stderr:write("sandboxlua: slurm: scontrol: ", why, " (retrying)\n")
+      end
+      if core.now() - silent_since > (cancelled_for and 5 or patience) then
+        for i = 1, n do
+          if not results[i] then
+            record(i, { status = cancelled_for and (started[i] and "interrupted" or "skipped") or "cancelled",
+                        exit_code = 125, slurm_job = jobid .. "_" .. (i - 1),
+                        message = ("the Slurm controller stopped answering (%s): job %s_%d given up, "
+                          .. "it may still run"):format(why, jobid, i - 1) })
+          end
+        end
       end
     end
+    if tasks then silent_since = nil end
     progress(running)
     if done < n then core.step(math.floor(poll_s * 1000)) end
   end

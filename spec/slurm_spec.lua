@@ -1,0 +1,265 @@
+-- --slurm: a job list on a real one-node Slurm cluster (munged, slurmctld,
+-- slurmd started by spec/support/slurm.lua in a temporary directory) gives
+-- the results a local run gives; what Slurm does to a task (scancel, its
+-- time limit) and what the host is told (SIGTERM) end as results.
+local H = require "spec.support.helper"
+local S = require "spec.support.slurm"
+local dkjson = require "dkjson"
+
+local cluster, tmp
+-- the Slurm time limit's job: submitted first (a minute of Slurm's time
+-- limit, and up to 30 s until slurmctld looks), collected last
+local slow = {}
+
+local function file(path, s)
+  local f = assert(io.open(path, "w"))
+  f:write(s)
+  f:close()
+  return path
+end
+
+local function json_of(path)
+  local v = dkjson.decode(H.read(path))
+  assert(type(v) == "table", "no JSON in " .. path)
+  return v
+end
+
+-- a host in the background with this cluster's config: its pid; its exit
+-- status lands in rcfile
+local function background(args, out, rcfile)
+  local pid = H.sh(("(export %s; %s %s >%s 2>&1; echo $? >%s) </dev/null >/dev/null 2>&1 & echo $!")
+    :format(cluster.env, H.bin, args, out, rcfile))
+  -- $! is the subshell: the host is its only child
+  local sub = assert(math.tointeger(tonumber(pid:match("(%d+)%s*$"))))
+  local host
+  for _ = 1, 50 do
+    host = H.sh("ps -o pid= --ppid " .. sub):match("(%d+)")
+    if host then break end
+    H.sh("sleep 0.05")
+  end
+  return math.tointeger(tonumber(host)), sub
+end
+
+local function wait_file(path, secs)
+  local deadline = H.core.now() + secs
+  while H.core.now() < deadline do
+    local f = io.open(path)
+    if f then
+      local s = f:read("a")
+      f:close()
+      if s ~= "" then return s end
+    end
+    H.sh("sleep 0.2")
+  end
+end
+
+-- the Slurm job id and state of this run's tasks (squeue: JOBID_TASK STATE)
+local function tasks(name)
+  local out = cluster:sh(("squeue -h -n %s -o '%%i %%T'"):format(name))
+  local t = {}
+  for id, st in out:gmatch("(%S+) (%S+)") do t[#t + 1] = { id = id, state = st } end
+  return t
+end
+
+local function wait_running(name, secs)
+  local deadline = H.core.now() + secs
+  while H.core.now() < deadline do
+    for _, t in ipairs(tasks(name)) do
+      if t.state == "RUNNING" and t.id:match("^%d+_%d+$") then return t.id end
+    end
+    H.sh("sleep 0.2")
+  end
+end
+
+setup(function()
+  local why
+  cluster, why = S.start()
+  assert(cluster, why)
+  tmp = H.tmpdir()
+  local list = file(tmp .. "/slow.lua", ([[return { { name = "over-slurm-time", rootfs = %q,
+    command = { "/bin/sleep", "300" } } }]]):format(H.busybox))
+  slow.rc, slow.out, slow.json = tmp .. "/slow.rc", tmp .. "/slow.out", tmp .. "/slow.json"
+  slow.pid = background(("--slurm --slurm-dir %s/slow-shared --slurm-opt=--time=1 --slurm-opt=--job-name=sbxslow --json %s %s")
+    :format(tmp, slow.json, list), slow.out, slow.rc)
+end)
+
+teardown(function()
+  if cluster then cluster:stop() end
+  if tmp then os.execute("rm -rf " .. tmp) end
+end)
+
+describe("sandboxlua --slurm", function()
+  it("gives a job list the statuses, exit codes, output and JUnit testcases of a local run", function()
+    local marks = tmp .. "/hooks"
+    local list = file(tmp .. "/jobs.lua", ([[
+local bb, marks = %q, ...
+local function j(name, cmd, extra)
+  local r = { name = name, rootfs = bb, command = { "/bin/sh", "-c", cmd },
+              stdio = { stdout = "capture", stderr = "capture" },
+              on_exit = function(r) local f = io.open(marks, "a") f:write(r.name, " ", r.status, "\n") f:close() end }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+local jobs = {
+  j("hello", "echo hello; echo to-stderr >&2"),
+  j("exit1", "exit 1"),
+  j("exit3", "echo three; exit 3"),
+  j("exit42", "exit 42"),
+  j("kill9", "kill -9 $$"),
+  j("term", "kill -TERM $$"),
+  j("wall", "echo before; sleep 5", { limits = { wall = "0.5s" } }),
+  j("env", "echo $GREETING", { env = { PATH = "/bin", GREETING = "hi from env" } }),
+  j("stdin", "cat", { stdio = { stdin = { data = "piped in\n" }, stdout = "capture" } }),
+  j("mounts", "test -r /mnt/hosts && echo x > /scratch/f && cat /scratch/f",
+    { mounts = { { "bind", "/etc", "/mnt", ro = true }, { "tmpfs", "/scratch" } } }),
+  j("notfound", "/no/such/program"),
+  j("nobind", "true", { mounts = { { "bind", "/nonexistent-sbx-slurm", "/mnt", ro = true } } }),
+  j("norootfs", "true", { rootfs = "/nonexistent-sbx-rootfs" }),
+  j("limited", "echo limited", { limits = { memory = "64M", pids = 16, optional = true } }),
+}
+-- computed on the submit host: the nodes get the same jobs
+for i = 1, 2 do jobs[#jobs + 1] = j("computed" .. i, "echo computed " .. i * 7) end
+return { parallel = 4, jobs = jobs }
+]]):format(H.busybox))
+    local t0 = H.core.now()
+    local lout, lrc = H.sh(("%s -q --json %s/local.json --junit %s/local.xml %s -- %s.local")
+      :format(H.bin, tmp, tmp, list, marks))
+    local sout, src = cluster:sh(("%s -q --slurm --slurm-dir %s/shared --partition %s --json %s/slurm.json --junit %s/slurm.xml %s -- %s.slurm")
+      :format(H.bin, tmp, cluster.partition, tmp, tmp, list, marks))
+    local took = H.core.now() - t0
+    assert.are.equal(1, lrc, lout)
+    assert.are.equal(lrc, src, sout)
+    local L, R = json_of(tmp .. "/local.json"), json_of(tmp .. "/slurm.json")
+    assert.are.equal(16, #L)
+    assert.are.equal(#L, #R)
+    for i = 1, #L do
+      local l, r = L[i], R[i]
+      for _, k in ipairs { "name", "status", "exit_code", "signal", "timeout", "stdout", "stderr" } do
+        assert.are.same(l[k], r[k], ("%s: %s\n%s"):format(l.name, k, sout))
+      end
+      assert.are.equal(cluster.host, r.node)
+      assert.truthy(tostring(r.slurm_job):match("^%d+_" .. (i - 1) .. "$"), r.slurm_job)
+    end
+    -- what the jobs did, checked once (the comparison holds the rest)
+    local by = {}
+    for _, r in ipairs(R) do by[r.name] = r end
+    assert.are.equal("hello\n", by.hello.stdout)
+    assert.are.equal("to-stderr\n", by.hello.stderr)
+    assert.are.equal(42, by.exit42.exit_code)
+    assert.are.equal("signaled", by.kill9.status)
+    assert.are.equal(137, by.kill9.exit_code)
+    assert.are.equal("timeout", by.wall.status)
+    assert.are.equal("hi from env\n", by.env.stdout)
+    assert.are.equal("piped in\n", by.stdin.stdout)
+    assert.are.equal("computed 14\n", by.computed2.stdout)
+    assert.are.equal("setup_error", by.nobind.status)
+    assert.truthy(by.nobind.message:find("/nonexistent-sbx-slurm", 1, true), by.nobind.message)
+    assert.truthy(by.norootfs.message:find("on node " .. cluster.host .. ": rootfs /nonexistent-sbx-rootfs", 1, true),
+      by.norootfs.message)
+    assert.are.equal("x\n", by.mounts.stdout)
+    for _, k in ipairs { "hello", "nobind", "norootfs" } do
+      -- setup errors: the step and errno of a local run, the node named
+      local l
+      for _, x in ipairs(L) do if x.name == k then l = x end end
+      assert.are.equal(l.step, by[k].step)
+      assert.are.equal(l.errno, by[k].errno)
+      if l.message then assert.are.equal("on node " .. cluster.host .. ": " .. l.message, by[k].message) end
+    end
+    -- the JUnit testcases: names, and failure/error elements with their type
+    local function cases(xml)
+      local t = {}
+      for attrs, body in H.read(xml):gmatch("<testcase (.-)>(.-)</testcase>") do
+        local kind, ty = body:match("^<(%a+) message=\"[^\"]*\" type=\"([%w_]+)\"")
+        t[#t + 1] = { name = attrs:match('name="([^"]*)"'), kind = kind, type = ty,
+                      out = body:match("<system%-out>(.-)</system%-out>") }
+      end
+      return t
+    end
+    local lc, rc = cases(tmp .. "/local.xml"), cases(tmp .. "/slurm.xml")
+    assert.are.equal(16, #lc)
+    assert.are.same(lc, rc)
+    local function counts(xml) return H.read(xml):match('<testsuite [^>]-(tests="%d+" failures="%d+" errors="%d+" skipped="%d+")') end
+    assert.are.equal(counts(tmp .. "/local.xml"), counts(tmp .. "/slurm.xml"))
+    assert.are.equal('tests="16" failures="7" errors="2" skipped="0"', counts(tmp .. "/slurm.xml"))
+    -- hooks ran on the submit host, once per job, for both runs
+    local function lines(f)
+      local t = {}
+      for l in H.read(f):gmatch("[^\n]+") do t[#t + 1] = l end
+      table.sort(t)
+      return t
+    end
+    assert.are.same(lines(marks .. ".local"), lines(marks .. ".slurm"))
+    assert.are.equal(16, #lines(marks .. ".slurm"))
+    -- the shared directory of the run is removed at the end
+    assert.are.equal("", (H.sh("ls -A " .. tmp .. "/shared")))
+    assert.is_true(took < 40, "took " .. took)
+  end)
+
+  it("ends a job cancelled with scancel as status cancelled, with Slurm's state", function()
+    local list = file(tmp .. "/cancel.lua", ([[return { parallel = 2, jobs = {
+      { name = "long", rootfs = %q, command = { "/bin/sleep", "60" } },
+      { name = "short", rootfs = %q, command = { "/bin/true" } } } }]]):format(H.busybox, H.busybox))
+    local out = tmp .. "/cancel.out"
+    background(("--slurm --slurm-dir %s/shared --slurm-opt=--job-name=sbxcancel --json %s/cancel.json %s")
+      :format(tmp, tmp, list), out, tmp .. "/cancel.rc")
+    local id
+    local deadline = H.core.now() + 15
+    repeat
+      id = wait_running("sbxcancel", 1)
+    until (id and id:match("_0$")) or H.core.now() > deadline
+    assert.truthy(id and id:match("_0$"), "the long job never ran: " .. cluster:sh("squeue"))
+    cluster:sh("scancel " .. id)
+    local rc = wait_file(tmp .. "/cancel.rc", 20)
+    assert.are.equal("1\n", rc, H.read(out))
+    local R = json_of(tmp .. "/cancel.json")
+    assert.are.equal("cancelled", R[1].status, H.read(out))
+    assert.are.equal("CANCELLED", R[1].slurm_state)
+    assert.truthy(R[1].message:find("CANCELLED", 1, true), R[1].message)
+    assert.are.equal(id, R[1].slurm_job)
+    assert.are.equal("exited", R[2].status)
+    assert.are.equal(0, R[2].exit_code)
+    assert.truthy(H.read(out):find("long%s+cancelled"), H.read(out))
+  end)
+
+  it("cancels what it submitted when the host gets SIGTERM", function()
+    local list = file(tmp .. "/term.lua", ([[local j = {}
+      for i = 1, 3 do j[i] = { name = "s" .. i, rootfs = %q, command = { "/bin/sleep", "60" } } end
+      return { parallel = 1, jobs = j }]]):format(H.busybox))
+    local out = tmp .. "/term.out"
+    local pid = background(("--slurm --slurm-dir %s/shared --slurm-opt=--job-name=sbxterm --json %s/term.json %s")
+      :format(tmp, tmp, list), out, tmp .. "/term.rc")
+    assert.truthy(wait_running("sbxterm", 15), "never ran: " .. cluster:sh("squeue"))
+    H.sh("kill -TERM " .. pid)
+    local rc = wait_file(tmp .. "/term.rc", 20)
+    assert.are.equal("143\n", rc, H.read(out))
+    local R = json_of(tmp .. "/term.json")
+    assert.are.equal("interrupted", R[1].status)
+    assert.are.equal("SIGTERM", R[1].interrupted_by)
+    assert.are.equal("skipped", R[2].status)
+    assert.are.equal("skipped", R[3].status)
+    assert.are.same({}, tasks("sbxterm")) -- nothing of it left in Slurm
+  end)
+
+  it("says clearly that sbatch is missing (exit 3) and submits nothing", function()
+    local list = file(tmp .. "/none.lua", [[return { { command = { "/bin/true" } } }]])
+    local out, rc = H.sh(("env PATH=/nonexistent %s --slurm %s"):format(H.bin, list))
+    assert.are.equal(3, rc, out)
+    assert.are.equal("sandboxlua: slurm: sbatch not found on PATH (install Slurm's client commands, "
+      .. "or run without --slurm)\n", out)
+    local out2, rc2 = H.sh(("%s --partition x %s"):format(H.bin, list))
+    assert.are.equal(2, rc2, out2)
+    assert.truthy(out2:find("go with --slurm", 1, true), out2)
+  end)
+
+  it("ends a job over its Slurm time limit as status timeout, with Slurm's reason", function()
+    local rc = wait_file(slow.rc, 120)
+    assert.are.equal("1\n", rc, H.read(slow.out))
+    local R = json_of(slow.json)
+    assert.are.equal("timeout", R[1].status, H.read(slow.out))
+    assert.are.equal("slurm", R[1].timeout)
+    assert.are.equal("TIMEOUT", R[1].slurm_state)
+    assert.are.equal("TimeLimit", R[1].slurm_reason)
+    assert.truthy(R[1].message:find("time limit 00:01:00 reached", 1, true), R[1].message)
+    assert.truthy(H.read(slow.out):find("over%-slurm%-time%s+timeout%(slurm%)"), H.read(slow.out))
+  end)
+end)
