@@ -71,6 +71,7 @@ local function wait_running(name, secs)
   end
 end
 
+describe("sandboxlua --slurm #slurm", function()
 setup(function()
   local why
   cluster, why = S.start()
@@ -88,7 +89,6 @@ teardown(function()
   if tmp then os.execute("rm -rf " .. tmp) end
 end)
 
-describe("sandboxlua --slurm", function()
   it("gives a job list the statuses, exit codes, output and JUnit testcases of a local run", function()
     local marks = tmp .. "/hooks"
     local list = file(tmp .. "/jobs.lua", ([[
