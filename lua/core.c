@@ -728,8 +728,9 @@ static int l_signum(lua_State *L)
 	if (lua_pcall(L, 1, 1, 0) == LUA_OK)
 		return 1;
 bad:
-	lua_pushnil(L);
 	lua_pushfstring(L, "unknown signal %s", luaL_tolstring(L, 1, NULL));
+	lua_pushnil(L);
+	lua_insert(L, -2);
 	return 2;
 }
 

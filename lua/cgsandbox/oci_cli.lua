@@ -281,7 +281,7 @@ local function unlock(fd) if fd then core_().close_fd(fd) end end
 local function state_json(st)
   local status = status_of(st)
   local o = setmetatable({
-    ociVersion = st.ociVersion or "1.0.2", id = st.id,
+    ociVersion = oci.VERSION_MAX, id = st.id, -- the runtime's spec, as runc says its own
     pid = status == "stopped" and 0 or st.pid,
     status = status, bundle = st.bundle, rootfs = st.rootfs, created = st.created,
     owner = st.owner or "",
