@@ -219,6 +219,15 @@ describe("oci runtime", function()
     assert.are.equal(2, rc)
   end)
 
+  it("answers by the name sandboxlua-oci with runc's arguments (an engine's --runtime path)", function()
+    dir = bundle("exit 3")
+    local out, rc = rt(H.build .. "/sandboxlua-oci", root, dir, "state nope")
+    assert.are.equal(3, rc)
+    assert.are.equal('sandboxlua oci: container "nope" does not exist\n', out)
+    _, rc = rt(H.build .. "/sandboxlua-oci", root, dir, "run r1")
+    assert.are.equal(3, rc)
+  end)
+
   describe("conformance with runc", function()
     if not have_runc then
       pending("runc is not installed")

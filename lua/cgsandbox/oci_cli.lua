@@ -1,6 +1,6 @@
 -- `sandboxlua oci COMMAND`: the OCI runtime's command line (loaded only
--- for it).  This slice has `spec` and `features`; create/start/state/...
--- come with the create/start split (issue 12).
+-- for it, or by the name sandboxlua-oci): runc's global flags and commands
+-- over state under --root (issue 12).
 local oci = require "cgsandbox.oci"
 
 local M = {}
