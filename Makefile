@@ -60,7 +60,7 @@ ROCK_PKGS  := luarocks zip
 
 .PHONY: all deps test-deps demo test check check-asan asan bench install uninstall clean static fuzz rock
 
-all: deps $(B)/sandboxlua $(B)/cgsandbox/core.so
+all: deps $(B)/sandboxlua $(B)/sandboxlua-oci $(B)/cgsandbox/core.so
 
 deps: $(B)/.deps-build
 test-deps: $(B)/.deps-test
@@ -138,6 +138,11 @@ $(B)/cgsandbox/core.so: $(B)/lua/core.o $(B)/libsbx.a
 $(B)/sandboxlua: $(B)/lua/sandboxlua.o $(B)/lua/core.o $(B)/lua/embedded.o $(B)/libsbx.a
 	$(Q)$(CC) -pie $(LDHARDEN) -Wl,-E -o $@ $^ -Wl,-Bstatic -l:liblua$(LUA_VERSION).a \
 	  $(LIBS) -Wl,-Bdynamic -lm -ldl
+
+# the same binary by the name an engine calls as its OCI runtime (runc's
+# arguments, no `oci` word)
+$(B)/sandboxlua-oci: $(B)/sandboxlua
+	$(Q)ln -sf sandboxlua $@
 
 # one static binary (for hosts without lua5.4, libcap, libseccomp, liburing)
 static: $(B)/static/sandboxlua
