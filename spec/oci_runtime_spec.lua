@@ -78,7 +78,7 @@ describe("oci runtime", function()
     rroot = H.tmpdir()
   end)
   after_each(function()
-    for _, id in ipairs { "c1", "c2", "r1", "r2", "race" } do
+    for _, id in ipairs { "c1", "c2", "r1", "r2", "n1", "race" } do
       ours(root, "/", "delete --force " .. id .. " >/dev/null 2>&1")
       if have_runc then rt("runc", rroot, "/", "delete --force " .. id .. " >/dev/null 2>&1") end
     end
@@ -224,8 +224,8 @@ describe("oci runtime", function()
     local out, rc = rt(H.build .. "/sandboxlua-oci", root, dir, "state nope")
     assert.are.equal(3, rc)
     assert.are.equal('sandboxlua oci: container "nope" does not exist\n', out)
-    _, rc = rt(H.build .. "/sandboxlua-oci", root, dir, "run r1")
-    assert.are.equal(3, rc)
+    out, rc = rt(H.build .. "/sandboxlua-oci", root, dir, "run n1")
+    assert.are.equal(3, rc, out)
   end)
 
   describe("conformance with runc", function()
