@@ -206,7 +206,7 @@ SPEC_BINS := $(B)/spec/hog $(B)/spec/mtspawn $(B)/spec/noclose
 # the module and host with ASan+UBSan, for the host specs (scripts/test)
 asan: deps
 	$(Q)$(MAKE) --no-print-directory B=$(B)/asan SAN=address,undefined \
-	  $(B)/asan/sandboxlua $(B)/asan/cgsandbox/core.so $(B)/asan/lua5.4
+	  $(B)/asan/sandboxlua $(B)/asan/sandboxlua-oci $(B)/asan/cgsandbox/core.so $(B)/asan/lua5.4
 
 # a lua interpreter with the sanitizer runtime linked in (spec/support/lua.c)
 $(B)/lua5.4: spec/support/lua.c | $(B)/.deps-build
