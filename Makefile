@@ -61,7 +61,7 @@ ROCK_PKGS  := luarocks zip
 
 .PHONY: all deps test-deps demo test check check-asan asan bench install uninstall clean static fuzz rock
 
-all: deps $(B)/sandboxlua $(B)/cgsandbox/core.so
+all: deps $(B)/sandboxlua $(B)/sandboxlua-oci $(B)/cgsandbox/core.so
 
 deps: $(B)/.deps-build
 test-deps: $(B)/.deps-test
@@ -140,6 +140,11 @@ $(B)/sandboxlua: $(B)/lua/sandboxlua.o $(B)/lua/core.o $(B)/lua/embedded.o $(B)/
 	$(Q)$(CC) -pie $(LDHARDEN) -Wl,-E -o $@ $^ -Wl,-Bstatic -l:liblua$(LUA_VERSION).a \
 	  $(LIBS) -Wl,-Bdynamic -lm -ldl
 
+# the same binary by the name an engine calls as its OCI runtime (runc's
+# arguments, no `oci` word)
+$(B)/sandboxlua-oci: $(B)/sandboxlua
+	$(Q)ln -sf sandboxlua $@
+
 # one static binary (for hosts without lua5.4, libcap, libseccomp, liburing)
 static: $(B)/static/sandboxlua
 $(B)/static/sandboxlua: lua/sandboxlua.c lua/core.c $(B)/lua/embedded.c $(LIB_SRC) $(B)/core/init_image.o $(B)/core/seccomp_prebuilt.c
@@ -202,7 +207,7 @@ SPEC_BINS := $(B)/spec/hog $(B)/spec/mtspawn $(B)/spec/noclose
 # the module and host with ASan+UBSan, for the host specs (scripts/test)
 asan: deps
 	$(Q)$(MAKE) --no-print-directory B=$(B)/asan SAN=address,undefined \
-	  $(B)/asan/sandboxlua $(B)/asan/cgsandbox/core.so $(B)/asan/lua5.4
+	  $(B)/asan/sandboxlua $(B)/asan/sandboxlua-oci $(B)/asan/cgsandbox/core.so $(B)/asan/lua5.4
 
 # a lua interpreter with the sanitizer runtime linked in (spec/support/lua.c)
 $(B)/lua5.4: spec/support/lua.c | $(B)/.deps-build

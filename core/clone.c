@@ -139,8 +139,9 @@ pid_t sbx_clone_init(struct sbx_clone_req *r)
 	ca.flags = r->flags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND;
 	ca.pidfd = (uint64_t)(uintptr_t)r->pidfd;
 	/* no exit signal: a host program's waitpid(-1) never sees our
-	 * children; they are waited for by pidfd with __WALL */
-	ca.exit_signal = 0;
+	 * children; they are waited for by pidfd with __WALL.  A detached
+	 * (OCI) jail's is SIGCHLD: its reaper is whoever inherits it */
+	ca.exit_signal = (uint64_t)r->exit_signal; /* 0 but when detached */
 	ca.cgroup = r->flags & CLONE_INTO_CGROUP ? (uint64_t)r->cgroup_fd : 0;
 	r->exec_errno = 0;
 

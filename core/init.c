@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -281,7 +282,8 @@ static int drop_self(int sock, const struct sbx_initplan *ip,
 	}
 	/* no ptrace, no /proc/1/{mem,fd,root,exe} for the jail */
 	prctl(PR_SET_DUMPABLE, 0);
-	arm_pdeath(sock);
+	if (!ip->p.detached) /* a detached jail outlives its host */
+		arm_pdeath(sock);
 	return 0;
 }
 
@@ -335,6 +337,64 @@ static void reset_ignored(void)
 	}
 }
 
+/* a detached jail's fifo, opened on the host's tree (before pivot_root):
+ * read-write, so the open never blocks and no hang-up comes while init
+ * waits; `start` opens it for writing (which finds init there, or ENXIO
+ * once it is gone) and writes a byte */
+static int open_fifo(int sock, const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		struct sbx_err e;
+		sbx_err_set(&e, fd < 0 ? errno : ENOTSUP, "fifo", "%s: %s", path,
+			    fd < 0 ? "open the start fifo" : "not a fifo");
+		fail(sock, &e);
+	}
+	return fd;
+}
+
+/* CREATED told, wait for start's byte; a signal that would end a process
+ * by default ends the waiting container (there is no command yet to pass
+ * it on to), with 128+N like any other end */
+static void await_start(int sock, int fifo)
+{
+	sigset_t all;
+	sigfillset(&all);
+	int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0)
+		fail_msg(sock, errno, "fifo", "init: signalfd");
+	sbx_msg_send(sock, SBX_MSG_CREATED, 0, -1);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fifo, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(125);
+		}
+		if (p[0].revents & POLLIN) {
+			char b;
+			if (read(fifo, &b, 1) == 1)
+				break;
+			continue;
+		}
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
+				continue;
+			int s = (int)si.ssi_signo;
+			if (s == SIGCHLD || s == SIGCONT || s == SIGURG ||
+			    s == SIGWINCH || s == SIGTSTP || s == SIGTTIN ||
+			    s == SIGTTOU || s == SIGSTOP)
+				continue;
+			_exit(128 + s);
+		}
+	}
+	close(sfd);
+	close(fifo);
+}
+
 static bool started_by_host(int argc, char **argv)
 {
 	int type;
@@ -382,6 +442,15 @@ int main(int argc, char **argv)
 	if (sbx_plan_decode(plan.buf, plan.len, &ip, &e) < 0)
 		fail(sock, &e);
 	sbx_cap_last_set(ip.p.cap_last);
+	int fifo = -1;
+	if (ip.p.detached) {
+		/* from here on init does not depend on the host staying */
+		prctl(PR_SET_PDEATHSIG, 0);
+		if (ip.p.park || ip.p.tty || !ip.have_job)
+			fail_msg(sock, EINVAL, "plan", "plan: a detached jail "
+				 "has no pool or console");
+		fifo = open_fifo(sock, ip.p.detached);
+	}
 	if (ip.p.trace) {
 		trace.on = true;
 		sbx_trace_mark("read plan");
@@ -399,6 +468,8 @@ int main(int argc, char **argv)
 	else if (plan.nfds)
 		fail_msg(sock, EPROTO, "plan", "plan: unexpected fds");
 	setup(&ip.p, &cx);
+	if (fifo >= 0)
+		await_start(sock, fifo);
 
 	if (!ip.have_job) { /* a pool's jail: wait for its job */
 		sbx_msg_send(sock, SBX_MSG_PARKED, 0, -1);

@@ -33,6 +33,7 @@ enum sbx_msg_type {
 	SBX_MSG_TTY,         /* the console's master (SCM_RIGHTS) */
 	SBX_MSG_PARKED,      /* set up, waiting for a JOB (pools) */
 	SBX_MSG_TRACE,       /* msg: init's steps, "step=us;..." */
+	SBX_MSG_CREATED,     /* plan->detached: built, waiting on the fifo */
 };
 struct sbx_msg {
 	int type;
@@ -99,6 +100,7 @@ struct sbx_clone_req {
 	int image;          /* the sealed image (>= 5 here) */
 	bool await_go;      /* image stays open as fd 4, argv says so */
 	uint64_t nofile_soft; /* RLIMIT_NOFILE's soft limit for init, 0: keep */
+	int exit_signal;    /* 0, or SIGCHLD for a detached jail */
 	int *pidfd;         /* out */
 	int exec_errno;     /* out: the exec of init failed */
 };

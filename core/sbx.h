@@ -247,6 +247,18 @@ struct sbx_plan {
 	bool park;                   /* pools: build the jail, then wait for
 				      * sbx_jail_start (argv etc. unused) */
 	bool trace;                  /* time each setup step (res.trace) */
+	const char *detached;        /* an OCI container's create: the path of
+				      * a fifo (made by the caller) that init
+				      * opens before pivot_root; the jail is
+				      * built, the host told CREATED, and init
+				      * waits for one byte on it (start) before
+				      * the command is forked.  Init survives
+				      * the host (no parent-death signal, the
+				      * socket's hang-up ignored) and is cloned
+				      * with exit signal SIGCHLD, so whoever
+				      * inherits it can waitpid() for it; its
+				      * exit status is the command's (128+N
+				      * for a signal).  NULL: every other mode */
 	int64_t sample_ns;           /* timeline: sample the cgroup this
 				      * often (0: no timeline) */
 	size_t sample_max;           /* points kept; 0: 1000 (then the
@@ -379,6 +391,7 @@ struct sbx_jail {
 	int wait_status;             /* from the init's EXIT record */
 	bool got_exit_record;
 	bool ready, sock_eof;        /* READY seen; the sync socket closed */
+	bool created;                /* plan->detached: CREATED seen */
 	int inotify_wd;
 	unsigned pending;            /* io_uring ops in flight for this jail */
 	struct sbx_result res;
@@ -396,6 +409,9 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
  * cpu_time and output limits (the rest is the pool's plan) */
 int sbx_jail_start(struct sbx_jail *j, const struct sbx_plan *job,
 		   struct sbx_err *e);
+/* plan->detached, after a successful spawn: let the jail go without
+ * killing it (fds closed, the cgroup left in place; nothing waited for) */
+void sbx_jail_detach(struct sbx_jail *j);
 /* SIGKILL: the whole jail (cgroup.kill); any other signal: the command,
  * through its pidfd (STOP and CONT too); before the command exists, init
  * passes it on once it does (STOP/CONT/TSTP/TTIN/TTOU then fail EAGAIN) */

@@ -425,6 +425,10 @@ static void drain_msgs(struct sbx_jail *j, bool block)
 		} else if (m.type == SBX_MSG_EXIT) {
 			j->wait_status = m.status;
 			j->got_exit_record = true;
+		} else if (m.type == SBX_MSG_CREATED) {
+			j->created = true;
+			if (block)
+				return;
 		} else if (m.type == SBX_MSG_READY ||
 			   m.type == SBX_MSG_PARKED) {
 			j->ready = m.type == SBX_MSG_READY;
@@ -618,6 +622,11 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 	pid_t pid = -1;
 
 	jail_init(j, p);
+	if (p->detached && (p->park || p->tty || p->async_start)) {
+		sbx_err_set(e, EINVAL, "spawn", "a detached (OCI) jail has no "
+			    "pool, console or asynchronous start");
+		goto fail;
+	}
 	if (p->nmounts > SBX_MAX_MOUNTS) {
 		sbx_err_set(e, E2BIG, "mount", "more than %d mounts",
 			    SBX_MAX_MOUNTS);
@@ -671,6 +680,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 				 (into ? CLONE_INTO_CGROUP : 0),
 			.cgroup_fd = j->cg.dirfd, .sock = sv[1], .image = c->image,
 			.await_go = go, .pidfd = &j->pidfd,
+			.exit_signal = p->detached ? SIGCHLD : 0,
 			.nofile_soft = c->nofile_soft,
 		};
 		pid = sbx_clone_init(&req);
@@ -739,12 +749,20 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 	hmark(j, "host", "send plan");
 	if (p->async_start && !p->tty)
 		return 0; /* the supervisor reads READY, PARKED or ERROR */
-	drain_msgs(j, true); /* until READY/PARKED, or EOF when init died */
+	drain_msgs(j, true); /* until READY/PARKED/CREATED, or EOF when init
+			      * died */
 	hmark(j, "host", "wait for READY");
 	if (j->ttyfd >= 0)
 		sbx_jail_tty_resize(j);
 	if (j->res.status == SBX_ST_SETUP_ERROR) {
 		*e = j->res.err;
+		sbx_jail_finish(j);
+		return -1;
+	}
+	if (p->detached && !j->created) {
+		sbx_err_set(e, EPIPE, "spawn", "the jail's init ended before "
+			    "it was created");
+		set_failed(j, e);
 		sbx_jail_finish(j);
 		return -1;
 	}
@@ -815,6 +833,17 @@ fail:
 	for (int i = 1; i < 3; i++)
 		sbx_closep(&j->outfd[i]);
 	return -1;
+}
+
+void sbx_jail_detach(struct sbx_jail *j)
+{
+	sbx_closep(&j->sockfd);
+	sbx_closep(&j->pidfd);
+	sbx_closep(&j->cmd_pidfd);
+	if (j->has_cg)
+		sbx_cgroup_close(&j->cg); /* no kill, no rmdir */
+	j->has_cg = false;
+	j->reaped = j->done = j->cleaned = true;
 }
 
 static bool stops(int sig)

@@ -8,6 +8,7 @@
 #include "../core/sbx.h"
 #include "../core/jail.h"
 #include "../core/util.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <errno.h>
@@ -18,8 +19,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
@@ -480,6 +485,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->tty = opt_bool(L, t, "tty", false);
 	p->async_start = opt_bool(L, t, "async_start", false);
 	p->park = opt_bool(L, t, "park", false);
+	p->detached = opt_str(L, t, "detached");
 	p->trace = opt_bool(L, t, "trace", false);
 	p->sample_ns = (int64_t)opt_range(L, t, "sample_ms", 0, 0, 3600000LL) * 1000000;
 	p->sample_max = (size_t)opt_range(L, t, "sample_max", 0, 0, 1000000);
@@ -618,6 +624,241 @@ static int l_spawn(lua_State *L)
 	return 1;
 }
 
+static int signum_pcall(lua_State *L);
+/* ---- the OCI runtime's pieces ------------------------------------------ */
+static int push_errno(lua_State *L, int err, const char *what)
+{
+	lua_pushnil(L);
+	lua_pushfstring(L, "%s: %s", what, strerror(err));
+	lua_pushstring(L, sbx_errno_name(err));
+	return 3;
+}
+
+/* core.create(plan) -> pid, cgroup_path | nil, msg, errno_name: a
+ * detached jail (plan.detached = the fifo's path) is built and let go;
+ * its init waits on the fifo, and this process may exit */
+static int l_create(lua_State *L)
+{
+	struct sbx_plan p;
+	struct sbx_err e = { 0 };
+	struct sbx_jail j;
+
+	read_plan(L, 1, &p);
+	if (!p.detached)
+		luaL_error(L, "core.create: plan.detached (the fifo) is missing");
+	struct lhost *h = get_host(L);
+	int rc = sbx_jail_spawn(h->ctx, &p, &j, &e);
+	release_scratch(L);
+	if (rc < 0) {
+		sbx_jail_free(&j);
+		return push_err(L, &e);
+	}
+	lua_pushinteger(L, j.pid);
+	if (j.has_cg)
+		lua_pushstring(L, j.cg.path);
+	else
+		lua_pushnil(L);
+	sbx_jail_detach(&j);
+	sbx_jail_free(&j);
+	return 2;
+}
+
+/* core.mkfifo(path, mode) -> true | nil, msg, errno_name */
+static int l_mkfifo(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	if (mkfifo(path, (mode_t)luaL_optinteger(L, 2, 0600)) < 0)
+		return push_errno(L, errno, path);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* core.mkdir(path, mode) -> true | nil, msg, errno_name (EEXIST: one
+ * caller wins) */
+static int l_mkdir(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	if (mkdir(path, (mode_t)luaL_optinteger(L, 2, 0700)) < 0)
+		return push_errno(L, errno, path);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* core.flock(path) -> fd | nil, msg, errno_name: an exclusive lock held
+ * until core.close_fd(fd) or the process's end */
+static int l_flock(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return push_errno(L, errno, path);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int err = errno;
+			close(fd);
+			return push_errno(L, err, path);
+		}
+	}
+	lua_pushinteger(L, fd);
+	return 1;
+}
+
+static int l_close_fd(lua_State *L)
+{
+	close((int)luaL_checkinteger(L, 1));
+	return 0;
+}
+
+/* core.signum(name or number) -> number | nil, msg */
+static int l_signum(lua_State *L)
+{
+	if (lua_type(L, 1) == LUA_TSTRING) {
+		const char *s = lua_tostring(L, 1);
+		char *end;
+		long v = strtol(s, &end, 10);
+		if (*s && !*end) {
+			if (v < 1 || v >= NSIG)
+				goto bad;
+			lua_pushinteger(L, v);
+			return 1;
+		}
+	}
+	lua_pushcfunction(L, signum_pcall);
+	lua_pushvalue(L, 1);
+	if (lua_pcall(L, 1, 1, 0) == LUA_OK)
+		return 1;
+bad:
+	lua_pushfstring(L, "unknown signal %s", luaL_tolstring(L, 1, NULL));
+	lua_pushnil(L);
+	lua_insert(L, -2);
+	return 2;
+}
+
+/* the 22nd field of /proc/PID/stat: the start time, which tells a pid's
+ * process from a later one with the same number; -1 when gone */
+static long long proc_starttime(pid_t pid, char *state)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (sbx_read_at(AT_FDCWD, path, buf, sizeof buf) < 0)
+		return -1;
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	if (state)
+		*state = p[2];
+	unsigned long long v;
+	/* after ")": state is field 3, start time field 22 */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+			  "%*d %*d %*d %*d %*d %*d %llu", &v) != 1)
+		return -1;
+	return (long long)v;
+}
+
+/* core.proc_start(pid) -> starttime, state ("R", "S", "Z"...) | nil */
+static int l_proc_start(lua_State *L)
+{
+	char st = '?';
+	long long v = proc_starttime((pid_t)luaL_checkinteger(L, 1), &st);
+	if (v < 0)
+		return 0;
+	lua_pushinteger(L, v);
+	lua_pushlstring(L, &st, 1);
+	return 2;
+}
+
+/* core.pidfd_kill(pid, sig, starttime|nil) -> true | nil, msg, errno:
+ * through a pidfd, so the signal reaches the process the pid was when
+ * checked (and the start time says it still is the container's) */
+static int l_pidfd_kill(lua_State *L)
+{
+	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+	int sig = (int)luaL_checkinteger(L, 2);
+	lua_Integer want = luaL_optinteger(L, 3, -1);
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return push_errno(L, errno, "pidfd_open");
+	if (want >= 0 && proc_starttime(pid, NULL) != (long long)want) {
+		close(fd);
+		return push_errno(L, ESRCH, "the container's process");
+	}
+	int r = (int)syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+	int err = errno;
+	close(fd);
+	if (r < 0)
+		return push_errno(L, err, "pidfd_send_signal");
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* core.waitpid(pid) -> exit code (128+N for a signal) | nil, msg, errno */
+static int l_waitpid(lua_State *L)
+{
+	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+	int st;
+	while (waitpid(pid, &st, __WALL) < 0)
+		if (errno != EINTR)
+			return push_errno(L, errno, "waitpid");
+	lua_pushinteger(L, WIFEXITED(st) ? WEXITSTATUS(st)
+					 : 128 + WTERMSIG(st));
+	return 1;
+}
+
+/* core.fifo_start(path) -> true | nil, msg, errno: the byte a waiting
+ * detached jail's init reads (ENXIO: nobody waits on it any more) */
+static int l_fifo_start(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return push_errno(L, errno, path);
+	ssize_t n = write(fd, "0", 1);
+	int err = errno;
+	close(fd);
+	if (n != 1)
+		return push_errno(L, n < 0 ? err : EIO, path);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* core.listdir(path) -> { names } (without . and ..) | nil, msg, errno */
+static int l_listdir(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	DIR *d = opendir(path);
+	if (!d)
+		return push_errno(L, errno, path);
+	lua_newtable(L);
+	int i = 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		lua_pushstring(L, de->d_name);
+		lua_rawseti(L, -2, ++i);
+	}
+	closedir(d);
+	return 1;
+}
+
+static int l_sleep(lua_State *L)
+{
+	lua_Number s = luaL_checknumber(L, 1);
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* core.realtime() -> seconds, nanoseconds (CLOCK_REALTIME) */
+static int l_realtime(lua_State *L)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	lua_pushinteger(L, ts.tv_sec);
+	lua_pushinteger(L, ts.tv_nsec);
+	return 2;
+}
+
 static int l_jail_pid(lua_State *L)
 {
 	lua_pushinteger(L, check_jail(L, 1, true)->j.pid);
@@ -688,6 +929,12 @@ static int signum(lua_State *L, int i)
 			return s;
 	}
 	return luaL_argerror(L, i, "unknown signal");
+}
+
+static int signum_pcall(lua_State *L)
+{
+	lua_pushinteger(L, signum(L, 1));
+	return 1;
 }
 
 static int l_jail_kill(lua_State *L)
@@ -1707,6 +1954,19 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "getgid", l_getgid },
 		{ "getpid", l_getpid },
 		{ "blockdev", l_blockdev },
+		{ "create", l_create },
+		{ "mkfifo", l_mkfifo },
+		{ "mkdir", l_mkdir },
+		{ "flock", l_flock },
+		{ "close_fd", l_close_fd },
+		{ "signum", l_signum },
+		{ "proc_start", l_proc_start },
+		{ "pidfd_kill", l_pidfd_kill },
+		{ "waitpid", l_waitpid },
+		{ "fifo_start", l_fifo_start },
+		{ "sleep", l_sleep },
+		{ "listdir", l_listdir },
+		{ "realtime", l_realtime },
 		{ NULL, NULL },
 	};
 	luaL_newmetatable(L, JAIL_MT);

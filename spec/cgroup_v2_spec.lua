@@ -203,13 +203,14 @@ describe("delegation #cgroup", function()
       "echo ctl: $(cat /sys/fs/cgroup/cgroup.subtree_control)",
       "mkdir /sys/fs/cgroup/child && echo 20M > /sys/fs/cgroup/child/memory.max && echo child: $(cat /sys/fs/cgroup/child/memory.max)",
       "echo 1G > /sys/fs/cgroup/memory.max 2>/dev/null; echo own: $?",
+      "mkdir /sys/fs/cgroup/done",
       "exec sleep 30",
     }, "; "), { limits = { memory = "100M", pids = 32 }, cgroup = { delegate = true } })))
     finally(function() h:close() end)
     -- from outside, through the kernel: the child is below the leaf, limited
     local leaf = h:cgroup()
     local deadline = H.core.now() + 10
-    while not io.open(leaf .. "/child/memory.max") and H.core.now() < deadline do sb.pump(50) end
+    while not io.open(leaf .. "/done/cgroup.procs") and H.core.now() < deadline do sb.pump(50) end
     assert.are.equal("20971520", read(leaf .. "/child/memory.max"))
     assert.are.equal("104857600", read(leaf .. "/memory.max"))
     h:kill("TERM")

@@ -359,6 +359,33 @@ print("ok")
 end)
 
 describe("doc/result.schema.json", function()
+  it("accepts a real run's timeline, io, limits and clock fields, and refuses a malformed timeline", function()
+    local dir = H.tmpdir()
+    finally(function() os.execute("rm -rf " .. dir) end)
+    local rf = H.recipe_file(("return { { rootfs = %q, command = { '/bin/sh', '-c', 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done' }, "
+                              .. "limits = { memory = '64M', pids = 16, cpu = 1, optional = true } }, "
+                              .. "{ rootfs = %q, command = { '/bin/true' } } }"):format(H.busybox, H.busybox))
+    local out, rc = H.sh(("%s -q --sample 10ms --json %s/r.json %s"):format(H.bin, dir, rf))
+    os.remove(rf)
+    assert.are.equal(0, rc, out)
+    local o, r = schema_check(dir .. "/r.json")
+    assert.are.equal(0, r, o)
+    local _, jrc = jq(".[0].timeline.t | length >= 1", dir .. "/r.json")
+    assert.are.equal(0, jrc)
+    _, jrc = jq(".[0].started_at > 1.7e9 and .[0].ended_at >= .[0].started_at", dir .. "/r.json")
+    assert.are.equal(0, jrc)
+    for _, b in ipairs({ { status = "exited", exit_code = 0, timeline = { interval = 0.1 } },
+                         { status = "exited", exit_code = 0, timeline = { interval = 0.1, t = { 0.1 }, memory = { -1 } } },
+                         { status = "exited", exit_code = 0, timeline = { interval = 0.1, t = { 0.1 }, bogus = { 1 } } },
+                         { status = "exited", exit_code = 0, io = { { name = "vda" } } },
+                         { status = "exited", exit_code = 0, cpu_max = -0.5 } }) do
+      local f = write(report.json({ b }))
+      local o2, r2 = schema_check(f)
+      os.remove(f)
+      assert.are.equal(1, r2, json.encode(b) .. " passed: " .. o2)
+    end
+  end)
+
   it("accepts every status and field; refuses unknown keys, wrong types and missing fields", function()
     local rs = synthetic()
     rs[1].skipped_controllers = { "memory", "pids" }

@@ -457,6 +457,11 @@ function M.main(argv)
   if argv and argv[1] == "--slurm-task" then
     return require("cgsandbox.slurm").task(slice(argv, 2))
   end
+  -- called by the name sandboxlua-oci (a link): an engine's runtime path,
+  -- with runc's arguments
+  if argv and type(argv[0]) == "string" and argv[0]:match("[^/]*$") == "sandboxlua-oci" then
+    return require("cgsandbox.oci_cli").main(slice(argv, 1))
+  end
   -- many jails want many fds; the jails themselves get the old limit
   core.raise_nofile()
   local o, err = parse_args(argv or {})

@@ -1,24 +1,76 @@
 -- `sandboxlua oci COMMAND`: the OCI runtime's command line (loaded only
--- for it).  This slice has `spec` and `features`; create/start/state/...
--- come with the create/start split (issue 12).
+-- for it, or by the name sandboxlua-oci): runc's global flags and commands
+-- over state under --root (issue 12).
 local oci = require "cgsandbox.oci"
 
 local M = {}
 
 local USAGE = [[
-usage: sandboxlua oci spec [--rootless] [--bundle DIR]
-       sandboxlua oci features
+usage: sandboxlua oci [GLOBAL FLAGS] COMMAND [ARGS]
+       sandboxlua-oci [GLOBAL FLAGS] COMMAND [ARGS]   (the same, by its name)
 
-  spec       write a default config.json (as runc spec does; args "sh") in
-             DIR (default: the current directory)
-  features   print what this runtime supports, as runc features does (JSON)
+global flags (as runc's):
+  --root DIR          the containers' state (default /run/sandboxlua)
+  --log FILE          errors (and --debug lines) also go to FILE
+  --log-format F      text (default) or json: {"level","msg","time"} lines
+  --debug             debug lines in the log
+  --policy FILE       the site policy (default /etc/sandboxlua/oci-policy.lua
+                      when it exists)
+  --systemd-cgroup    refused: not supported yet
 
-The other OCI runtime commands (create, start, state, kill, delete, run,
-exec, ps, pause, resume, update, list) are not there yet.  See doc/oci.md.
+commands:
+  create [--bundle B] [--pid-file F] ID   build the container; it waits for start
+  start ID                                run its process
+  run [--bundle B] [--pid-file F] [--detach] ID
+                                          create + start; waits and exits
+                                          with the process's status, then deletes
+  state ID                                its state as JSON (runc's fields)
+  kill [--all] ID [SIGNAL]                default SIGTERM
+  delete [--force] ID                     remove it (--force: also a running one)
+  list [--format table|json] [--quiet]
+  ps [--format table|json] ID             the processes of its cgroup
+  pause ID / resume ID                    cgroup.freeze
+  spec [--rootless] [--bundle DIR]        write a default config.json
+  features                                what this runtime supports (JSON)
+
+exit status: 0 done, 1 failed, 2 usage, 3 no such container, 4 the
+container's state does not allow it, 5 config.json or the policy refused.
+exec, update, events, checkpoint and restore are not supported yet.
+See doc/oci.md.
 ]]
 
+-- the global flags' log (--log, --log-format, --debug)
+local G = { root = "/run/sandboxlua", log = nil, log_format = "text", debug = false }
+
+local function core_() return require "cgsandbox.core" end
+
+local function rfc3339(sec, nsec)
+  return os.date("!%Y-%m-%dT%H:%M:%S", sec) .. ("." .. ("%09d"):format(nsec)):gsub("0+$", ""):gsub("%.$", "") .. "Z"
+end
+
+local function now3339() return rfc3339(core_().realtime()) end
+
+local function log(level, msg)
+  if not G.log then return end
+  if level == "debug" and not G.debug then return end
+  local f = io.open(G.log, "a")
+  if not f then return end
+  if G.log_format == "json" then
+    f:write(require("dkjson").encode({ level = level, msg = msg, time = now3339() },
+      { keyorder = { "level", "msg", "time" } }), "\n")
+  else
+    f:write(("time=%q level=%s msg=%q\n"):format(now3339(), level, msg))
+  end
+  f:close()
+end
+
+-- exit statuses
+local E_FAIL, E_USAGE, E_NOENT, E_STATE, E_CONFIG = 1, 2, 3, 4, 5
+
 local function die(code, fmt, ...)
-  io.stderr:write("sandboxlua oci: ", fmt:format(...), "\n")
+  local msg = fmt:format(...)
+  io.stderr:write("sandboxlua oci: ", msg, "\n")
+  log("error", msg)
   return code
 end
 
@@ -106,7 +158,552 @@ local function spec(args)
   return 0
 end
 
+------------------------------------------------------------------------
+-- the runtime: state under --root, one directory per container:
+--   state.json  (written whole, then renamed into place)
+--   exec.fifo   (while created: its init waits for start's byte on it)
+-- the directory itself is the lock (flock) for commands that change it
+
+local ARR_MT, OBJ_MT = oci.array_mt, oci.object_mt
+local STATE_ORDER = { "ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner",
+                      "annotations" }
+
+local function dir_of(id) return G.root .. "/" .. id end
+
+local function valid_id(id)
+  return type(id) == "string" and #id <= 1024 and id:match("^[%w][%w_.+-]*$") ~= nil
+end
+
+local function read_file(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write_atomic(path, text)
+  local tmp = path .. ".tmp" .. core_().getpid()
+  local f, err = io.open(tmp, "w")
+  if not f then return nil, err end
+  f:write(text)
+  f:close()
+  local ok, rerr = os.rename(tmp, path)
+  if not ok then os.remove(tmp) return nil, rerr end
+  return true
+end
+
+local function abspath(p)
+  if p:sub(1, 1) == "/" then return p end
+  local cwd = os.getenv("PWD")
+  if not cwd then
+    local h = io.popen("pwd")
+    cwd = h:read("l")
+    h:close()
+  end
+  return (cwd .. "/" .. p):gsub("/%./", "/"):gsub("/%.$", "")
+end
+
+local function mkdir_p(path)
+  local c = core_()
+  local cur = ""
+  for seg in path:gmatch("[^/]+") do
+    cur = cur .. "/" .. seg
+    local ok, _, en = c.mkdir(cur, tonumber("711", 8))
+    if not ok and en ~= "EEXIST" then return nil, ("cannot create %s"):format(cur) end
+  end
+  return true
+end
+
+-- the saved state, or nil (no such container)
+local function load_state(id)
+  local text = read_file(dir_of(id) .. "/state.json")
+  if not text then return nil end
+  local st = require("dkjson").decode(text)
+  if type(st) ~= "table" then return nil end
+  return st
+end
+
+local function save_state(st)
+  local json = require("dkjson").encode(st, { indent = true })
+  return write_atomic(dir_of(st.id) .. "/state.json", json .. "\n")
+end
+
+local function cg_read(st, file)
+  if not st.cgroup then return nil end
+  local v = read_file(st.cgroup .. "/" .. file)
+  return v and v:gsub("%s+$", "")
+end
+
+local function cg_write(st, file, value)
+  local f, err = io.open(st.cgroup .. "/" .. file, "w")
+  if not f then return nil, err end
+  local ok, werr = f:write(value)
+  local cok, cerr = f:close()
+  if not ok or not cok then return nil, werr or cerr end
+  return true
+end
+
+-- the container's init is the saved pid with the saved start time, and
+-- not a zombie
+local function alive(st)
+  if not st.pid or st.pid <= 0 then return false end
+  local t, pstate = core_().proc_start(st.pid)
+  return t ~= nil and t == st.pid_start and pstate ~= "Z" and pstate ~= "X"
+end
+
+-- fifo test without opening it for reading (that would block): io.open
+-- of a fifo for reading blocks, so look at the directory instead
+local function has_fifo(id)
+  for _, n in ipairs(core_().listdir(dir_of(id)) or {}) do
+    if n == "exec.fifo" then return true end
+  end
+  return false
+end
+
+local function status_of(st)
+  if not alive(st) then return "stopped" end
+  if st.status == "creating" then return "creating" end
+  if has_fifo(st.id) then return "created" end
+  local ev = cg_read(st, "cgroup.events") or ""
+  if ev:match("frozen 1") then return "paused" end
+  return "running"
+end
+
+local function lock(id)
+  local fd = core_().flock(dir_of(id))
+  return fd
+end
+
+local function unlock(fd) if fd then core_().close_fd(fd) end end
+
+-- the state JSON as runc prints it
+local function state_json(st)
+  local status = status_of(st)
+  local o = setmetatable({
+    ociVersion = oci.VERSION_MAX, id = st.id, -- the runtime's spec, as runc says its own
+    pid = status == "stopped" and 0 or st.pid,
+    status = status, bundle = st.bundle, rootfs = st.rootfs, created = st.created,
+    owner = st.owner or "",
+  }, OBJ_MT)
+  if st.annotations and next(st.annotations) then
+    o.annotations = setmetatable(st.annotations, OBJ_MT)
+  end
+  return oci.encode(o, STATE_ORDER)
+end
+
+local function sleep(s) core_().sleep(s) end
+
+-- kill everything of it and wait (a few seconds) until it is gone
+local function destroy(st)
+  local c = core_()
+  if st.cgroup and read_file(st.cgroup .. "/cgroup.procs") then
+    cg_write(st, "cgroup.kill", "1")
+  end
+  if alive(st) then c.pidfd_kill(st.pid, 9, st.pid_start) end
+  for _ = 1, 500 do
+    local ev = st.cgroup and cg_read(st, "cgroup.events")
+    if not alive(st) and (not ev or ev:match("populated 0")) then break end
+    sleep(0.01)
+  end
+  if st.cgroup and read_file(st.cgroup .. "/cgroup.procs") then
+    local ok, err = os.remove(st.cgroup)
+    if not ok then return nil, ("remove the cgroup %s: %s"):format(st.cgroup, err) end
+  end
+  return true
+end
+
+local function remove_dir(id)
+  local d = dir_of(id)
+  for _, n in ipairs(core_().listdir(d) or {}) do os.remove(d .. "/" .. n) end
+  os.remove(d)
+end
+
+-- flags of a command: spec is { name = "value"|"flag", alias = canonical }
+local function parse(args, spec, cmd)
+  local o, pos = {}, {}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--" then
+      for j = i + 1, #args do pos[#pos + 1] = args[j] end
+      break
+    end
+    local name, val = a:match("^%-%-?([%w-]+)=(.*)$")
+    if not name then name = a:match("^%-%-?([%w-]+)$") end
+    if name and a:sub(1, 1) == "-" then
+      local kind = spec[name]
+      if type(kind) == "string" and spec[kind] then name, kind = kind, spec[kind] end
+      if not kind then return nil, ("%s: unknown flag %s"):format(cmd, a) end
+      if kind == "flag" then
+        o[name] = val == nil or val == "true"
+      else
+        if val == nil then
+          i = i + 1
+          val = args[i]
+          if val == nil then return nil, ("%s: %s needs a value"):format(cmd, a) end
+        end
+        o[name] = val
+      end
+    else
+      pos[#pos + 1] = a
+    end
+    i = i + 1
+  end
+  return o, pos
+end
+
+local function need_id(pos, cmd, n)
+  n = n or 1
+  if #pos < 1 then return nil, ("%s: a container ID is needed"):format(cmd) end
+  if #pos > n then return nil, ("%s: unexpected argument %q"):format(cmd, pos[n + 1]) end
+  if not valid_id(pos[1]) then return nil, ("%s: invalid container ID %q"):format(cmd, pos[1]) end
+  return pos[1]
+end
+
+local function no_container(id) return die(E_NOENT, 'container "%s" does not exist', id) end
+
+-- create: the container built, its init waiting on exec.fifo.  Returns
+-- the state (or nil, code)
+local function do_create(id, o)
+  local c = core_()
+  local sb = require "cgsandbox"
+  if o["console-socket"] then
+    return nil, die(E_CONFIG, "create: --console-socket (process.terminal) is not supported yet")
+  end
+  if o["preserve-fds"] and o["preserve-fds"] ~= "0" then
+    return nil, die(E_CONFIG, "create: --preserve-fds is not supported yet")
+  end
+  local bundle = abspath(o.bundle or ".")
+  local okr, rerr = mkdir_p(G.root)
+  if not okr then return nil, die(E_FAIL, "%s", rerr) end
+  local ok, _, en = c.mkdir(dir_of(id), tonumber("711", 8))
+  if not ok then
+    if en == "EEXIST" then return nil, die(E_STATE, 'container "%s" already exists', id) end
+    return nil, die(E_FAIL, "cannot create %s", dir_of(id))
+  end
+  local lk = lock(id)
+  local function undo(code, fmt, ...)
+    remove_dir(id)
+    unlock(lk)
+    return nil, die(code, fmt, ...)
+  end
+  local config, err = oci.load(bundle)
+  if not config then return undo(E_CONFIG, "%s", err) end
+  if config.process and config.process.terminal then
+    return undo(E_CONFIG, "create: process.terminal needs --console-socket, which is not supported yet")
+  end
+  local recipe
+  recipe, err = oci.to_recipe(config, bundle, { id = id })
+  if not recipe then return undo(E_CONFIG, "%s", err) end
+  local policy
+  policy, err = oci.policy_for(G.policy)
+  if err then return undo(E_CONFIG, "%s", err) end
+  if policy then
+    recipe, err = oci.apply_policy(policy, config, recipe)
+    if not recipe then return undo(E_CONFIG, "%s", err) end
+  end
+  if not recipe.cgroup then
+    -- runc with cgroupfs and no cgroupsPath: a cgroup named after the id
+    local parent = c.cgroup_parent()
+    if not parent then return undo(E_FAIL, "create: no cgroup parent for the container") end
+    recipe.cgroup = { path = parent .. "/" .. id, create = true }
+  end
+  local pok, plan = pcall(sb.compile, recipe)
+  if not pok then return undo(E_CONFIG, "%s", tostring(type(plan) == "table" and plan.msg or plan)) end
+  local fifo = dir_of(id) .. "/exec.fifo"
+  ok, err = c.mkfifo(fifo, tonumber("600", 8))
+  if not ok then return undo(E_FAIL, "%s", err) end
+  local sec, nsec = c.realtime()
+  local root = type(config.root) == "table" and config.root.path or "rootfs"
+  local st = { ociVersion = config.ociVersion, id = id, pid = 0, status = "creating", bundle = bundle,
+               rootfs = root:sub(1, 1) == "/" and root or (bundle .. "/" .. root),
+               created = rfc3339(sec, nsec), owner = "", annotations = config.annotations }
+  save_state(st)
+  plan.detached = fifo
+  log("debug", "create " .. id .. ": spawning")
+  local pid, cgpath, en2
+  pid, cgpath, en2 = c.create(plan)
+  if not pid then return undo(E_FAIL, "create %s: %s", id, tostring(cgpath)) end
+  st.pid, st.cgroup, st.status = pid, cgpath, "created"
+  st.pid_start = c.proc_start(pid)
+  ok, err = save_state(st)
+  if not ok then
+    destroy(st)
+    return undo(E_FAIL, "create: write the state: %s", err)
+  end
+  if o["pid-file"] then
+    ok, err = write_atomic(abspath(o["pid-file"]), tostring(pid))
+    if not ok then
+      destroy(st)
+      return undo(E_FAIL, "create: --pid-file: %s", err)
+    end
+  end
+  unlock(lk)
+  log("debug", ("create %s: pid %d, cgroup %s"):format(id, pid, tostring(cgpath)))
+  return st
+end
+
+local function do_start(id)
+  local lk = lock(id)
+  local st = lk and load_state(id)
+  if not st then unlock(lk) return nil, no_container(id) end
+  local status = status_of(st)
+  if status ~= "created" then
+    unlock(lk)
+    return nil, die(E_STATE, "cannot start a container that is %s", status)
+  end
+  local fifo = dir_of(id) .. "/exec.fifo"
+  local ok, err, en = core_().fifo_start(fifo)
+  if not ok then
+    unlock(lk)
+    if en == "ENXIO" then return nil, die(E_STATE, "cannot start container %s: its init is gone", id) end
+    return nil, die(E_FAIL, "start %s: %s", id, err)
+  end
+  os.remove(fifo)
+  st.status = "running"
+  save_state(st)
+  unlock(lk)
+  return st
+end
+
+local CMD = {}
+
+function CMD.create(args)
+  local o, pos = parse(args, { bundle = "value", b = "bundle", ["pid-file"] = "value", ["console-socket"] = "value",
+    ["no-pivot"] = "flag", ["no-new-keyring"] = "flag", ["preserve-fds"] = "value" }, "create")
+  if not o then return die(E_USAGE, "%s", pos) end
+  local id, err = need_id(pos, "create")
+  if not id then return die(E_USAGE, "%s", err) end
+  local st, code = do_create(id, o)
+  return st and 0 or code
+end
+
+function CMD.start(args)
+  local o, pos = parse(args, {}, "start")
+  if not o then return die(E_USAGE, "%s", pos) end
+  local id, err = need_id(pos, "start")
+  if not id then return die(E_USAGE, "%s", err) end
+  local st, code = do_start(id)
+  return st and 0 or code
+end
+
+function CMD.run(args)
+  local o, pos = parse(args, { bundle = "value", b = "bundle", ["pid-file"] = "value", ["console-socket"] = "value",
+    detach = "flag", d = "detach", keep = "flag", ["no-pivot"] = "flag", ["no-new-keyring"] = "flag",
+    ["preserve-fds"] = "value" }, "run")
+  if not o then return die(E_USAGE, "%s", pos) end
+  local id, err = need_id(pos, "run")
+  if not id then return die(E_USAGE, "%s", err) end
+  local st, code = do_create(id, o)
+  if not st then return code end
+  local s2
+  s2, code = do_start(id)
+  if not s2 then
+    destroy(st)
+    remove_dir(id)
+    return code
+  end
+  if o.detach then return 0 end
+  local status = core_().waitpid(st.pid)
+  if not o.keep then
+    destroy(st)
+    remove_dir(id)
+  end
+  return status or E_FAIL
+end
+
+function CMD.state(args)
+  local o, pos = parse(args, {}, "state")
+  if not o then return die(E_USAGE, "%s", pos) end
+  local id, err = need_id(pos, "state")
+  if not id then return die(E_USAGE, "%s", err) end
+  local st = load_state(id)
+  if not st then return no_container(id) end
+  io.stdout:write(state_json(st), "\n")
+  return 0
+end
+
+function CMD.kill(args)
+  local o, pos = parse(args, { all = "flag", a = "all" }, "kill")
+  if not o then return die(E_USAGE, "%s", pos) end
+  local id, err = need_id(pos, "kill", 2)
+  if not id then return die(E_USAGE, "%s", err) end
+  local c = core_()
+  local sig, serr = c.signum(pos[2] or "TERM")
+  if not sig then return die(E_USAGE, "kill: %s", serr) end
+  local st = load_state(id)
+  if not st then return no_container(id) end
+  local status = status_of(st)
+  if status == "stopped" then return die(E_STATE, "container not running") end
+  if o.all and st.cgroup then
+    if sig == 9 then
+      local ok, werr = cg_write(st, "cgroup.kill", "1")
+      if not ok then return die(E_FAIL, "kill: %s", werr) end
+      return 0
+    end
+    for pid in (cg_read(st, "cgroup.procs") or ""):gmatch("%d+") do
+      c.pidfd_kill(tonumber(pid), sig)
+    end
+    return 0
+  end
+  local ok, kerr = c.pidfd_kill(st.pid, sig, st.pid_start)
+  if not ok then return die(E_FAIL, "kill %s: %s", id, kerr) end
+  return 0
+end
+
+function CMD.delete(args)
+  local o, pos = parse(args, { force = "flag", f = "force" }, "delete")
+  if not o then return die(E_USAGE, "%s", pos) end
+  local id, err = need_id(pos, "delete")
+  if not id then return die(E_USAGE, "%s", err) end
+  local lk = core_().flock(dir_of(id))
+  local st = lk and load_state(id)
+  if not st then
+    unlock(lk)
+    if lk then remove_dir(id) end -- a create that died half way
+    if o.force and not lk then return 0 end
+    return no_container(id)
+  end
+  local status = status_of(st)
+  if (status == "running" or status == "paused") and not o.force then
+    unlock(lk)
+    return die(E_STATE, "cannot delete container %s that is not stopped: %s", id, status)
+  end
+  local ok, derr = destroy(st)
+  if not ok then
+    unlock(lk)
+    return die(E_FAIL, "delete %s: %s", id, derr)
+  end
+  remove_dir(id)
+  unlock(lk)
+  return 0
+end
+
+function CMD.list(args)
+  local o, pos = parse(args, { format = "value", f = "format", quiet = "flag", q = "quiet" }, "list")
+  if not o then return die(E_USAGE, "%s", pos) end
+  if #pos > 0 then return die(E_USAGE, "list: unexpected argument %q", pos[1]) end
+  local ids = core_().listdir(G.root) or {}
+  table.sort(ids)
+  local rows = {}
+  for _, id in ipairs(ids) do
+    local st = valid_id(id) and load_state(id)
+    if st then rows[#rows + 1] = st end
+  end
+  if o.quiet then
+    for _, st in ipairs(rows) do io.stdout:write(st.id, "\n") end
+  elseif o.format == "json" then
+    local out = {}
+    for _, st in ipairs(rows) do out[#out + 1] = state_json(st) end
+    io.stdout:write("[", table.concat(out, ","), "]\n")
+  elseif o.format == nil or o.format == "table" then
+    io.stdout:write(("%-12s %-8s %-10s %-40s %-30s %s\n"):format("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"))
+    for _, st in ipairs(rows) do
+      local status = status_of(st)
+      io.stdout:write(("%-12s %-8d %-10s %-40s %-30s %s\n"):format(st.id, status == "stopped" and 0 or st.pid,
+        status, st.bundle, st.created, st.owner ~= "" and st.owner or "root"))
+    end
+  else
+    return die(E_USAGE, "list: --format is table or json")
+  end
+  return 0
+end
+
+function CMD.ps(args)
+  local o, pos = parse(args, { format = "value", f = "format" }, "ps")
+  if not o then return die(E_USAGE, "%s", pos) end
+  local id, err = need_id(pos, "ps")
+  if not id then return die(E_USAGE, "%s", err) end
+  local st = load_state(id)
+  if not st then return no_container(id) end
+  local pids = {}
+  for p in (cg_read(st, "cgroup.procs") or ""):gmatch("%d+") do pids[#pids + 1] = tonumber(p) end
+  if o.format == "json" then
+    io.stdout:write("[", table.concat(pids, ","), "]\n")
+  elseif o.format == nil or o.format == "table" then
+    io.stdout:write("PID CMD\n")
+    for _, p in ipairs(pids) do
+      local comm = (read_file("/proc/" .. p .. "/comm") or "?\n"):gsub("\n$", "")
+      io.stdout:write(p, " ", comm, "\n")
+    end
+  else
+    return die(E_USAGE, "ps: --format is table or json")
+  end
+  return 0
+end
+
+local function freeze(args, cmd, v)
+  local o, pos = parse(args, {}, cmd)
+  if not o then return die(E_USAGE, "%s", pos) end
+  local id, err = need_id(pos, cmd)
+  if not id then return die(E_USAGE, "%s", err) end
+  local lk = core_().flock(dir_of(id))
+  local st = lk and load_state(id)
+  if not st then unlock(lk) return no_container(id) end
+  local status = status_of(st)
+  local want = v == "1" and "running" or "paused"
+  if status ~= want then
+    unlock(lk)
+    return die(E_STATE, "container %s is %s, not %s", id, status, want)
+  end
+  local ok, werr = cg_write(st, "cgroup.freeze", v)
+  if not ok then unlock(lk) return die(E_FAIL, "%s: cgroup.freeze: %s", cmd, werr) end
+  for _ = 1, 200 do
+    if (cg_read(st, "cgroup.events") or ""):match("frozen " .. v) then break end
+    sleep(0.01)
+  end
+  unlock(lk)
+  return 0
+end
+function CMD.pause(args) return freeze(args, "pause", "1") end
+function CMD.resume(args) return freeze(args, "resume", "0") end
+
+-- the global flags, before the command (runc's)
+local function globals(args)
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    local name, val = a:match("^%-%-?([%w-]+)=(.*)$")
+    if not name then name = a:match("^%-%-?([%w-]+)$") end
+    if not name or a:sub(1, 1) ~= "-" then break end
+    local function value()
+      if val then return val end
+      i = i + 1
+      return args[i]
+    end
+    if name == "root" then G.root = value()
+    elseif name == "log" then G.log = value()
+    elseif name == "log-format" then G.log_format = value()
+    elseif name == "policy" then G.policy = value()
+    elseif name == "debug" then G.debug = true
+    elseif name == "systemd-cgroup" then
+      return nil, die(E_USAGE, "--systemd-cgroup is not supported yet: use cgroupfs (a cgroupsPath that is a path)")
+    elseif name == "rootless" then value() -- runc's auto/true/false: ours is decided by the uid
+    elseif name == "criu" then value()
+    elseif name == "h" or name == "help" then return { "--help" }
+    elseif name == "v" or name == "version" then return { "--version" }
+    else return nil, die(E_USAGE, "unknown global flag %s", a) end
+    if name ~= "debug" and args[i] == nil then return nil, die(E_USAGE, "%s needs a value", a) end
+    i = i + 1
+  end
+  if G.log_format ~= "text" and G.log_format ~= "json" then
+    return nil, die(E_USAGE, "--log-format is text or json, not %q", G.log_format)
+  end
+  G.root = abspath((G.root:gsub("/+$", "")))
+  return table.move(args, i, #args, 1, {})
+end
+
 function M.main(args)
+  local rest0, code = globals(args)
+  if not rest0 then return code end
+  args = rest0
+  if args[1] == "--version" then
+    io.stdout:write("sandboxlua ", require("cgsandbox").version, "\nspec: ", oci.VERSION_MAX, "\n")
+    return 0
+  end
+  log("debug", "oci " .. table.concat(args, " "))
+
   local cmd = args[1]
   if cmd == nil or cmd == "-h" or cmd == "--help" or cmd == "help" then
     io.stdout:write(USAGE)
@@ -119,10 +716,9 @@ function M.main(args)
     io.stdout:write(oci.encode(M.features(), FEATURE_ORDER), "\n")
     return 0
   end
-  local later = { create = true, start = true, state = true, kill = true, delete = true, run = true, exec = true,
-                  ps = true, pause = true, resume = true, update = true, list = true, events = true,
-                  checkpoint = true, restore = true }
-  if later[cmd] then return die(2, "%s is not supported yet (spec and features are)", cmd) end
+  if CMD[cmd] then return CMD[cmd](rest) end
+  local later = { exec = true, update = true, events = true, checkpoint = true, restore = true }
+  if later[cmd] then return die(2, "%s is not supported yet (see sandboxlua oci --help)", cmd) end
   return die(2, "unknown command %q (see sandboxlua oci --help)", cmd)
 end
 
