@@ -20,7 +20,7 @@ end
 
 local function exists(path) return os.execute("test -e '" .. path .. "'") == true end
 
--- a bundle whose process runs cmd (sh -c), with a host directory at /out
+-- a bundle whose process runs cmd (sh -c), with a host directory at /mnt (a directory every busybox rootfs has)
 local function bundle(cmd)
   local d = H.tmpdir()
   local _, rc = H.sh(H.bin .. " oci spec --bundle " .. d)
@@ -30,7 +30,7 @@ local function bundle(cmd)
   c.process.args = setmetatable({ "sh", "-c", cmd }, oci.array_mt)
   c.root.path = BUSYBOX
   os.execute("mkdir -p " .. d .. "/out")
-  c.mounts[#c.mounts + 1] = setmetatable({ destination = "/out", type = "bind", source = d .. "/out",
+  c.mounts[#c.mounts + 1] = setmetatable({ destination = "/mnt", type = "bind", source = d .. "/out",
     options = setmetatable({ "rbind", "rw" }, oci.array_mt) }, oci.object_mt)
   local f = assert(io.open(d .. "/config.json", "w"))
   f:write(oci.encode(c, oci.KEY_ORDER))
@@ -87,7 +87,7 @@ describe("oci runtime", function()
   end)
 
   it("create waits, start runs, state moves created -> running -> stopped, kill 15 ends, delete removes all", function()
-    dir = bundle("echo started > /out/marker; exec sleep 100")
+    dir = bundle("echo started > /mnt/marker; exec sleep 100")
     local out, rc = ours(root, dir, "create --pid-file " .. dir .. "/pid c1")
     assert.are.equal("", out)
     assert.are.equal(0, rc)
