@@ -298,9 +298,9 @@ static int unavailable(const char *parent, int c, const char *avail,
 
 /* enable want (all of it there: checked) in dir's subtree_control; EBUSY
  * (processes in dir) is solved only when dir is our own cgroup, by
- * moving ourselves into a leaf */
+ * moving ourselves into a leaf.  best: tried too, refusals ignored. */
 static int enable_in(const char *mnt, int dfd, const char *dir, uint32_t want,
-		     struct sbx_err *e)
+		     uint32_t best, struct sbx_err *e)
 {
 	char enabled[1024], own[4096], ownp[8300], w[64];
 	if (sbx_read_at(dfd, "cgroup.subtree_control", enabled,
@@ -310,6 +310,7 @@ static int enable_in(const char *mnt, int dfd, const char *dir, uint32_t want,
 		return -1;
 	}
 	want &= ~sbx_ctl_parse(enabled);
+	best &= ~sbx_ctl_parse(enabled) & ~want;
 	for (int c = 0; c < SBX_CTL_N; c++) {
 		if (!(want & SBX_CTL_BIT(c)))
 			continue;
@@ -345,14 +346,22 @@ static int enable_in(const char *mnt, int dfd, const char *dir, uint32_t want,
 			return -1;
 		}
 	}
+	/* after the evacuation, if one was needed */
+	for (int c = 0; c < SBX_CTL_N; c++) {
+		if (!(best & SBX_CTL_BIT(c)))
+			continue;
+		snprintf(w, sizeof w, "+%s", sbx_ctl_name(c));
+		(void)sbx_write_at(dfd, "cgroup.subtree_control", w);
+	}
 	return 0;
 }
 
 /* what dir offers its children: the controllers of need|optional it has
  * (after enabling them from the root for our default parent); an absent
- * needed one is the error, an absent optional one goes to *missing */
-static int offer(struct sbx_ctx *ctx, const char *mnt, int dfd,
-		 const char *dir, bool ours, uint32_t need, uint32_t optional,
+ * needed one is the error, an absent optional one goes to *missing; of
+ * best, what it has is enabled where the kernel lets us */
+static int offer(const char *mnt, int dfd, const char *dir, bool ours,
+		 uint32_t need, uint32_t optional, uint32_t best,
 		 uint32_t *missing, uint32_t *out, struct sbx_err *e)
 {
 	char avail[1024];
@@ -362,7 +371,6 @@ static int offer(struct sbx_ctx *ctx, const char *mnt, int dfd,
 		return -1;
 	}
 	uint32_t have = sbx_ctl_parse(avail);
-	(void)ctx;
 	if (ours && enable_from_root(mnt, need | optional, have)) {
 		if (sbx_read_at(dfd, "cgroup.controllers", avail,
 				sizeof avail) < 0) {
@@ -379,11 +387,11 @@ static int offer(struct sbx_ctx *ctx, const char *mnt, int dfd,
 	if (missing)
 		*missing |= optional & ~have;
 	*out = (need | optional) & have;
-	return enable_in(mnt, dfd, dir, *out, e);
+	return enable_in(mnt, dfd, dir, *out, best & have, e);
 }
 
 int sbx_cgroup_prepare_parent(struct sbx_ctx *ctx, const char *parent,
-			      uint32_t need, uint32_t optional,
+			      uint32_t need, uint32_t optional, uint32_t best,
 			      uint32_t *missing, struct sbx_err *e)
 {
 	char mnt[4096];
@@ -418,12 +426,12 @@ int sbx_cgroup_prepare_parent(struct sbx_ctx *ctx, const char *parent,
 		sbx_err_set(e, errno, "cgroup", "open %s", parent);
 		return -1;
 	}
-	return offer(ctx, mnt, pfd, parent, ours, need, optional, missing,
+	return offer(mnt, pfd, parent, ours, need, optional, best, missing,
 		     &got, e);
 }
 
 int sbx_cgroup_prepare_chain(struct sbx_ctx *ctx, const char *parent,
-			     uint32_t need, uint32_t optional,
+			     uint32_t need, uint32_t optional, uint32_t best,
 			     uint32_t *missing, struct sbx_err *e)
 {
 	char mnt[4096], dir[4096];
@@ -456,7 +464,7 @@ int sbx_cgroup_prepare_chain(struct sbx_ctx *ctx, const char *parent,
 			sbx_err_set(e, errno, "cgroup", "open %s", dir);
 			return -1;
 		}
-		if (offer(ctx, mnt, dfd, dir, false, need, optional, &miss,
+		if (offer(mnt, dfd, dir, false, need, optional, 0, &miss,
 			  &got, e) < 0)
 			return -1;
 		optional &= ~miss;
@@ -476,28 +484,11 @@ int sbx_cgroup_prepare_chain(struct sbx_ctx *ctx, const char *parent,
 			ctx->created[ctx->ncreated++] = strdup(dir);
 	}
 	uint32_t miss = 0;
-	int rc = sbx_cgroup_prepare_parent(ctx, parent, need, optional, &miss, e);
+	int rc = sbx_cgroup_prepare_parent(ctx, parent, need, optional, best,
+					   &miss, e);
 	if (missing)
 		*missing |= miss;
 	return rc;
-}
-
-void sbx_cgroup_enable_best(const char *parent, uint32_t set)
-{
-	char avail[1024], enabled[1024], w[64];
-	cleanup_fd int pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (pfd < 0 ||
-	    sbx_read_at(pfd, "cgroup.controllers", avail, sizeof avail) < 0 ||
-	    sbx_read_at(pfd, "cgroup.subtree_control", enabled,
-			sizeof enabled) < 0)
-		return;
-	set &= sbx_ctl_parse(avail) & ~sbx_ctl_parse(enabled);
-	for (int c = 0; c < SBX_CTL_N; c++) {
-		if (!(set & SBX_CTL_BIT(c)))
-			continue;
-		snprintf(w, sizeof w, "+%s", sbx_ctl_name(c));
-		(void)sbx_write_at(pfd, "cgroup.subtree_control", w);
-	}
 }
 
 int sbx_cgroup_resolve(struct sbx_ctx *ctx, const char *cand, char *out,

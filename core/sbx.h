@@ -75,21 +75,20 @@ struct sbx_ctx;
 int sbx_cgroup_pick_parent(struct sbx_ctx *c, const char *explicit_parent,
 			   char *out, size_t len,
 			   char *why, size_t whylen, struct sbx_err *e);
-/* enable controllers ("memory cpu pids") for children of parent,
+/* enable controllers (SBX_CTL_BIT sets) for children of parent,
  * creating parent (and moving ourselves out of it when it is our own
- * cgroup) as needed.  'missing' lists optional controllers left out. */
+ * cgroup) as needed.  'missing' gets the optional ones left out; 'best'
+ * (for statistics, not limits) are enabled where the parent has them and
+ * the kernel lets us, refusals ignored. */
 int sbx_cgroup_prepare_parent(struct sbx_ctx *c, const char *parent,
-			      uint32_t need, uint32_t optional,
+			      uint32_t need, uint32_t optional, uint32_t best,
 			      uint32_t *missing, struct sbx_err *e);
 /* the same for a parent whose missing levels below the deepest existing
  * one are made (and removed with the context, once empty), with the
  * controllers enabled at each level down the chain */
 int sbx_cgroup_prepare_chain(struct sbx_ctx *c, const char *parent,
-			     uint32_t need, uint32_t optional,
+			     uint32_t need, uint32_t optional, uint32_t best,
 			     uint32_t *missing, struct sbx_err *e);
-/* enable what of set the parent offers in its subtree_control, ignoring
- * refusals (for statistics, not limits) */
-void sbx_cgroup_enable_best(const char *parent, uint32_t set);
 /* an absolute path below the cgroup2 mount for a name from the user
  * (absolute, or relative to the mount); no ".." */
 int sbx_cgroup_resolve(struct sbx_ctx *c, const char *name, char *out,

@@ -62,9 +62,10 @@ static int join_cgroup(struct sbx_ctx *c, const struct sbx_plan *p,
 	}
 	*sl = '\0';
 	if ((p->cgroup_create
-		     ? sbx_cgroup_prepare_chain(c, parent, need, opt, missing, e)
-		     : sbx_cgroup_prepare_parent(c, parent, need, opt, missing,
-						 e)) < 0)
+		     ? sbx_cgroup_prepare_chain(c, parent, need, opt, 0, missing,
+						e)
+		     : sbx_cgroup_prepare_parent(c, parent, need, opt, 0,
+						 missing, e)) < 0)
 		return -1;
 	bool made = mkdir(path, 0755) == 0;
 	if (!made && errno != EEXIST) {
@@ -200,10 +201,10 @@ static int setup_cgroup(struct sbx_ctx *c, const struct sbx_plan *p,
 			struct sbx_jail *j, struct sbx_err *e)
 {
 	char parent[4096], why[128];
-	uint32_t need = controllers_of(p, false), opt = controllers_of(p, true);
-	uint32_t missing = 0;
+	uint32_t need = controllers_of(p, false);
+	uint32_t lopt = controllers_of(p, true) & ~need; /* optional limits' */
+	uint32_t opt = lopt, missing = 0;
 
-	opt &= ~need;
 	if (p->cgroup_delegate) /* what the jail may use, where there */
 		opt |= (p->delegate_ctls ? p->delegate_ctls
 					 : (1u << SBX_CTL_N) - 1) & ~need;
@@ -226,19 +227,17 @@ static int setup_cgroup(struct sbx_ctx *c, const struct sbx_plan *p,
 		}
 		return -1;
 	}
+	/* statistics: memory, io, pids and cpu where the parent has them,
+	 * best effort (a limit's controller is not optional) */
+	uint32_t stats = SBX_CTL_BIT(SBX_CTL_MEMORY) | SBX_CTL_BIT(SBX_CTL_IO) |
+			 SBX_CTL_BIT(SBX_CTL_PIDS) | SBX_CTL_BIT(SBX_CTL_CPU);
 	for (int tries = 0;; tries++) {
 		if ((p->cgroup_create
 			     ? sbx_cgroup_prepare_chain(c, parent, need, opt,
-							&missing, e)
+							stats, &missing, e)
 			     : sbx_cgroup_prepare_parent(c, parent, need, opt,
-							 &missing, e)) < 0)
+							 stats, &missing, e)) < 0)
 			return -1;
-		/* statistics: memory, io, pids and cpu where the parent has
-		 * them, best effort (a limit's controller is not optional) */
-		sbx_cgroup_enable_best(parent, SBX_CTL_BIT(SBX_CTL_MEMORY) |
-					       SBX_CTL_BIT(SBX_CTL_IO) |
-					       SBX_CTL_BIT(SBX_CTL_PIDS) |
-					       SBX_CTL_BIT(SBX_CTL_CPU));
 		/* once per parent per context: leaves of hosts that died */
 		if (strcmp(c->reaped, parent) != 0) {
 			sbx_cgroup_reap_stale(parent);
@@ -255,7 +254,7 @@ limits:
 	j->has_cg = true;
 	/* optional limits whose controller is not there: skipped, and the
 	 * result lists them (a delegation's extras are not limits) */
-	uint32_t skipped = missing & controllers_of(p, true) & ~need;
+	uint32_t skipped = missing & lopt;
 	sbx_ctl_format(skipped, j->res.skipped, sizeof j->res.skipped);
 	/* every limit is in place before the jail exists */
 	for (size_t i = 0; i < p->ncgwrites; i++) {

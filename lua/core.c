@@ -1382,7 +1382,7 @@ static int l_jail_enable(lua_State *L)
 	if (sl)
 		*sl = '\0';
 	if (sbx_cgroup_prepare_parent(lj->host ? lj->host->ctx : NULL, parent,
-				      bit, 0, NULL, &e) < 0)
+				      bit, 0, 0, NULL, &e) < 0)
 		return push_err(L, &e);
 	lua_pushboolean(L, 1);
 	return 1;
@@ -1567,7 +1567,7 @@ static int l_cg_create(lua_State *L)
 	struct sbx_ctx *c = get_host(L)->ctx;
 	if (sbx_cgroup_pick_parent(c, explicit, parent, sizeof parent, why,
 				   sizeof why, &e) < 0 ||
-	    sbx_cgroup_prepare_parent(c, parent, sbx_ctl_parse(ctl), 0, NULL,
+	    sbx_cgroup_prepare_parent(c, parent, sbx_ctl_parse(ctl), 0, 0, NULL,
 				      &e) < 0)
 		return push_err(L, &e);
 	struct sbx_cgroup *cg = new_cg(L);

@@ -17,11 +17,7 @@ local function read(path)
   return (s:gsub("\n$", ""))
 end
 
-local function write(path, s)
-  local f = assert(io.open(path, "w"))
-  f:write(s)
-  f:close()
-end
+local write = H.write
 
 local blockdev = H.blockdev
 

@@ -181,7 +181,7 @@ end
 -- the recipe's on_sample hook: a watch at its sample interval
 local function watch_hook(h, plan_ms)
   local fn = h.recipe.on_sample
-  if fn and plan_ms then h:watch(plan_ms / 1000, function(hh, st) return fn(hh, st) end) end
+  if fn and plan_ms then h:watch(plan_ms / 1000, fn) end
 end
 
 local function start(r, plan)
@@ -290,14 +290,17 @@ function Handle:set_limit(name, value)
     error(getmetatable(writes) == recipe.RecipeError and writes.message or writes, 2)
   end
   if self.result then return nil, "set_limit: the jail has exited", "ESRCH" end
+  -- the leaf's controllers, read once (nil: unreadable, then nothing is
+  -- enabled and the write says what is wrong)
+  local present = self.jail:get("cgroup.controllers")
+  local has = {}
+  for c in (present or ""):gmatch("%S+") do has[c] = true end
   for _, w in ipairs(writes) do
     local ctl = w[1]:match("^(%l+)%.")
-    if ctl and recipe.CONTROLLERS[ctl] then
-      local present = self.jail:get("cgroup.controllers")
-      if present and not (" " .. present .. " "):find(" " .. ctl .. " ", 1, true) then
-        local okc, msg, errno = self.jail:enable(ctl)
-        if not okc then return nil, "set_limit: " .. msg, errno end
-      end
+    if present and ctl and recipe.CONTROLLERS[ctl] and not has[ctl] then
+      local okc, msg, errno = self.jail:enable(ctl)
+      if not okc then return nil, "set_limit: " .. msg, errno end
+      has[ctl] = true
     end
     local okw, msg, errno = self.jail:set(w[1], w[2])
     if not okw then return nil, "set_limit: " .. msg, errno end

@@ -174,24 +174,8 @@ local function valid_id(id)
   return type(id) == "string" and #id <= 1024 and id:match("^[%w][%w_.+-]*$") ~= nil
 end
 
-local function read_file(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write_atomic(path, text)
-  local tmp = path .. ".tmp" .. core_().getpid()
-  local f, err = io.open(tmp, "w")
-  if not f then return nil, err end
-  f:write(text)
-  f:close()
-  local ok, rerr = os.rename(tmp, path)
-  if not ok then os.remove(tmp) return nil, rerr end
-  return true
-end
+local files = require "cgsandbox.files"
+local read_file, write_atomic = files.read, files.write_atomic
 
 local function abspath(p)
   if p:sub(1, 1) == "/" then return p end

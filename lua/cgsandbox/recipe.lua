@@ -783,11 +783,9 @@ function M.compile(r, opts)
     typed(r.mounts, "table", path .. ".mounts", "a list of mounts")
     for i, m in ipairs(list(r.mounts, path .. ".mounts", "a list of mounts", 256)) do
       local cm = compile_mount(m, ("%s.mounts[%d]"):format(path, i))
-      if cm.kind == "cgroup" then
-        local own = false
-        for _, n in ipairs(plan.namespaces) do own = own or n == "cgroup" end
-        -- without its own cgroup namespace the jail would see the host's tree
-        if not own then failmsg(("%s.mounts[%d]"):format(path, i), 'a cgroup mount needs the jail\'s own cgroup namespace: keep "cgroup" in namespaces') end
+      -- without its own cgroup namespace the jail would see the host's tree
+      if cm.kind == "cgroup" and not set.cgroup then
+        failmsg(("%s.mounts[%d]"):format(path, i), 'a cgroup mount needs the jail\'s own cgroup namespace: keep "cgroup" in namespaces')
       end
       mounts[#mounts + 1] = cm
       targets[cm.dst] = true
@@ -883,9 +881,7 @@ function M.compile(r, opts)
           end
           plan.cgroup.delegate_controllers = table.move(d, 1, #d, 1, {})
         end
-        local has_ns = false
-        for _, n in ipairs(plan.namespaces) do has_ns = has_ns or n == "cgroup" end
-        if not has_ns then failmsg(cp .. ".delegate", 'needs the jail\'s own cgroup namespace: keep "cgroup" in namespaces') end
+        if not set.cgroup then failmsg(cp .. ".delegate", 'needs the jail\'s own cgroup namespace: keep "cgroup" in namespaces') end
         if r.sys == false or targets["/sys"] then
           failmsg(cp .. ".delegate", "the jail's cgroup is mounted at /sys/fs/cgroup in its own /sys: keep sys")
         end

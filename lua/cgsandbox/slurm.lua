@@ -28,23 +28,8 @@ end
 
 local function exists(p) local f = io.open(p, "r") if f then f:close() return true end return false end
 
-local function read(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write(p, s)
-  local tmp = p .. ".tmp"
-  local f, err = io.open(tmp, "wb")
-  if not f then return nil, err end
-  local ok, werr = f:write(s)
-  f:close()
-  if not ok then return nil, werr end
-  return os.rename(tmp, p)
-end
+local files = require "cgsandbox.files"
+local read, write = files.read, files.write_atomic
 
 local function on_path(prog)
   if prog:find("/", 1, true) then return exists(prog) and prog or nil end

@@ -31,6 +31,13 @@ function H.read(f)
   return s
 end
 
+-- write a whole file (raises when it cannot be written)
+function H.write(f, s)
+  local fh = assert(io.open(f, "w"))
+  fh:write(s)
+  fh:close()
+end
+
 -- the first real block device of this machine (not loop/ram/zram, size >
 -- 0): "MAJ:MIN", "/dev/NAME"; nil when it has none
 function H.blockdev()

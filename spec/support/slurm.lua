@@ -31,11 +31,7 @@ local function free_port(taken)
   error("no free port")
 end
 
-local function write(path, s)
-  local f = assert(io.open(path, "w"))
-  f:write(s)
-  f:close()
-end
+local write = H.write
 
 -- start a program in the background with its output in log: its pid
 local function spawn(cmd, log)
