@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,8 +178,10 @@ static __attribute__((noreturn)) void command_main(
 	/* init reduced the bounding set to caps_keep before the fork */
 	if (sbx_priv_drop(p, p->caps_keep, &e) < 0)
 		fail(cx->sock, &e, 125);
-	/* after the last credential change (which clears it) */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* after the last credential change (which clears it); an exec'd
+	 * command outlives the exec that started it (--detach) */
+	if (!cx->sibling)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (p->cwd && chdir(p->cwd) < 0) {
 		sbx_err_set(&e, errno, "cwd", "chdir %s", p->cwd);
 		fail(cx->sock, &e, 125);
@@ -204,6 +207,17 @@ static __attribute__((noreturn)) void command_main(
 	fail(cx->sock, &e, exec_code(err));
 }
 
+/* a fork whose child is our parent's (the raw call: no libc wrapper
+ * takes CLONE_PARENT; the child uses nothing of libc's per-thread state
+ * before its exec) */
+static pid_t sibling_fork(void)
+{
+	struct clone_args ca;
+	memset(&ca, 0, sizeof ca);
+	ca.flags = CLONE_PARENT;
+	return (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+}
+
 pid_t sbx_command_fork(const struct sbx_initplan *ip, struct sbx_jailctx *cx,
 		       int *release, int *done, struct sbx_err *e)
 {
@@ -219,8 +233,10 @@ pid_t sbx_command_fork(const struct sbx_initplan *ip, struct sbx_jailctx *cx,
 		return -1;
 	}
 	/* fork, not vfork: init goes on (dropping its privileges) while the
-	 * command sets itself up; init is small, the copy is cheap */
-	pid_t pid = fork();
+	 * command sets itself up; init is small, the copy is cheap.  An
+	 * exec's command is the host's child (CLONE_PARENT: the exit signal
+	 * is ours, SIGCHLD), so that a subreaper above the host reaps it */
+	pid_t pid = cx->sibling ? sibling_fork() : fork();
 	if (pid < 0) {
 		sbx_err_set(e, errno, "init", "fork the command");
 		close(rp[0]);

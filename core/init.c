@@ -463,6 +463,14 @@ int main(int argc, char **argv)
 	cx.rootfd = -1;
 	cx.bpf = &ip.cmd_bpf;
 	cx.umask = host_umask;
+	if (ip.p.join) { /* an exec: the jail's init's pidfd comes last */
+		if (plan.nfds < 1 || !ip.have_job || ip.p.park || ip.p.detached)
+			fail_msg(sock, EPROTO, "plan", "plan: an exec needs a "
+				 "job and the jail's pidfd");
+		int nsfd = plan.fds[--plan.nfds];
+		take_stdio(sock, &ip, &plan, &cx);
+		sbx_join_main(&ip, &cx, nsfd);
+	}
 	if (ip.have_job)
 		take_stdio(sock, &ip, &plan, &cx);
 	else if (plan.nfds)

@@ -136,6 +136,9 @@ struct sbx_jailctx {
 	int tty;                   /* console slave in the jail's devpts, -1 */
 	mode_t umask;              /* the host's: the command's by default */
 	const struct sbx_bpf *bpf; /* the command's filter, or NULL */
+	bool sibling;              /* exec: the command is forked as the
+				    * host's child (CLONE_PARENT), without a
+				    * parent-death signal */
 };
 
 const char *sbx_mount_kind_name(enum sbx_mount_kind k);
@@ -151,6 +154,10 @@ int sbx_console_open(struct sbx_jailctx *cx, struct sbx_err *e);
 pid_t sbx_command_fork(const struct sbx_initplan *ip, struct sbx_jailctx *cx,
 		       int *release, int *done, struct sbx_err *e);
 void sbx_msg_send_err(int sock, const struct sbx_err *e, int code);
+/* init's join mode (join.c): setns through nsfd (a pidfd of the jail's
+ * init), then the command as the host's child; never returns */
+__attribute__((noreturn)) void sbx_join_main(struct sbx_initplan *ip,
+					     struct sbx_jailctx *cx, int nsfd);
 /* with plan->trace: the end of a setup step (init.c; a no-op otherwise) */
 void sbx_trace_mark(const char *step);
 void sbx_msg_send(int sock, int type, int status, int fd);

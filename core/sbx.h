@@ -258,6 +258,10 @@ struct sbx_plan {
 				      * inherits it can waitpid() for it; its
 				      * exit status is the command's (128+N
 				      * for a signal).  NULL: every other mode */
+	bool join;                   /* exec (sbx_jail_exec): join the
+				      * ns_flags namespaces of a running
+				      * jail's init; only the process part
+				      * is used */
 	int64_t sample_ns;           /* timeline: sample the cgroup this
 				      * often (0: no timeline) */
 	size_t sample_max;           /* points kept; 0: 1000 (then the
@@ -430,6 +434,26 @@ void sbx_jail_tty_resize(struct sbx_jail *j);
  * blocking */
 void sbx_jail_poll_msgs(struct sbx_jail *j);
 const char *sbx_status_name(enum sbx_status s);
+
+/* ---- exec: a new process in a running jail (exec.c) --------------------- */
+/* The jail's own init program, in its join mode, is cloned straight into
+ * the jail's cgroup (cgroup_fd: CLONE_INTO_CGROUP, no fallback: it is
+ * never outside it), joins the p->ns_flags namespaces of the jail's init
+ * (init_pidfd) in one setns, and forks the command as a child of the
+ * caller (CLONE_PARENT, exit signal SIGCHLD), with the process part of p:
+ * argv, env, cwd, ids, capabilities, no_new_privs, rlimits, umask, the
+ * seccomp filter, a console (p->tty) in the jail's devpts.  It exits once
+ * the command has exec'd.  The command's stdio is the caller's. */
+struct sbx_exec {
+	pid_t pid;                   /* the command, the caller's child; 0
+				      * when it was never forked */
+	int pidfd;                   /* its pidfd, -1 */
+	int ttyfd;                   /* the console's master (p->tty), -1 */
+	int exit_hint;               /* on failure: 125, 126 or 127 */
+};
+int sbx_jail_exec(struct sbx_ctx *c, const struct sbx_plan *p,
+		  int init_pidfd, int cgroup_fd, struct sbx_exec *x,
+		  struct sbx_err *e);
 
 /* ---- supervisor (supervise.c) ------------------------------------------ */
 enum sbx_event { SBX_EV_EXIT, SBX_EV_OOM, SBX_EV_TIMEOUT };

@@ -19,7 +19,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -634,7 +639,7 @@ static int push_errno(lua_State *L, int err, const char *what)
 	return 3;
 }
 
-/* core.create(plan) -> pid, cgroup_path | nil, msg, errno_name: a
+/* core.create(plan) -> pid, cgroup_path, ttyfd|nil | nil, msg, errno_name: a
  * detached jail (plan.detached = the fifo's path) is built and let go;
  * its init waits on the fifo, and this process may exit */
 static int l_create(lua_State *L)
@@ -658,9 +663,14 @@ static int l_create(lua_State *L)
 		lua_pushstring(L, j.cg.path);
 	else
 		lua_pushnil(L);
+	/* plan.tty: the console's master, for the caller to pass on */
+	if (j.ttyfd >= 0)
+		lua_pushinteger(L, sbx_steal_fd(&j.ttyfd));
+	else
+		lua_pushnil(L);
 	sbx_jail_detach(&j);
 	sbx_jail_free(&j);
-	return 2;
+	return 3;
 }
 
 /* core.mkfifo(path, mode) -> true | nil, msg, errno_name */
@@ -857,6 +867,167 @@ static int l_realtime(lua_State *L)
 	lua_pushinteger(L, ts.tv_sec);
 	lua_pushinteger(L, ts.tv_nsec);
 	return 2;
+}
+
+/* core.exec(plan, init_pid, init_start, cgroup_path) -> pid, ttyfd|nil |
+ * nil, msg, errno_name, exit_hint: a new process in a running container
+ * (sbx_jail_exec): the process part of plan, joined to the namespaces of
+ * plan.namespaces, born in the cgroup; it is our child */
+static int l_exec(lua_State *L)
+{
+	struct sbx_plan p;
+	struct sbx_err e = { 0 };
+	struct sbx_exec x;
+	pid_t ipid = (pid_t)luaL_checkinteger(L, 2);
+	lua_Integer start = luaL_checkinteger(L, 3);
+	const char *cg = luaL_checkstring(L, 4);
+
+	read_plan(L, 1, &p); /* raises on a bad plan: no fd is open yet */
+	int pidfd = (int)syscall(SYS_pidfd_open, ipid, 0);
+	if (pidfd >= 0 && proc_starttime(ipid, NULL) != (long long)start) {
+		close(pidfd);
+		pidfd = -1;
+		errno = ESRCH;
+	}
+	if (pidfd < 0) {
+		release_scratch(L);
+		return push_errno(L, errno, "exec: the container's init");
+	}
+	int cgfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0) {
+		int err = errno;
+		close(pidfd);
+		release_scratch(L);
+		return push_errno(L, err, cg);
+	}
+	struct lhost *h = get_host(L);
+	int rc = sbx_jail_exec(h->ctx, &p, pidfd, cgfd, &x, &e);
+	close(pidfd);
+	close(cgfd);
+	release_scratch(L);
+	if (rc < 0) {
+		push_err(L, &e);
+		lua_pushinteger(L, x.exit_hint);
+		return 4;
+	}
+	sbx_closep(&x.pidfd); /* our child: its pid stays its own till reaped */
+	lua_pushinteger(L, x.pid);
+	if (x.ttyfd >= 0)
+		lua_pushinteger(L, x.ttyfd);
+	else
+		lua_pushnil(L);
+	return 2;
+}
+
+/* core.exec_wait(pid) -> exit code (128+N for a signal) | nil, msg, errno:
+ * wait for our child pid, passing HUP, INT, QUIT, TERM, USR1, USR2,
+ * ALRM, CONT and WINCH on to it meanwhile (as runc's signal proxy) */
+static int l_exec_wait(lua_State *L)
+{
+	static const int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
+				   SIGUSR2, SIGALRM, SIGCONT, SIGWINCH };
+	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+	sigset_t set, old;
+	siginfo_t si;
+	int err = 0;
+
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return push_errno(L, errno, "exec: pidfd_open");
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+		sigaddset(&set, fwd[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = fd, .events = POLLIN },
+					{ .fd = sfd, .events = POLLIN } };
+		if (poll(pf, sfd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			break;
+		}
+		if (sfd >= 0 && (pf[1].revents & POLLIN)) {
+			struct signalfd_siginfo ss;
+			if (read(sfd, &ss, sizeof ss) == (ssize_t)sizeof ss)
+				syscall(SYS_pidfd_send_signal, fd, (int)ss.ssi_signo,
+					NULL, 0);
+		}
+		if (pf[0].revents & POLLIN) {
+			memset(&si, 0, sizeof si);
+			if (waitid((idtype_t)3 /* P_PIDFD */, (id_t)fd, &si,
+				   WEXITED | __WALL) < 0) {
+				if (errno == EINTR)
+					continue;
+				err = errno;
+			}
+			break;
+		}
+	}
+	if (sfd >= 0)
+		close(sfd);
+	close(fd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return push_errno(L, err, "exec: wait for the command");
+	lua_pushinteger(L, si.si_code == CLD_EXITED ? si.si_status
+						     : 128 + si.si_status);
+	return 1;
+}
+
+/* core.send_console(socket_path, fd, name) -> true | nil, msg, errno: the
+ * console's master to the engine's --console-socket (one sendmsg: the
+ * name as the payload, the fd as SCM_RIGHTS, as runc sends it) */
+static int l_send_console(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int fd = (int)luaL_checkinteger(L, 2);
+	size_t nl;
+	const char *name = luaL_optlstring(L, 3, "/dev/ptmx", &nl);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path)
+		return push_errno(L, ENAMETOOLONG, path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return push_errno(L, errno, "console socket");
+	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		int err = errno;
+		close(s);
+		return push_errno(L, err, path);
+	}
+	char ctl[CMSG_SPACE(sizeof(int))];
+	memset(ctl, 0, sizeof ctl);
+	struct iovec iov = { (void *)name, nl };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl, .msg_controllen = sizeof ctl };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	ssize_t n;
+	while ((n = sendmsg(s, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	int err = errno;
+	close(s);
+	if (n < 0)
+		return push_errno(L, err, path);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* core.set_winsize(fd, rows, cols) -> true | nil, msg, errno */
+static int l_set_winsize(lua_State *L)
+{
+	int fd = (int)luaL_checkinteger(L, 1);
+	struct winsize ws = { .ws_row = (unsigned short)luaL_checkinteger(L, 2),
+			      .ws_col = (unsigned short)luaL_checkinteger(L, 3) };
+	if (ioctl(fd, TIOCSWINSZ, &ws) < 0)
+		return push_errno(L, errno, "console: TIOCSWINSZ");
+	lua_pushboolean(L, 1);
+	return 1;
 }
 
 static int l_jail_pid(lua_State *L)
@@ -1967,6 +2138,10 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "sleep", l_sleep },
 		{ "listdir", l_listdir },
 		{ "realtime", l_realtime },
+		{ "exec", l_exec },
+		{ "exec_wait", l_exec_wait },
+		{ "send_console", l_send_console },
+		{ "set_winsize", l_set_winsize },
 		{ NULL, NULL },
 	};
 	luaL_newmetatable(L, JAIL_MT);

@@ -326,8 +326,11 @@ local function translate_process(p, r, notes, opts)
   if #args == 0 or args[1] == "" then refuse(path .. ".args", "expected a command (a non-empty array)") end
   r.command = args
   if bool(p.terminal, path .. ".terminal") then r.tty = true end
-  refuse_if(p.consoleSize, path .. ".consoleSize", "setting the console size is not supported yet "
-    .. "(the console takes the size of the caller's terminal)")
+  if p.consoleSize ~= nil then -- the runtime sets it on the console (TIOCSWINSZ)
+    local cs = object(p.consoleSize, path .. ".consoleSize", { height = true, width = true }, notes)
+    int(cs.height, path .. ".consoleSize.height", 0, 65535)
+    int(cs.width, path .. ".consoleSize.width", 0, 65535)
+  end
   local env = {}
   for i, kv in ipairs(strings(p.env, path .. ".env")) do
     local k, v = kv:match("^([^=]*)=(.*)$")
@@ -1084,6 +1087,23 @@ local function copy(v, seen)
   return t
 end
 M.copy = copy
+
+-- exec_recipe(config, process, bundle, opts, file) -> recipe, notes | nil,
+-- message: the container's recipe (its config.json) with `process` (an
+-- OCI process object, e.g. exec's --process file) in place of its own,
+-- read by the same code as config.json's process.  With file, errors in
+-- the process name it and the field inside it ("process.json: user.uid:
+-- ..."); without, they read as config.json's ("config.json: process.args").
+function M.exec_recipe(config, process, bundle, opts, file)
+  local c = copy(config)
+  c.process = process
+  local r, notes = guard(translate, c, bundle or ".", opts or {})
+  if not r and file then
+    notes = notes:gsub("^config%.json: process%.", file .. ": ", 1)
+                 :gsub("^config%.json: process: ", file .. ": ", 1)
+  end
+  return r, notes
+end
 
 -- load_policy(file) -> function | nil, message
 function M.load_policy(file)

@@ -352,9 +352,6 @@ local function no_container(id) return die(E_NOENT, 'container "%s" does not exi
 local function do_create(id, o)
   local c = core_()
   local sb = require "cgsandbox"
-  if o["console-socket"] then
-    return nil, die(E_CONFIG, "create: --console-socket (process.terminal) is not supported yet")
-  end
   if o["preserve-fds"] and o["preserve-fds"] ~= "0" then
     return nil, die(E_CONFIG, "create: --preserve-fds is not supported yet")
   end
@@ -374,9 +371,17 @@ local function do_create(id, o)
   end
   local config, err = oci.load(bundle)
   if not config then return undo(E_CONFIG, "%s", err) end
-  if config.process and config.process.terminal then
-    return undo(E_CONFIG, "create: process.terminal needs --console-socket, which is not supported yet")
+  local terminal = type(config.process) == "table" and config.process.terminal == true
+  if terminal and not o["console-socket"] then
+    return undo(E_CONFIG, "create: process.terminal needs --console-socket (where the console's master goes)")
   end
+  if o["console-socket"] and not terminal then
+    return undo(E_CONFIG, "create: --console-socket without process.terminal: there is no console to send")
+  end
+  -- the config as created: exec reads the container's seccomp filter,
+  -- namespaces and policy from it, not from a bundle changed since
+  local ok_c, cerr = write_atomic(dir_of(id) .. "/config.json", read_file(bundle .. "/config.json") or "")
+  if not ok_c then return undo(E_FAIL, "create: save the config: %s", cerr) end
   local recipe
   recipe, err = oci.to_recipe(config, bundle, { id = id })
   if not recipe then return undo(E_CONFIG, "%s", err) end
@@ -406,11 +411,17 @@ local function do_create(id, o)
   save_state(st)
   plan.detached = fifo
   log("debug", "create " .. id .. ": spawning")
-  local pid, cgpath, en2
-  pid, cgpath, en2 = c.create(plan)
+  local pid, cgpath, ttyfd = c.create(plan)
   if not pid then return undo(E_FAIL, "create %s: %s", id, tostring(cgpath)) end
   st.pid, st.cgroup, st.status = pid, cgpath, "created"
   st.pid_start = c.proc_start(pid)
+  if ttyfd then
+    ok, err = M.hand_console(ttyfd, o["console-socket"], config.process.consoleSize)
+    if not ok then
+      destroy(st)
+      return undo(E_FAIL, "create: --console-socket: %s", err)
+    end
+  end
   ok, err = save_state(st)
   if not ok then
     destroy(st)
@@ -643,6 +654,183 @@ end
 function CMD.pause(args) return freeze(args, "pause", "1") end
 function CMD.resume(args) return freeze(args, "resume", "0") end
 
+-- exec: a new process in a running container (runc's interface, as
+-- conmon and containerd's shim call it).  Flags come before the ID; what
+-- follows the ID is the command.
+local EXEC_FLAGS = { process = "value", p = "process", ["pid-file"] = "value", detach = "flag", d = "detach",
+  ["console-socket"] = "value", tty = "flag", t = "tty", cwd = "value", env = "list", e = "env",
+  user = "value", u = "user", cap = "list", c = "cap", ["no-new-privs"] = "flag",
+  ["additional-gids"] = "list", g = "additional-gids", ["preserve-fds"] = "value",
+  ["process-label"] = "value", apparmor = "value", ["ignore-paused"] = "flag", ["no-subreaper"] = "flag" }
+
+local function parse_exec(args)
+  local o, lists = {}, { env = {}, cap = {}, ["additional-gids"] = {} }
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--" then i = i + 1 break end
+    if a:sub(1, 1) ~= "-" or a == "-" then break end
+    local name, val = a:match("^%-%-?([%w-]+)=(.*)$")
+    if not name then name = a:match("^%-%-?([%w-]+)$") end
+    local kind = name and EXEC_FLAGS[name]
+    if kind and EXEC_FLAGS[kind] then name, kind = kind, EXEC_FLAGS[kind] end
+    if not kind then return nil, ("exec: unknown flag %s"):format(a) end
+    if kind == "flag" then
+      o[name] = val == nil or val == "true"
+    else
+      if val == nil then
+        i = i + 1
+        val = args[i]
+        if val == nil then return nil, ("exec: %s needs a value"):format(a) end
+      end
+      if kind == "list" then table.insert(lists[name], val) else o[name] = val end
+    end
+    i = i + 1
+  end
+  for k, v in pairs(lists) do o[k] = v end
+  return o, table.move(args, i, #args, 1, {})
+end
+
+-- the process to exec: --process FILE (the whole of it, as runc reads
+-- it), else the container's own process with exec's flags over it
+local function exec_process(config, o, argv)
+  local arr = function(t) return setmetatable(t, ARR_MT) end
+  if o.process then
+    local text, err = read_file(o.process)
+    if not text then return nil, ("exec: --process %s: %s"):format(o.process, err or "cannot read") end
+    local p, derr = oci.decode(text, "process.json")
+    if not p then return nil, derr end
+    return p, "process.json"
+  end
+  if #argv == 0 then return nil, "exec: a command (ARGS after the ID) or --process is needed" end
+  local p = oci.copy(config.process or {})
+  setmetatable(p, OBJ_MT)
+  p.args = arr(argv)
+  p.terminal = o.tty or nil
+  if o.cwd then p.cwd = o.cwd end
+  if #o.env > 0 then
+    local env = arr { table.unpack(p.env or {}) }
+    for _, kv in ipairs(o.env) do env[#env + 1] = kv end
+    p.env = env
+  end
+  p.user = setmetatable(oci.copy(p.user or {}), OBJ_MT)
+  if o.user then
+    local uid, gid = o.user:match("^(%d+):(%d+)$")
+    if not uid then uid = o.user:match("^(%d+)$") end
+    if not uid then return nil, ("exec: --user %q: expected UID[:GID] (numbers)"):format(o.user) end
+    p.user.uid, p.user.gid = tonumber(uid), gid and tonumber(gid) or p.user.gid
+  end
+  if #o["additional-gids"] > 0 then
+    local g = arr {}
+    for _, v in ipairs(o["additional-gids"]) do
+      if not v:match("^%d+$") then return nil, ("exec: --additional-gids %q: expected a number"):format(v) end
+      g[#g + 1] = tonumber(v)
+    end
+    p.user.additionalGids = g
+  end
+  if #o.cap > 0 then
+    -- into bounding, effective and permitted, as runc adds them; and into
+    -- inheritable and ambient where the container keeps those
+    local caps = setmetatable(oci.copy(p.capabilities or {}), OBJ_MT)
+    for _, set in ipairs { "bounding", "effective", "permitted", "inheritable", "ambient" } do
+      local cur = caps[set]
+      local always = set == "bounding" or set == "effective" or set == "permitted"
+      if always or (cur and #cur > 0) then
+        cur = arr { table.unpack(cur or {}) }
+        for _, cname in ipairs(o.cap) do
+          local n = cname:upper()
+          if n:sub(1, 4) ~= "CAP_" then n = "CAP_" .. n end
+          cur[#cur + 1] = n
+        end
+        caps[set] = cur
+      end
+    end
+    p.capabilities = caps
+  end
+  if o["no-new-privs"] then p.noNewPrivileges = true end
+  return p
+end
+
+-- the console's master: its size set, sent to the engine's socket, our
+-- copy closed
+function M.hand_console(fd, socket, size)
+  local c = core_()
+  local ok, err = true, nil
+  if type(size) == "table" and (size.height or 0) > 0 and (size.width or 0) > 0 then
+    ok, err = c.set_winsize(fd, size.height, size.width)
+  end
+  if ok then ok, err = c.send_console(socket, fd) end
+  c.close_fd(fd)
+  return ok, err
+end
+
+function CMD.exec(args)
+  local o, argv = parse_exec(args)
+  if not o then return die(E_USAGE, "%s", argv) end
+  local id = table.remove(argv, 1)
+  if not id then return die(E_USAGE, "exec: a container ID is needed") end
+  if not valid_id(id) then return die(E_USAGE, "exec: invalid container ID %q", id) end
+  if o["preserve-fds"] and o["preserve-fds"] ~= "0" then
+    return die(E_CONFIG, "exec: --preserve-fds is not supported yet")
+  end
+  if (o["process-label"] or "") ~= "" or (o.apparmor or "") ~= "" then
+    return die(E_CONFIG, "exec: SELinux labels and AppArmor profiles are not supported")
+  end
+  local st = load_state(id)
+  if not st then return no_container(id) end
+  local status = status_of(st)
+  if status ~= "running" then return die(E_STATE, "cannot exec in a container that is %s", status) end
+  if not st.cgroup then return die(E_FAIL, "exec: the container has no cgroup to be born in") end
+  local text = read_file(dir_of(id) .. "/config.json")
+  local config, err
+  if text and text ~= "" then config, err = oci.decode(text)
+  else config, err = oci.load(st.bundle) end
+  if not config then return die(E_CONFIG, "%s", err) end
+  local process, file = exec_process(config, o, argv)
+  if not process then return die(type(file) == "string" and file:match("^exec:") and E_USAGE or E_CONFIG, "%s", file) end
+  if type(process) == "table" and process.terminal == true and not o["console-socket"] then
+    return die(E_CONFIG, "exec: a terminal (--tty, process.terminal) needs --console-socket")
+  end
+  local recipe
+  recipe, err = oci.exec_recipe(config, process, st.bundle, { id = id }, o.process and file or nil)
+  if not recipe then return die(E_CONFIG, "%s", err) end
+  local policy
+  policy, err = oci.policy_for(G.policy)
+  if err then return die(E_CONFIG, "%s", err) end
+  if policy then
+    recipe, err = oci.apply_policy(policy, config, recipe)
+    if not recipe then return die(E_CONFIG, "%s", err) end
+  end
+  recipe.cgroup = nil -- the container's own: it is joined, not made
+  local pok, plan = pcall(require("cgsandbox").compile, recipe)
+  if not pok then return die(E_CONFIG, "%s", tostring(type(plan) == "table" and plan.msg or plan)) end
+  local c = core_()
+  local pid, perr, _, hint = c.exec(plan, st.pid, st.pid_start, st.cgroup)
+  if not pid then return die(hint or E_FAIL, "exec %s: %s", id, tostring(perr)) end
+  local ttyfd = perr
+  if ttyfd then
+    local ok, cerr = M.hand_console(ttyfd, o["console-socket"], process.consoleSize)
+    if not ok then
+      c.pidfd_kill(pid, 9)
+      c.waitpid(pid)
+      return die(E_FAIL, "exec: --console-socket: %s", cerr)
+    end
+  end
+  if o["pid-file"] then
+    local ok, werr = write_atomic(abspath(o["pid-file"]), tostring(pid))
+    if not ok then
+      c.pidfd_kill(pid, 9)
+      c.waitpid(pid)
+      return die(E_FAIL, "exec: --pid-file: %s", werr)
+    end
+  end
+  log("debug", ("exec %s: pid %d"):format(id, pid))
+  if o.detach then return 0 end -- our child: our subreaper's once we exit
+  local code, werr = c.exec_wait(pid)
+  if not code then return die(E_FAIL, "%s", werr) end
+  return code
+end
+
 -- the global flags, before the command (runc's)
 local function globals(args)
   local i = 1
@@ -701,7 +889,7 @@ function M.main(args)
     return 0
   end
   if CMD[cmd] then return CMD[cmd](rest) end
-  local later = { exec = true, update = true, events = true, checkpoint = true, restore = true }
+  local later = { update = true, events = true, checkpoint = true, restore = true }
   if later[cmd] then return die(2, "%s is not supported yet (see sandboxlua oci --help)", cmd) end
   return die(2, "unknown command %q (see sandboxlua oci --help)", cmd)
 end

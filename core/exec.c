@@ -1,0 +1,220 @@
+/* Host side: exec, a new process in a running jail (an OCI container's
+ * `exec`; see sbx_jail_exec in sbx.h and init's join mode in join.c).
+ *
+ * Nothing of the host's own image enters the jail: the process cloned
+ * here is the sealed sbx-init, born in the jail's cgroup (clone3 with
+ * CLONE_INTO_CGROUP, no fallback), and it is that program which joins the
+ * namespaces and forks the command. */
+#include "jail.h"
+#include "util.h"
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* one record: a u32 type, a chunk of the plan, the fds with the last */
+static int send_chunk(int sock, uint32_t type, const void *p, size_t n,
+		      const int *fds, int nfds)
+{
+	char ctl[CMSG_SPACE(4 * sizeof(int))];
+	struct iovec iov[2] = { { &type, 4 }, { (void *)p, n } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n ? 2 : 1 };
+
+	if (nfds) {
+		memset(ctl, 0, sizeof ctl);
+		mh.msg_control = ctl;
+		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+	}
+	ssize_t r;
+	while ((r = sendmsg(sock, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return r < 0 ? -1 : 0;
+}
+
+static int send_whole(int sock, const struct sbx_wbuf *w, int nsfd)
+{
+	size_t off = 0;
+	do {
+		size_t n = w->len - off > SBX_REC_CHUNK ? SBX_REC_CHUNK
+							: w->len - off;
+		bool last = off + n == w->len;
+		if (send_chunk(sock, last ? SBX_REC_PLAN_END : SBX_REC_PLAN,
+			       w->p + off, n, &nsfd, last ? 1 : 0) < 0)
+			return -1;
+		off += n;
+	} while (off < w->len);
+	return 0;
+}
+
+/* what the joiner and the command say, until both are done with the
+ * socket (the command's end closes at its exec) */
+static void read_msgs(int sock, struct sbx_exec *x, struct sbx_err *e,
+		      bool *failed)
+{
+	for (;;) {
+		struct sbx_msg m;
+		char ctl[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { &m, sizeof m };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = ctl,
+				     .msg_controllen = sizeof ctl };
+		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		int fd = -1;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+		     c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS)
+				memcpy(&fd, CMSG_DATA(c), sizeof fd);
+		if (n != (ssize_t)sizeof m) {
+			sbx_closep(&fd);
+			continue;
+		}
+		m.step[sizeof m.step - 1] = m.msg[sizeof m.msg - 1] = '\0';
+		if (m.type == SBX_MSG_ERROR && !*failed) {
+			*failed = true;
+			e->errnum = m.errnum;
+			snprintf(e->step, sizeof e->step, "%s", m.step);
+			snprintf(e->msg, sizeof e->msg, "%s", m.msg);
+			x->exit_hint = m.code;
+		} else if (m.type == SBX_MSG_TTY && x->ttyfd < 0) {
+			x->ttyfd = sbx_steal_fd(&fd);
+		} else if (m.type == SBX_MSG_READY && x->pidfd < 0) {
+			x->pidfd = sbx_steal_fd(&fd);
+			x->pid = (pid_t)m.status;
+		}
+		sbx_closep(&fd);
+	}
+}
+
+/* the plan the joiner gets: the process part, the namespaces to join */
+static struct sbx_plan join_plan(const struct sbx_plan *p)
+{
+	struct sbx_plan q = *p;
+	q.join = true;
+	q.rootfs = q.hostname = q.detached = NULL;
+	q.mounts = NULL;
+	q.nmounts = 0;
+	q.devices = NULL;
+	q.ndevices = 0;
+	q.masked = q.readonly = NULL;
+	q.park = q.async_start = q.trace = false;
+	q.raw_plan = NULL;
+	for (int i = 0; i < 3; i++)
+		q.stdio[i] = (struct sbx_stdio){ .kind = SBX_IO_INHERIT };
+	return q;
+}
+
+int sbx_jail_exec(struct sbx_ctx *c, const struct sbx_plan *p,
+		  int init_pidfd, int cgroup_fd, struct sbx_exec *x,
+		  struct sbx_err *e)
+{
+	struct sbx_plan q = join_plan(p);
+	struct sbx_wbuf w = { 0 };
+	const struct sbx_bpf *bpf = NULL;
+	int sv[2] = { -1, -1 }, joinfd = -1;
+	bool failed = false;
+
+	memset(x, 0, sizeof *x);
+	x->pidfd = x->ttyfd = -1;
+	x->exit_hint = 125;
+	if (init_pidfd < 0 || cgroup_fd < 0) {
+		sbx_err_set(e, EINVAL, "exec", "exec: no pidfd or cgroup of the "
+			    "container");
+		return -1;
+	}
+	if (sbx_seccomp_compile(c, &q.seccomp, &bpf, e) < 0 ||
+	    sbx_plan_encode(&q, bpf, &w, e) < 0)
+		return -1;
+	if (c->image < 0 && (c->image = sbx_image_open(e)) < 0)
+		goto fail;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		sbx_err_set(e, errno, "exec", "socketpair");
+		goto fail;
+	}
+	if (sv[1] < SBX_INIT_IMAGE + 1) {
+		int hi = fcntl(sv[1], F_DUPFD_CLOEXEC, SBX_INIT_IMAGE + 1);
+		close(sv[1]);
+		sv[1] = hi;
+		if (hi < 0) {
+			sbx_err_set(e, errno, "exec", "socketpair");
+			goto fail;
+		}
+	}
+	/* SIGCHLD: the command is cloned with our parent's pointer and the
+	 * joiner's exit signal, and a reaper waits for it with waitpid() */
+	struct sbx_clone_req req = {
+		.flags = CLONE_INTO_CGROUP, .cgroup_fd = cgroup_fd,
+		.sock = sv[1], .image = c->image, .pidfd = &joinfd,
+		.exit_signal = SIGCHLD, .nofile_soft = c->nofile_soft,
+	};
+	pid_t pid = sbx_clone_init(&req);
+	sbx_closep(&sv[1]);
+	if (pid < 0) {
+		if (errno == EINVAL || errno == E2BIG)
+			sbx_err_set(e, errno, "exec", "exec needs clone3 with "
+				    "CLONE_INTO_CGROUP (Linux 5.7): the new "
+				    "process is born in the container's cgroup");
+		else
+			sbx_err_set(e, errno, "exec", "clone3 into the "
+				    "container's cgroup");
+		goto fail;
+	}
+	if (req.exec_errno) {
+		sbx_err_set(e, req.exec_errno, "exec",
+			    "exec sbx-init from its sealed memfd");
+		failed = true;
+	} else if (send_whole(sv[0], &w, init_pidfd) < 0) {
+		sbx_err_set(e, errno, "exec", "send the plan");
+		failed = true;
+		kill(pid, SIGKILL);
+	} else {
+		read_msgs(sv[0], x, e, &failed);
+	}
+	siginfo_t si;
+	while (waitid((idtype_t)P_PIDFD, (id_t)joinfd, &si, WEXITED | __WALL) < 0 &&
+	       errno == EINTR)
+		;
+	sbx_closep(&joinfd);
+	sbx_closep(&sv[0]);
+	sbx_wbuf_free(&w);
+	if (!failed && x->pid <= 0) {
+		sbx_err_set(e, EPIPE, "exec", "exec: the joining process ended "
+			    "before the command started");
+		failed = true;
+	}
+	if (failed) {
+		/* a command that failed told us why, and exited: reap it */
+		if (x->pid > 0) {
+			int st;
+			while (waitpid(x->pid, &st, __WALL) < 0 && errno == EINTR)
+				;
+		}
+		sbx_closep(&x->pidfd);
+		sbx_closep(&x->ttyfd);
+		x->pid = 0;
+		return -1;
+	}
+	return 0;
+fail:
+	sbx_closep(&sv[0]);
+	sbx_closep(&sv[1]);
+	sbx_wbuf_free(&w);
+	return -1;
+}
