@@ -446,9 +446,9 @@ int main(int argc, char **argv)
 	if (ip.p.detached) {
 		/* from here on init does not depend on the host staying */
 		prctl(PR_SET_PDEATHSIG, 0);
-		if (ip.p.park || ip.p.tty || !ip.have_job)
+		if (ip.p.park || !ip.have_job)
 			fail_msg(sock, EINVAL, "plan", "plan: a detached jail "
-				 "has no pool or console");
+				 "has no pool");
 		fifo = open_fifo(sock, ip.p.detached);
 	}
 	if (ip.p.trace) {

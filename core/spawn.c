@@ -621,9 +621,9 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 	pid_t pid = -1;
 
 	jail_init(j, p);
-	if (p->detached && (p->park || p->tty || p->async_start)) {
+	if (p->detached && (p->park || p->async_start)) {
 		sbx_err_set(e, EINVAL, "spawn", "a detached (OCI) jail has no "
-			    "pool, console or asynchronous start");
+			    "pool or asynchronous start");
 		goto fail;
 	}
 	if (p->nmounts > SBX_MAX_MOUNTS) {

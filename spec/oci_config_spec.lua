@@ -255,8 +255,8 @@ describe("oci config.json", function()
         "config.json: process.apparmorProfile: AppArmor profiles are not supported" },
       { function(c) c.process.selinuxLabel = "system_u:system_r:container_t:s0" end,
         "config.json: process.selinuxLabel: SELinux labels are not supported" },
-      { function(c) c.process.consoleSize = { height = 24, width = 80 } end,
-        "config.json: process.consoleSize: setting the console size is not supported yet (the console takes the size of the caller's terminal)" },
+      { function(c) c.process.consoleSize = { height = -1, width = 80 } end,
+        "config.json: process.consoleSize.height: expected an integer from 0 to 65535, got -1" },
       { function(c) c.process.scheduler = { policy = "SCHED_BATCH" } end,
         "config.json: process.scheduler: scheduling policies are not supported yet" },
       { function(c) c.process.ioPriority = { class = "IOPRIO_CLASS_IDLE" } end,
@@ -488,9 +488,9 @@ describe("oci config.json", function()
     end)
 
     it("refuses the commands that are not there yet", function()
-      local out, rc = H.sh(H.bin .. " oci exec x")
+      local out, rc = H.sh(H.bin .. " oci events x")
       assert.are.equal(2, rc)
-      assert.are.equal("sandboxlua oci: exec is not supported yet (see sandboxlua oci --help)\n", out)
+      assert.are.equal("sandboxlua oci: events is not supported yet (see sandboxlua oci --help)\n", out)
     end)
   end)
 end)

@@ -1,0 +1,335 @@
+-- `sandboxlua oci exec` and `--console-socket`, on a busybox bundle, real
+-- processes only, checked through the kernel: the exec'd process's
+-- /proc/PID/ns/* are the container init's, its /proc/PID/cgroup the
+-- container's, its Seccomp/CapEff/NoNewPrivs lines the container's; with
+-- --detach --pid-file under a subreaper (spec/support/subreaper.py, as
+-- conmon and containerd's shim are) the pid is the command's and the
+-- subreaper reaps it with its exit status; the console's master arrives
+-- over the socket (spec/support/console_recv.py) and the command's
+-- controlling tty is the pty.  runc on the same bundle where cheap.
+local H = require "spec.support.helper"
+local oci = require "cgsandbox.oci"
+local dkjson = require "dkjson"
+
+local BUSYBOX = H.busybox:sub(1, 1) == "/" and H.busybox or (os.getenv("PWD") .. "/" .. H.busybox)
+local SUPPORT = H.root .. "/spec/support"
+local have_runc = os.execute("command -v runc >/dev/null 2>&1")
+local A = function(t) return setmetatable(t, oci.array_mt) end
+local O = function(t) return setmetatable(t, oci.object_mt) end
+
+local function exists(path) return os.execute("test -e '" .. path .. "'") == true end
+local function read(path) -- nil when absent
+  local f = io.open(path)
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- a bundle whose process runs cmd (sh -c), a host directory at /mnt, and
+-- a seccomp filter that fails mkdir/mkdirat with EPERM (so that its
+-- effect on an exec'd process shows); opts: terminal, consoleSize
+local function bundle(cmd, opts)
+  opts = opts or {}
+  local d = H.tmpdir()
+  local _, rc = H.sh(H.bin .. " oci spec --bundle " .. d)
+  assert.are.equal(0, rc)
+  local c = assert(oci.load(d))
+  c.process.terminal = opts.terminal or false
+  c.process.consoleSize = opts.consoleSize
+  c.process.args = A { "sh", "-c", cmd }
+  c.root.path = BUSYBOX
+  os.execute("mkdir -p " .. d .. "/out")
+  c.mounts[#c.mounts + 1] = O { destination = "/mnt", type = "bind", source = d .. "/out",
+    options = A { "rbind", "rw" } }
+  c.linux.seccomp = O { defaultAction = "SCMP_ACT_ALLOW",
+    syscalls = A { O { names = A { "mkdir", "mkdirat" }, action = "SCMP_ACT_ERRNO" } } }
+  H.write(d .. "/config.json", oci.encode(c, oci.KEY_ORDER))
+  return d
+end
+
+local function wait_for(fn, secs)
+  local t = H.core.now() + (secs or 10)
+  while H.core.now() < t do
+    if fn() then return true end
+    H.core.sleep(0.02)
+  end
+  return fn()
+end
+
+-- `<runtime> --root R ARGS` in dir: output, rc (stdio a file, not a pipe:
+-- a container's init keeps the stdio it was created with)
+local function rt(bin, root, dir, args)
+  local f = os.tmpname()
+  local _, rc = H.sh(("cd %s && %s --root %s %s </dev/null >%s 2>&1"):format(dir, bin, root, args, f))
+  local out = H.read(f)
+  os.remove(f)
+  return out, rc
+end
+local OURS = H.bin .. " oci"
+
+local function state(bin, root, dir, id)
+  local out, rc = rt(bin, root, dir, "state " .. id)
+  if rc ~= 0 then return nil, rc end
+  return assert(oci.decode(out, "state"))
+end
+
+local function ns_of(pid)
+  local out = {}
+  for _, n in ipairs(H.core.listdir("/proc/" .. pid .. "/ns")) do
+    local p = io.popen("readlink /proc/" .. pid .. "/ns/" .. n)
+    out[n] = p:read("l")
+    p:close()
+  end
+  return out
+end
+
+local function field(status, name) return ("\n" .. status):match("\n" .. name .. ":%s*([^\n]*)") end
+
+-- the container's command: init's one child
+local function command_of(init)
+  local kids = read(("/proc/%d/task/%d/children"):format(init, init)) or ""
+  return tonumber(kids:match("%d+"))
+end
+
+-- exec --detach --pid-file under the subreaper helper: its JSON report
+local function under_subreaper(bin, root, dir, args, sig)
+  local pidfile = dir .. "/exec.pid"
+  os.remove(pidfile)
+  local out = H.sh(("cd %s && python3 %s/subreaper.py %s %s -- %s --root %s exec --detach --pid-file %s %s")
+    :format(dir, SUPPORT, pidfile, sig and ("--signal " .. sig) or "", bin, root, pidfile, args))
+  return assert(dkjson.decode(out), out)
+end
+
+describe("oci exec", function()
+  local dir, root, rroot
+  before_each(function()
+    root = H.tmpdir()
+    rroot = H.tmpdir()
+  end)
+  after_each(function()
+    for _, id in ipairs { "x1", "x2", "t1" } do
+      rt(OURS, root, "/", "delete --force " .. id)
+      if have_runc then rt("runc", rroot, "/", "delete --force " .. id) end
+    end
+    os.execute("rm -rf " .. root .. " " .. rroot .. (dir and (" " .. dir) or ""))
+    dir = nil
+  end)
+
+  -- a running container x1 with `exec sleep 100`: its init and command
+  local function running(bin, rr)
+    dir = dir or bundle("exec sleep 100")
+    local out, rc = rt(bin or OURS, rr or root, dir, "run --detach x1")
+    assert.are.equal(0, rc, out)
+    local st = assert(state(bin or OURS, rr or root, dir, "x1"))
+    assert.are.equal("running", st.status)
+    if bin == "runc" then return st.pid, st.pid end -- runc's init is the command
+    local cmd
+    assert.is_true(wait_for(function()
+      cmd = command_of(st.pid)
+      return cmd ~= nil and (read("/proc/" .. cmd .. "/comm") or ""):match("sleep") ~= nil
+    end))
+    return st.pid, cmd
+  end
+
+  it("--detach --pid-file: the command joins every namespace of the container's init, is born in its cgroup, gets its seccomp filter, capabilities and no_new_privs, and its subreaper reaps it", function()
+    local init, cmd = running()
+    local r = under_subreaper(OURS, root, dir, "x1 sleep 100", 15)
+    assert.are.equal(0, r.rc, r.out)
+    assert.are.equal("", r.out)
+    -- the pid file names the command itself: a sleep in the container's
+    -- pid namespace (pid 3 there: init 1, the container's sleep 2)
+    assert.are.equal("sleep", field(r.status, "Name"))
+    assert.matches("^" .. r.pid .. "%s+3$", field(r.status, "NSpid"))
+    assert.is_true(r.ppid_is_me)
+    -- every namespace is init's; those the container made differ from ours
+    local want, mine = ns_of(init), ns_of("self")
+    assert.are.same(want, r.ns)
+    for _, n in ipairs { "mnt", "pid", "net", "ipc", "uts" } do
+      assert.are_not.equal(mine[n], r.ns[n], n)
+    end
+    -- the cgroup: the container's (the cgroup2 line), which is not ours
+    local cg2 = function(s) return s:match("0::([^\n]*)") end
+    assert.are.equal(cg2(H.read("/proc/" .. init .. "/cgroup")), cg2(r.cgroup))
+    assert.are_not.equal(cg2(H.read("/proc/self/cgroup")), cg2(r.cgroup))
+    -- the same process part as the container's command
+    local cst = H.read("/proc/" .. cmd .. "/status")
+    for _, f in ipairs { "Seccomp", "Seccomp_filters", "CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb",
+                         "NoNewPrivs", "Uid", "Gid" } do
+      assert.are.equal(field(cst, f), field(r.status, f), f)
+    end
+    assert.are.equal("2", field(r.status, "Seccomp"))
+    assert.are.equal("1", field(r.status, "NoNewPrivs"))
+    assert.are.equal("0000000020000420", field(r.status, "CapEff")) -- audit_write, kill, net_bind_service
+    -- the subreaper reaped it: killed by its SIGTERM, nothing else came
+    assert.is_true(r.reaped)
+    assert.are.equal(143, r.code)
+    assert.are.equal(0, r.others)
+  end)
+
+  it("exits with the command's status (128+N for a signal), passes SIGTERM on, and its filter is the container's", function()
+    running()
+    local out, rc = rt(OURS, root, dir, "exec x1 sh -c 'exit 7'")
+    assert.are.equal(7, rc, out)
+    _, rc = rt(OURS, root, dir, "exec x1 sh -c 'kill -9 $$'")
+    assert.are.equal(137, rc)
+    -- the container's seccomp filter: mkdir fails with EPERM (as root
+    -- with a writable /mnt it would work)
+    out, rc = rt(OURS, root, dir, "exec x1 sh -c 'mkdir /mnt/d; echo rc=$?'")
+    assert.are.equal(0, rc)
+    assert.matches("Operation not permitted", out)
+    assert.matches("rc=1", out)
+    assert.is_false(exists(dir .. "/out/d"))
+    -- env, cwd, --user, --cap
+    out, rc = rt(OURS, root, dir, "exec --env A=1 --env B=two --cwd /mnt x1 sh -c 'echo $A$B; pwd'")
+    assert.are.equal(0, rc, out)
+    assert.are.equal("1two\n/mnt\n", out)
+    out = rt(OURS, root, dir, "exec --cap CAP_CHOWN x1 grep CapEff /proc/self/status")
+    assert.matches("0000000020000421", out)
+    -- a command that is not there: 127 and the reason
+    out, rc = rt(OURS, root, dir, "exec x1 nosuchcmd")
+    assert.are.equal(127, rc)
+    assert.matches("nosuchcmd", out)
+    -- SIGTERM to exec goes on to the command, whose trap decides the status
+    local f = dir .. "/rc"
+    os.execute(("cd %s && (%s --root %s exec x1 sh -c 'trap \"exit 42\" TERM; touch /mnt/ready; while :; do sleep 0.05; done' </dev/null >/dev/null 2>&1 & p=$!; n=0; while [ ! -e out/ready ] && [ $n -lt 500 ]; do sleep 0.02; n=$((n+1)); done; kill -TERM $p; wait $p; echo $? > %s) &")
+      :format(dir, OURS, root, f))
+    assert.is_true(wait_for(function() return (read(f) or "") ~= "" end))
+    assert.are.equal("42\n", read(f))
+  end)
+
+  it("--process FILE: an OCI process object read as config.json's process is, its errors naming its fields", function()
+    running()
+    local pf = dir .. "/process.json"
+    H.write(pf, oci.encode(O { args = A { "sh", "-c", "id -u; id -g; grep -E 'CapEff|NoNewPrivs' /proc/self/status" },
+      cwd = "/", env = A { "PATH=/bin" }, user = O { uid = 1000, gid = 1001 }, terminal = false }))
+    local out, rc = rt(OURS, root, dir, "exec --process " .. pf .. " x1")
+    assert.are.equal(0, rc, out)
+    assert.matches("^1000\n1001\nCapEff:%s+0000000000000000\nNoNewPrivs:%s+1\n$", out)
+    H.write(pf, '{"args": [], "cwd": "/"}')
+    out, rc = rt(OURS, root, dir, "exec --process " .. pf .. " x1")
+    assert.are.equal(5, rc)
+    assert.are.equal("sandboxlua oci: process.json: args: expected a command (a non-empty array)\n", out)
+    H.write(pf, '{"args": ["true"], "cwd": "/", "user": {"uid": -1}}')
+    out, rc = rt(OURS, root, dir, "exec --process " .. pf .. " x1")
+    assert.are.equal(5, rc)
+    assert.matches("^sandboxlua oci: process.json: user.uid: expected an integer", out)
+  end)
+
+  it("is refused for a container that is not running (4) or not there (3)", function()
+    dir = bundle("exec sleep 100")
+    local out, rc = rt(OURS, root, dir, "exec nope true")
+    assert.are.equal(3, rc)
+    assert.are.equal('sandboxlua oci: container "nope" does not exist\n', out)
+    assert.are.equal(0, select(2, rt(OURS, root, dir, "create x2")))
+    out, rc = rt(OURS, root, dir, "exec x2 true")
+    assert.are.equal(4, rc)
+    assert.are.equal("sandboxlua oci: cannot exec in a container that is created\n", out)
+    assert.are.equal(0, select(2, rt(OURS, root, dir, "start x2")))
+    assert.are.equal(0, select(2, rt(OURS, root, dir, "pause x2")))
+    out, rc = rt(OURS, root, dir, "exec x2 true")
+    assert.are.equal(4, rc)
+    assert.matches("that is paused", out)
+    assert.are.equal(0, select(2, rt(OURS, root, dir, "resume x2")))
+    assert.are.equal(0, select(2, rt(OURS, root, dir, "kill x2 KILL")))
+    assert.is_true(wait_for(function() return state(OURS, root, dir, "x2").status == "stopped" end))
+    out, rc = rt(OURS, root, dir, "exec x2 true")
+    assert.are.equal(4, rc)
+    assert.matches("that is stopped", out)
+  end)
+
+  describe("compared with runc's exec on the same bundle", function()
+    if not have_runc then
+      it("needs runc", function() error("runc is not installed (TEST_PKGS has it)") end)
+      return
+    end
+    it("exit statuses, and --detach --pid-file under a subreaper", function()
+      local res = {}
+      for _, r in ipairs { { "runc", rroot }, { OURS, root } } do
+        local bin, rr = r[1], r[2]
+        local init = running(bin, rr)
+        local o = {}
+        o.exit7 = select(2, rt(bin, rr, dir, "exec x1 sh -c 'exit 7'"))
+        o.killed = select(2, rt(bin, rr, dir, "exec x1 sh -c 'kill -9 $$'"))
+        local s = under_subreaper(bin, rr, dir, "x1 sleep 100", 15)
+        o.rc, o.ppid_is_me, o.reaped, o.code, o.others = s.rc, s.ppid_is_me, s.reaped, s.code, s.others
+        o.same_ns = H.sh(("[ \"$(readlink /proc/%d/ns/pid)\" = '%s' ] && echo yes"):format(init, s.ns.pid)) == "yes\n"
+        res[#res + 1] = o
+        assert.are.equal(0, select(2, rt(bin, rr, dir, "delete --force x1")))
+      end
+      assert.are.same(res[1], res[2])
+      assert.are.same({ exit7 = 7, killed = 137, rc = 0, ppid_is_me = true, reaped = true, code = 143, others = 0,
+                        same_ns = true }, res[2])
+    end)
+  end)
+end)
+
+describe("oci --console-socket", function()
+  local dir, root
+  before_each(function() root = H.tmpdir() end)
+  after_each(function()
+    for _, id in ipairs { "t1", "t2", "x1" } do rt(OURS, root, "/", "delete --force " .. id) end
+    os.execute("rm -rf " .. root .. (dir and (" " .. dir) or ""))
+    dir = nil
+  end)
+
+  -- the receiver listens on SOCK and runs the runtime with args; it types
+  -- `echo hi; tty` into the console it got
+  local function console(args, pidfile)
+    local sock = dir .. "/console.sock"
+    local out = H.sh(("cd %s && PID_FILE=%s python3 %s/console_recv.py %s 'echo hi; tty\n' 'hi,/dev/pts/0' -- %s --root %s %s")
+      :format(dir, pidfile or "", SUPPORT, sock, OURS, root, args))
+    return assert(dkjson.decode(out), out)
+  end
+
+  it("create/run: the console's master comes over the socket in one message, sized by process.consoleSize; the command's controlling tty is the pty", function()
+    dir = bundle("exec sh", { terminal = true, consoleSize = O { height = 30, width = 100 } })
+    local r = console("run --detach --console-socket " .. dir .. "/console.sock --pid-file " .. dir .. "/pid t1",
+      dir .. "/pid")
+    assert.are.equal(0, r.rc)
+    assert.are.equal(1, r.nfds)
+    assert.is_true(r.isatty)
+    assert.are.same({ 30, 100 }, r.winsize)
+    assert.matches("hi\r?\n/dev/pts/0", r.output)
+    -- init has no terminal, the container's shell has the pty as its own
+    local init = tonumber(H.read(dir .. "/pid"))
+    local n = 0
+    for pid, tty in pairs(r.tty_nr) do
+      if tonumber(pid) == init then assert.are.equal(0, tty) else assert.are_not.equal(0, tty); n = n + 1 end
+    end
+    assert.are.equal(1, n)
+    -- the hang-up ended the shell, and so the container; its init came to
+    -- the receiver (a subreaper), which reaped it
+    assert.is_true(r.reaped)
+  end)
+
+  it("exec --tty --console-socket: a pty of the container's devpts for the exec'd shell", function()
+    dir = bundle("exec sleep 100")
+    assert.are.equal(0, select(2, rt(OURS, root, dir, "run --detach x1")))
+    local r = console("exec --tty --detach --console-socket " .. dir .. "/console.sock --pid-file "
+      .. dir .. "/epid x1 sh", dir .. "/epid")
+    assert.are.equal(0, r.rc)
+    assert.is_true(r.isatty)
+    assert.matches("hi\r?\n/dev/pts/0", r.output)
+    local pid = tonumber(H.read(dir .. "/epid"))
+    assert.are_not.equal(0, r.tty_nr[tostring(pid)])
+    assert.is_true(r.reaped)
+  end)
+
+  it("process.terminal without --console-socket, and the socket without a terminal, are refused", function()
+    dir = bundle("true", { terminal = true })
+    local out, rc = rt(OURS, root, dir, "create t2")
+    assert.are.equal(5, rc)
+    assert.matches("process.terminal needs %-%-console%-socket", out)
+    assert.is_false(exists(root .. "/t2"))
+    os.execute("rm -rf " .. dir)
+    dir = bundle("exec sleep 100")
+    out, rc = rt(OURS, root, dir, "create --console-socket /nonexistent t2")
+    assert.are.equal(5, rc)
+    assert.matches("without process.terminal", out)
+    assert.are.equal(0, select(2, rt(OURS, root, dir, "run --detach x1")))
+    out, rc = rt(OURS, root, dir, "exec --tty x1 true")
+    assert.are.equal(5, rc)
+    assert.matches("needs %-%-console%-socket", out)
+  end)
+end)
