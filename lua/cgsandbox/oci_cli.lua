@@ -5,7 +5,7 @@ local oci = require "cgsandbox.oci"
 
 local M = {}
 
-local USAGE = [[
+local USAGE = [==[
 usage: sandboxlua oci [GLOBAL FLAGS] COMMAND [ARGS]
        sandboxlua-oci [GLOBAL FLAGS] COMMAND [ARGS]   (the same, by its name)
 
@@ -19,11 +19,19 @@ global flags (as runc's):
   --systemd-cgroup    refused: not supported yet
 
 commands:
-  create [--bundle B] [--pid-file F] ID   build the container; it waits for start
+  create [--bundle B] [--pid-file F] [--console-socket S] ID
+                                          build the container; it waits for start
   start ID                                run its process
-  run [--bundle B] [--pid-file F] [--detach] ID
+  run [--bundle B] [--pid-file F] [--console-socket S] [--detach] ID
                                           create + start; waits and exits
                                           with the process's status, then deletes
+  exec [--process FILE] [--detach] [--pid-file F] [--tty --console-socket S]
+       [--cwd D] [--env K=V]... [--user UID[:GID]] [--additional-gids G]...
+       [--cap C]... [--no-new-privs] ID [ARGS...]
+                                          a new process in the running
+                                          container (its namespaces, cgroup,
+                                          seccomp filter); without --detach:
+                                          waits, exits with its status
   state ID                                its state as JSON (runc's fields)
   kill [--all] ID [SIGNAL]                default SIGTERM
   delete [--force] ID                     remove it (--force: also a running one)
@@ -35,9 +43,9 @@ commands:
 
 exit status: 0 done, 1 failed, 2 usage, 3 no such container, 4 the
 container's state does not allow it, 5 config.json or the policy refused.
-exec, update, events, checkpoint and restore are not supported yet.
+update, events, checkpoint and restore are not supported yet.
 See doc/oci.md.
-]]
+]==]
 
 -- the global flags' log (--log, --log-format, --debug)
 local G = { root = "/run/sandboxlua", log = nil, log_format = "text", debug = false }
