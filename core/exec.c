@@ -116,6 +116,8 @@ static struct sbx_plan join_plan(const struct sbx_plan *p)
 	q.masked = q.readonly = NULL;
 	q.park = q.async_start = q.trace = false;
 	q.raw_plan = NULL;
+	q.ns_join = NULL; /* joined by the jail's init already: in ns_flags */
+	q.nns_join = 0;
 	for (int i = 0; i < 3; i++)
 		q.stdio[i] = (struct sbx_stdio){ .kind = SBX_IO_INHERIT };
 	return q;

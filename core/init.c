@@ -395,6 +395,21 @@ static void await_start(int sock, int fifo)
 	close(fifo);
 }
 
+static void join_by_path(int sock, const struct sbx_plan *p, int *fds)
+{
+	for (size_t i = 0; i < p->nns_join; i++) {
+		if (setns(fds[i], p->ns_join[i].type) < 0) {
+			int t = p->ns_join[i].type;
+			struct sbx_err e;
+			sbx_err_set(&e, errno, "namespaces", "setns: join the %s "
+				    "namespace", t == CLONE_NEWNET ? "net"
+				    : t == CLONE_NEWIPC ? "ipc" : "uts");
+			fail(sock, &e);
+		}
+		sbx_closep(&fds[i]);
+	}
+}
+
 static bool started_by_host(int argc, char **argv)
 {
 	int type;
@@ -463,6 +478,15 @@ int main(int argc, char **argv)
 	cx.rootfd = -1;
 	cx.bpf = &ip.cmd_bpf;
 	cx.umask = host_umask;
+	/* namespaces to join by path: their fds came last; joined before
+	 * anything is set up in them */
+	if (ip.p.nns_join) {
+		if ((size_t)plan.nfds < ip.p.nns_join)
+			fail_msg(sock, EPROTO, "plan", "plan: a namespace fd "
+				 "is missing");
+		plan.nfds -= (int)ip.p.nns_join;
+		join_by_path(sock, &ip.p, plan.fds + plan.nfds);
+	}
 	if (ip.p.join) { /* an exec: the jail's init's pidfd comes last */
 		if (plan.nfds < 1 || !ip.have_job || ip.p.park || ip.p.detached)
 			fail_msg(sock, EPROTO, "plan", "plan: an exec needs a "

@@ -28,7 +28,7 @@
 
 enum { F_ROOT_RO = 1, F_CHROOT = 2, F_LOOPBACK = 4, F_NNP = 8, F_TTY = 16,
        F_PARK = 32, F_TRACE = 64, F_ROOT_NODEV = 128, F_DETACHED = 256,
-       F_JOIN = 512 };
+       F_JOIN = 512, F_NSJOIN = 1024 };
 enum { M_RO = 1, M_REC = 2, M_NOSUID = 4, M_NODEV = 8, M_NOEXEC = 16,
        M_OPTIONAL = 32 };
 
@@ -163,12 +163,18 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 		   (p->no_new_privs ? F_NNP : 0) | (p->tty ? F_TTY : 0) |
 		   (p->park ? F_PARK : 0) | (p->trace ? F_TRACE : 0) |
 		   (p->root_nodev ? F_ROOT_NODEV : 0) |
-		   (p->detached ? F_DETACHED : 0) | (p->join ? F_JOIN : 0));
+		   (p->detached ? F_DETACHED : 0) | (p->join ? F_JOIN : 0) |
+		   (p->nns_join ? F_NSJOIN : 0));
 	put_u64(w, (uint64_t)(unsigned)p->ns_flags);
 	put_str(w, p->rootfs);
 	put_str(w, p->hostname);
 	if (p->detached) /* only then: other plans' bytes stay as they were */
 		put_str(w, p->detached);
+	if (p->nns_join) { /* the types; the fds come last with the plan */
+		put_u32(w, (uint32_t)p->nns_join);
+		for (size_t i = 0; i < p->nns_join; i++)
+			put_u32(w, (uint32_t)p->ns_join[i].type);
+	}
 	put_u32(w, p->uid);
 	put_u32(w, p->gid);
 	put_u32(w, (uint32_t)p->ngroups);
@@ -533,6 +539,33 @@ static bool get_devices(struct rd *r, struct sbx_plan *p)
 	return ds != NULL;
 }
 
+/* the namespaces to join: each type once, one of net, ipc, uts, and not
+ * one the jail makes */
+static bool get_nsjoin(struct rd *r, struct sbx_plan *p)
+{
+	size_t n;
+	if (!get_count(r, &n, SBX_MAX_NSJOIN, 4, "nsjoin"))
+		return false;
+	if (n == 0)
+		return bad(r, "nsjoin", "empty");
+	struct sbx_nsjoin *js = alloc(r, n * sizeof *js, "nsjoin");
+	int seen = 0;
+	for (size_t i = 0; js && i < n; i++) {
+		uint32_t t;
+		if (!get_u32(r, &t, "nsjoin"))
+			return false;
+		if ((t != CLONE_NEWNET && t != CLONE_NEWIPC &&
+		     t != CLONE_NEWUTS) || (seen & (int)t) ||
+		    (p->ns_flags & (int)t))
+			return bad(r, "nsjoin", "not a namespace to join");
+		seen |= (int)t;
+		js[i].type = (int)t;
+	}
+	p->ns_join = js;
+	p->nns_join = n;
+	return js != NULL;
+}
+
 static bool get_body(struct rd *r, struct sbx_initplan *ip)
 {
 	struct sbx_plan *p = &ip->p;
@@ -543,7 +576,7 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 
 	if (!get_u32(r, &fl, "flags") || !get_u64(r, &ns, "namespaces"))
 		return false;
-	if (fl > 1023)
+	if (fl > 2047)
 		return bad(r, "flags", "unknown flags");
 	if (ns & ~(uint64_t)(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
 			     CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
@@ -563,6 +596,7 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 	    !get_str(r, &p->hostname, true, "hostname") ||
 	    ((fl & F_DETACHED) &&
 	     !get_str(r, &p->detached, false, "detached")) ||
+	    ((fl & F_NSJOIN) && !get_nsjoin(r, p)) ||
 	    !get_u32(r, &p->uid, "uid") || !get_u32(r, &p->gid, "gid") ||
 	    !get_count(r, &n, MAX_LIST, 4, "groups"))
 		return false;

@@ -192,6 +192,11 @@ struct sbx_seccomp {
 	const char *const *deny;
 };
 enum sbx_root_switch { SBX_ROOT_PIVOT, SBX_ROOT_CHROOT };
+#define SBX_MAX_NSJOIN 3
+struct sbx_nsjoin {
+	int type;          /* CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS */
+	const char *path;  /* e.g. /run/netns/NAME */
+};
 
 struct sbx_plan {
 	const char *const *argv;     /* argv[0] resolved with env PATH */
@@ -258,6 +263,10 @@ struct sbx_plan {
 				      * inherits it can waitpid() for it; its
 				      * exit status is the command's (128+N
 				      * for a signal).  NULL: every other mode */
+	/* existing namespaces to join (setns, first thing init does),
+	 * each a path opened at the spawn and checked (NS_GET_NSTYPE);
+	 * CLONE_NEWNET, CLONE_NEWIPC or CLONE_NEWUTS, not in ns_flags */
+	const struct sbx_nsjoin *ns_join; size_t nns_join;
 	bool join;                   /* exec (sbx_jail_exec): join the
 				      * ns_flags namespaces of a running
 				      * jail's init; only the process part

@@ -5,6 +5,7 @@
 #include "jail.h"
 #include "util.h"
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -508,7 +509,7 @@ static void reap(struct sbx_jail *j, bool wait)
 static ssize_t send_rec(int sock, uint32_t type, const void *p, size_t n,
 			const int *fds, int nfds, int flags)
 {
-	char ctl[CMSG_SPACE(3 * sizeof(int))];
+	char ctl[CMSG_SPACE((3 + SBX_MAX_NSJOIN) * sizeof(int))];
 	struct iovec iov[2] = { { &type, 4 }, { (void *)p, n } };
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n ? 2 : 1 };
 	ssize_t r;
@@ -534,13 +535,15 @@ static ssize_t send_rec(int sock, uint32_t type, const void *p, size_t n,
  * block: nobody reads yet) */
 struct sending { size_t off; bool started; };
 static int send_plan(int sock, const struct sbx_wbuf *w, uint32_t more,
-		     uint32_t last, const int child[3], struct sending *st,
-		     bool nonblock)
+		     uint32_t last, const int child[3], const int *extra,
+		     size_t nextra, struct sending *st, bool nonblock)
 {
-	int fds[3], nfds = 0;
+	int fds[3 + SBX_MAX_NSJOIN], nfds = 0;
 	for (int i = 0; i < 3; i++)
 		if (child[i] >= 0)
 			fds[nfds++] = child[i];
+	for (size_t i = 0; i < nextra && i < SBX_MAX_NSJOIN; i++)
+		fds[nfds++] = extra[i]; /* after stdio: init takes them last */
 	while (st->off < w->len || !st->started) {
 		size_t n = w->len - st->off;
 		if (n > SBX_REC_CHUNK)
@@ -554,6 +557,61 @@ static int send_plan(int sock, const struct sbx_wbuf *w, uint32_t more,
 		st->started = true;
 	}
 	return 0;
+}
+
+static const char *nsjoin_name(int type)
+{
+	return type == CLONE_NEWNET ? "net" : type == CLONE_NEWIPC ? "ipc"
+		: type == CLONE_NEWUTS ? "uts" : "?";
+}
+
+/* the namespaces to join, opened now and checked to be of their type */
+static int open_nsjoin(const struct sbx_plan *p, int fds[SBX_MAX_NSJOIN],
+		       struct sbx_err *e)
+{
+	if (p->nns_join > SBX_MAX_NSJOIN) {
+		sbx_err_set(e, E2BIG, "namespaces", "more than %d namespaces "
+			    "to join", SBX_MAX_NSJOIN);
+		return -1;
+	}
+	for (size_t i = 0; i < p->nns_join; i++) {
+		const struct sbx_nsjoin *n = &p->ns_join[i];
+		const char *name = nsjoin_name(n->type);
+		if (!strcmp(name, "?") || (p->ns_flags & n->type)) {
+			sbx_err_set(e, EINVAL, "namespaces", "join.%s: %s", name,
+				    !strcmp(name, "?") ? "only net, ipc and uts "
+				    "namespaces are joined by path"
+				    : "the jail makes that namespace itself");
+			return -1;
+		}
+		if (p->ns_flags & CLONE_NEWUSER) {
+			sbx_err_set(e, EPERM, "namespaces", "join.%s %s: a jail "
+				    "with its own user namespace cannot join "
+				    "one of the host's (no capability there)",
+				    name, n->path);
+			return -1;
+		}
+		fds[i] = open(n->path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			sbx_err_set(e, errno, "namespaces", "join.%s %s", name,
+				    n->path);
+			return -1;
+		}
+		int t = ioctl(fds[i], NS_GET_NSTYPE);
+		if (t != n->type) {
+			sbx_err_set(e, t < 0 ? errno : EINVAL, "namespaces",
+				    "join.%s %s: not a %s namespace file%s", name,
+				    n->path, name, t < 0 ? " (NS_GET_NSTYPE)" : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void close_n(int *fd, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sbx_closep(&fd[i]);
 }
 
 static void close3(int fd[3])
@@ -614,6 +672,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 		   struct sbx_jail *j, struct sbx_err *e)
 {
 	int sv[2] = { -1, -1 }, child[3] = { -1, -1, -1 };
+	int nsfd[SBX_MAX_NSJOIN] = { -1, -1, -1 };
 	struct sbx_wbuf w = { 0 };
 	struct sending st = { 0 };
 	const struct sbx_bpf *bpf = NULL;
@@ -621,6 +680,8 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 	pid_t pid = -1;
 
 	jail_init(j, p);
+	if (open_nsjoin(p, nsfd, e) < 0)
+		goto fail;
 	if (p->detached && (p->park || p->async_start)) {
 		sbx_err_set(e, EINVAL, "spawn", "a detached (OCI) jail has no "
 			    "pool or asynchronous start");
@@ -670,7 +731,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 		}
 		/* into the socket before the clone: init finds it waiting */
 		if (!go && send_plan(sv[0], &w, SBX_REC_PLAN, SBX_REC_PLAN_END,
-				     child, &st, true) < 0) {
+				     child, nsfd, p->nns_join, &st, true) < 0) {
 			sbx_err_set(e, errno, "spawn", "send the plan");
 			goto fail;
 		}
@@ -739,12 +800,13 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 		break;
 	}
 	if (send_plan(j->sockfd, &w, SBX_REC_PLAN, SBX_REC_PLAN_END, child,
-		      &st, false) < 0) {
+		      nsfd, p->nns_join, &st, false) < 0) {
 		sbx_err_set(e, errno, "spawn", "send the plan");
 		goto fail_child;
 	}
 	sbx_wbuf_free(&w);
 	close3(child);
+	close_n(nsfd, SBX_MAX_NSJOIN);
 	hmark(j, "host", "send plan");
 	if (p->async_start && !p->tty)
 		return 0; /* the supervisor reads READY, PARKED or ERROR */
@@ -771,6 +833,7 @@ fail_child:
 	set_failed(j, e);
 	sbx_wbuf_free(&w);
 	close3(child);
+	close_n(nsfd, SBX_MAX_NSJOIN);
 	sbx_jail_finish(j); /* kills, reaps, removes */
 	return -1;
 fail:
@@ -778,6 +841,7 @@ fail:
 	sbx_closep(&sv[0]);
 	sbx_closep(&sv[1]);
 	close3(child);
+	close_n(nsfd, SBX_MAX_NSJOIN);
 	set_failed(j, e);
 	sbx_jail_finish(j);
 	return -1;
@@ -796,8 +860,8 @@ int sbx_jail_start(struct sbx_jail *j, const struct sbx_plan *job,
 	}
 	if (open_stdio(job, j, child, e) < 0 || sbx_job_encode(job, &w, e) < 0)
 		goto fail;
-	if (send_plan(j->sockfd, &w, SBX_REC_JOB, SBX_REC_JOB_END, child, &st,
-		      false) < 0) {
+	if (send_plan(j->sockfd, &w, SBX_REC_JOB, SBX_REC_JOB_END, child, NULL,
+		      0, &st, false) < 0) {
 		sbx_err_set(e, errno, "start", "send the job");
 		goto fail;
 	}

@@ -278,6 +278,33 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 			luaL_error(L, "plan.namespaces: unknown %s", ns[i]);
 		p->ns_flags |= f;
 	}
+	/* { { type = "net", path = "/run/netns/x" }, ... } */
+	if (getf(L, t, "join") == LUA_TTABLE) {
+		int jt = lua_gettop(L);
+		size_t m = lua_rawlen(L, jt);
+		if (m > SBX_MAX_NSJOIN)
+			luaL_error(L, "plan.join: more than %d", SBX_MAX_NSJOIN);
+		struct sbx_nsjoin *js = scratch(L, m * sizeof *js);
+		for (size_t i = 0; i < m; i++) {
+			lua_rawgeti(L, jt, (lua_Integer)i + 1);
+			int e = lua_gettop(L);
+			if (!lua_istable(L, e))
+				luaL_error(L, "plan.join[%d]: expected a table",
+					   (int)i + 1);
+			const char *ty = opt_str(L, e, "type");
+			js[i].type = ty ? ns_flag(ty) : 0;
+			js[i].path = opt_str(L, e, "path");
+			if ((js[i].type != CLONE_NEWNET &&
+			     js[i].type != CLONE_NEWIPC &&
+			     js[i].type != CLONE_NEWUTS) || !js[i].path)
+				luaL_error(L, "plan.join[%d]: net, ipc or uts, "
+					   "and a path", (int)i + 1);
+			lua_pop(L, 1);
+		}
+		p->ns_join = js;
+		p->nns_join = m;
+	}
+	lua_pop(L, 1);
 	p->net_loopback = opt_bool(L, t, "net_loopback", true);
 	/* (uid_t)-1 means "no change" to setresuid: never an id */
 	p->uid = (uid_t)opt_range(L, t, "uid", 0, 0, 4294967294LL);

@@ -333,3 +333,73 @@ describe("oci --console-socket", function()
     assert.matches("needs %-%-console%-socket", out)
   end)
 end)
+
+describe("joining a namespace by path", function()
+  -- a network namespace of its own (ip netns add, a unique name), with an
+  -- address on its lo to recognise it by; removed afterwards
+  local name, file, dir, root
+  setup(function()
+    name = ("sbxjoin%d_%d"):format(H.core.getpid(), math.random(1e6))
+    file = "/run/netns/" .. name
+    local _, rc = H.sh(("ip netns add %s && ip netns exec %s ip addr add 10.77.%d.1/24 dev lo")
+      :format(name, name, H.core.getpid() % 250))
+    assert.are.equal(0, rc)
+  end)
+  teardown(function() H.sh("ip netns del " .. name) end)
+  after_each(function()
+    if root then rt(OURS, root, "/", "delete --force j1") end
+    os.execute("rm -rf " .. (root or "") .. " " .. (dir or ""))
+    root, dir = nil, nil
+  end)
+  local function inode(path) return H.sh("stat -L -c %i " .. path):gsub("%s+$", "") end
+  local addr = function() return ("10.77.%d.1/24"):format(H.core.getpid() % 250) end
+
+  it("recipe join = { net = PATH }: the jail's process is in that namespace (its inode, its address)", function()
+    local r = H.run("ip addr show lo; stat -L -c %i /proc/self/ns/net", { join = { net = file } })
+    assert.are.equal("exited", r.status, r.message)
+    assert.matches(addr(), r.stdout, 1, true)
+    assert.are.equal(inode(file), r.stdout:match("(%d+)\n$"))
+    -- the other namespaces are still the jail's own
+    r = H.run("stat -L -c %i /proc/self/ns/ipc", { join = { net = file } })
+    assert.are_not.equal(inode("/proc/self/ns/ipc"), (r.stdout:gsub("%s+$", "")))
+  end)
+
+  it("a path that is not a namespace file of that type is refused, naming the field and errno; nothing is left", function()
+    local leaves = H.leaves()
+    local r = H.run("true", { join = { net = "/proc/self/ns/ipc" } })
+    assert.are.equal("setup_error", r.status)
+    assert.are.equal("join.net /proc/self/ns/ipc: not a net namespace file: Invalid argument", r.message)
+    r = H.run("true", { join = { net = "/etc/hostname" } })
+    assert.are.equal("setup_error", r.status)
+    assert.are.equal("join.net /etc/hostname: not a net namespace file (NS_GET_NSTYPE): Inappropriate ioctl for device", r.message)
+    r = H.run("true", { join = { net = "/nonexistent/x" } })
+    assert.are.equal("ENOENT", r.errno)
+    assert.matches("^join.net /nonexistent/x", r.message)
+    assert.are.equal(leaves, H.leaves())
+    local ok, err = pcall(H.sb.compile, H.bb("true", { join = { pid = file } }))
+    assert.is_false(ok)
+    assert.matches("join", tostring(type(err) == "table" and err.msg or err))
+  end)
+
+  it("OCI linux.namespaces[].path: the container's init and an exec'd process are in the netns", function()
+    root = H.tmpdir()
+    dir = bundle("exec sleep 100")
+    local c = assert(oci.load(dir))
+    for _, n in ipairs(c.linux.namespaces) do
+      if n.type == "network" then n.path = file end
+    end
+    H.write(dir .. "/config.json", oci.encode(c, oci.KEY_ORDER))
+    local out, rc = rt(OURS, root, dir, "run --detach j1")
+    assert.are.equal(0, rc, out)
+    local init = state(OURS, root, dir, "j1").pid
+    assert.are.equal(inode(file), inode("/proc/" .. init .. "/ns/net"))
+    out, rc = rt(OURS, root, dir, "exec j1 sh -c 'ip addr show lo; stat -L -c %i /proc/self/ns/net'")
+    assert.are.equal(0, rc, out)
+    assert.matches(addr(), out, 1, true)
+    assert.are.equal(inode(file), out:match("(%d+)\n$"))
+    -- a joined uts namespace keeps its own name; other types are refused
+    c.linux.namespaces[#c.linux.namespaces + 1] = O { type = "cgroup", path = "/proc/1/ns/cgroup" }
+    local _, err = oci.to_recipe(c, dir)
+    assert.matches("^config.json: linux.namespaces%[%d%].path: joining an existing cgroup namespace is not supported yet", err)
+  end)
+end)

@@ -894,7 +894,7 @@ local function translate(c, bundle, opts)
     maskedPaths = true, readonlyPaths = true, mountLabel = true, intelRdt = true, personality = true,
     memoryPolicy = true, netDevices = true }, notes) or {}
 
-  local ns, seen = {}, {}
+  local ns, seen, joined = {}, {}, {}
   local _, n = array(lx.namespaces, "linux.namespaces")
   for i = 1, n do
     local p = at("linux.namespaces", i)
@@ -904,10 +904,17 @@ local function translate(c, bundle, opts)
     if seen[t] then refuse(p .. ".type", ("the %s namespace is listed twice"):format(t)) end
     seen[t] = true
     if nonempty(e.path) then
-      str(e.path, p .. ".path")
-      refuse(p .. ".path", "joining an existing namespace is not supported yet")
+      abs(e.path, p .. ".path")
+      if NS[t] ~= "net" and NS[t] ~= "ipc" and NS[t] ~= "uts" then
+        refuse(p .. ".path", ("joining an existing %s namespace is not supported yet (network, ipc and uts "
+          .. "namespaces are joined by path)"):format(t))
+      end
+      r.join = r.join or {}
+      r.join[NS[t]] = e.path -- opened and checked (NS_GET_NSTYPE) when the container is created
+      joined[t] = true
+    else
+      ns[#ns + 1] = NS[t]
     end
-    ns[#ns + 1] = NS[t]
   end
   if not seen.mount then
     refuse("linux.namespaces", "a mount namespace is required: sandboxlua always builds the container's own mount table")
@@ -950,8 +957,11 @@ local function translate(c, bundle, opts)
   local hn = str(c.hostname, "hostname", true)
   if nonempty(hn) then
     if not seen.uts then refuse("hostname", "setting the host name needs a uts namespace") end
+    if joined.uts then
+      refuse("hostname", "the uts namespace is joined by path: its name is its own (shared), not set here")
+    end
     r.hostname = hn
-  elseif seen.uts then
+  elseif seen.uts and not joined.uts then
     r.hostname = host_hostname() -- a new uts namespace starts with the host's name
   end
   refuse_if(str(c.domainname, "domainname", true), "domainname", "setting the NIS domain name is not supported yet")

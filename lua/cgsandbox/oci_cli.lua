@@ -812,6 +812,10 @@ function CMD.exec(args)
   recipe.cgroup = nil -- the container's own: it is joined, not made
   local pok, plan = pcall(require("cgsandbox").compile, recipe)
   if not pok then return die(E_CONFIG, "%s", tostring(type(plan) == "table" and plan.msg or plan)) end
+  -- the namespaces the container joined by path are its init's too:
+  -- exec joins them through init like the rest
+  for _, j in ipairs(plan.join or {}) do plan.namespaces[#plan.namespaces + 1] = j.type end
+  plan.join = nil
   local c = core_()
   local pid, perr, _, hint = c.exec(plan, st.pid, st.pid_start, st.cgroup)
   if not pid then return die(hint or E_FAIL, "exec %s: %s", id, tostring(perr)) end

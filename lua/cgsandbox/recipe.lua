@@ -108,7 +108,7 @@ local TOP = {
   dev = true, sys = true, masked_paths = true, readonly_paths = true,
   capabilities = true, seccomp = true, umask = true, stdio = true, cgroup = true,
   uid_map = true, gid_map = true, tty = true, root_nodev = true, devices = true,
-  host_paths = true,
+  host_paths = true, join = true,
   on_start = true, on_exit = true, on_oom = true, on_timeout = true, on_sample = true,
   sample = true,
 }
@@ -718,6 +718,28 @@ function M.compile(r, opts)
   end
   if not set.mount then
     failmsg(path .. ".namespaces", '"mount" is required: sandboxlua always builds the jail\'s own mount table')
+  end
+  -- existing namespaces to join: { net = "/run/netns/x" }; such a type is
+  -- not made new (it leaves the namespaces list)
+  if r.join ~= nil then
+    typed(r.join, "table", path .. ".join")
+    local types = {}
+    for k, v in pairs(r.join) do
+      local kp = ("%s.join.%s"):format(path, tostring(k))
+      if k ~= "net" and k ~= "ipc" and k ~= "uts" then
+        fail(path .. ".join", "keys net, ipc or uts (the namespaces joined by path)", k)
+      end
+      if type(v) ~= "string" or v:sub(1, 1) ~= "/" then fail(kp, "an absolute path to a namespace file", v) end
+      if k == "net" and r.network == "host" then failmsg(kp, 'joins a network namespace: drop network = "host"') end
+      if set.user then
+        failmsg(kp, "a jail with its own user namespace cannot join one of the host's namespaces")
+      end
+      set[k] = nil
+      types[#types + 1] = k
+    end
+    table.sort(types)
+    plan.join = {}
+    for _, k in ipairs(types) do plan.join[#plan.join + 1] = { type = k, path = r.join[k] } end
   end
   plan.namespaces = {}
   for _, n in ipairs { "pid", "mount", "uts", "ipc", "net", "cgroup", "user", "time" } do
