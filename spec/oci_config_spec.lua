@@ -235,8 +235,10 @@ describe("oci config.json", function()
 
   describe("refuses, naming the field,", function()
     local cases = {
-      { function(c) c.linux.namespaces[3].path = "/proc/1/ns/ipc" end,
-        "config.json: linux.namespaces[2].path: joining an existing namespace is not supported yet" },
+      { function(c) c.linux.namespaces[1].path = "/proc/1/ns/pid" end,
+        "config.json: linux.namespaces[0].path: joining an existing pid namespace is not supported yet (network, ipc and uts namespaces are joined by path)" },
+      { function(c) c.linux.namespaces[3].path = "proc/1/ns/ipc" end,
+        'config.json: linux.namespaces[2].path: expected an absolute path, got "proc/1/ns/ipc"' },
       { function(c) table.remove(c.linux.namespaces, 5) end,
         "config.json: linux.namespaces: a mount namespace is required: sandboxlua always builds the container's own mount table" },
       { function(c) table.remove(c.linux.namespaces, 1) end,

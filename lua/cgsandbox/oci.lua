@@ -1,7 +1,7 @@
 -- cgsandbox.oci: an OCI bundle's config.json (runtime spec 1.0-1.2) as a
 -- recipe, in pure Lua.  Every field of the spec is either mapped to a
 -- recipe field or refused with an error that names it, e.g.
---   config.json: linux.namespaces[2].path: joining an existing namespace is not supported yet
+--   config.json: linux.namespaces[0].path: joining an existing pid namespace is not supported yet ...
 -- (indices count from 0, as in the JSON and jq).  doc/oci.md has the whole
 -- table of fields: what each becomes, or why it is refused.
 --
