@@ -53,7 +53,12 @@ if fds:
         pids = [pid] + [int(c) for c in open("/proc/%d/task/%d/children" % (pid, pid)).read().split()]
         out["tty_nr"] = {}
         for p in pids:
-            stat = open("/proc/%d/stat" % p).read()
+            try:  # a child that is just ending (the shell's `tty`) is gone
+                stat = open("/proc/%d/stat" % p).read()
+            except FileNotFoundError:
+                continue
+            if stat[stat.rindex(")") + 2] == "Z":
+                continue
             out["tty_nr"][str(p)] = int(stat[stat.rindex(")") + 2:].split()[4])
     os.close(m)  # the hang-up ends the shell on the console
     if os.environ.get("PID_FILE"):
