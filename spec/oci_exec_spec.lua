@@ -216,6 +216,21 @@ describe("oci exec", function()
     assert.matches("^sandboxlua oci: process.json: user.uid: expected an integer", out)
   end)
 
+  it("goes through the site policy, which sees the exec's process in the config", function()
+    running()
+    local pol = dir .. "/policy.lua"
+    H.write(pol, [[return function(config, recipe)
+      if config.process.args[1] == "cat" then return nil, "no cat here" end
+      return recipe
+    end]])
+    local out, rc = rt(OURS, root, dir, "--policy " .. pol .. " exec x1 cat /etc/hostname")
+    assert.are.equal(5, rc)
+    assert.are.equal("sandboxlua oci: no cat here\n", out)
+    out, rc = rt(OURS, root, dir, "--policy " .. pol .. " exec x1 echo fine")
+    assert.are.equal(0, rc, out)
+    assert.are.equal("fine\n", out)
+  end)
+
   it("is refused for a container that is not running (4) or not there (3)", function()
     dir = bundle("exec sleep 100")
     local out, rc = rt(OURS, root, dir, "exec nope true")

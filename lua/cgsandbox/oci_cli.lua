@@ -805,8 +805,10 @@ function CMD.exec(args)
   local policy
   policy, err = oci.policy_for(G.policy)
   if err then return die(E_CONFIG, "%s", err) end
-  if policy then
-    recipe, err = oci.apply_policy(policy, config, recipe)
+  if policy then -- it sees the config with the exec's process in it
+    local econfig = oci.copy(config)
+    econfig.process = process
+    recipe, err = oci.apply_policy(policy, econfig, recipe)
     if not recipe then return die(E_CONFIG, "%s", err) end
   end
   recipe.cgroup = nil -- the container's own: it is joined, not made
