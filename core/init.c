@@ -499,6 +499,14 @@ int main(int argc, char **argv)
 		sbx_err_wrap(&e, "init");
 		fail(sock, &e);
 	}
+	/* init's own filter before the command can run: from its first
+	 * instruction the command may read /proc/1/status, and must see init
+	 * as it stays (the list covers what follows: the release and done
+	 * pipes, the reports, the reap loop) */
+	if (sbx_seccomp_load(&sbx_init_filter, &e) < 0) {
+		kill(cmd, SIGKILL);
+		fail(sock, &e);
+	}
 	sbx_trace_mark("drop init");
 	/* the command may exec now: one byte, since a bare EOF means init
 	 * died (and took the parent-death signal with it, if before it was
@@ -519,9 +527,5 @@ int main(int argc, char **argv)
 		close(i);
 	sbx_msg_send(sock, SBX_MSG_READY, 0, pidfd);
 	sbx_closep(&pidfd);
-	if (sbx_seccomp_load(&sbx_init_filter, &e) < 0) {
-		kill(cmd, SIGKILL);
-		fail(sock, &e);
-	}
 	reap_loop(sock, cmd, &all);
 }

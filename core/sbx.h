@@ -290,7 +290,7 @@ int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e);
 struct sbx_bpf { void *insns; size_t len; };
 int sbx_seccomp_compile(struct sbx_ctx *c, const struct sbx_seccomp *s,
 			const struct sbx_bpf **out, struct sbx_err *e);
-/* the jail init's own policy (init_filter), loaded once its command runs;
+/* the jail init's own policy (init_filter), loaded before its command may run;
  * compiled at build time into sbx-init as sbx_init_filter */
 extern const struct sbx_seccomp sbx_seccomp_init_policy;
 extern const struct sbx_bpf sbx_init_filter;

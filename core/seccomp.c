@@ -105,7 +105,7 @@ static const char *const deny_sys_admin[] = {
 static const char *const allow_init[] = {
 	"rt_sigtimedwait", "rt_sigreturn", "rt_sigprocmask", "restart_syscall",
 	"wait4", "waitid", "kill", "pidfd_send_signal", "sendto", "sendmsg",
-	"close", "exit", "exit_group", NULL,
+	"read", "write", "close", "exit", "exit_group", NULL,
 };
 const struct sbx_seccomp sbx_seccomp_init_policy = {
 	.enabled = true, .init_filter = true, .def = SBX_SECCOMP_ERRNO,
