@@ -33,7 +33,7 @@ LIBS     := -lcap -lseccomp -luring
 # libsbx (the host side) and sbx-init (the jail's pid 1, a static program
 # of its own, embedded in libsbx through core/init_image.S)
 LIB_SRC  := $(addprefix core/,cgroup.c cgparse.c spawn.c supervise.c timeline.c seccomp.c caps.c \
-              ctx.c userns.c clone.c image.c plan.c priv.c devices.c err.c util.c)
+              ctx.c userns.c clone.c image.c plan.c priv.c devices.c err.c util.c hook.c)
 INIT_SRC := $(addprefix core/,init.c command.c mount.c net.c priv.c plan.c \
               err.c util.c)
 CORE_HDR := core/sbx.h core/util.h core/jail.h core/cgparse.h

@@ -19,6 +19,7 @@ enum sbx_rec_type {
 	SBX_REC_PLAN_END,    /* the last chunk */
 	SBX_REC_JOB,         /* a chunk of a parked jail's job, more follow */
 	SBX_REC_JOB_END,     /* the last chunk of the job */
+	SBX_REC_RESUME,      /* after PAUSED: go on to pivot_root */
 };
 #define SBX_GO_REEXEC 1u     /* exec the image again: the first exec ran
 			      * before the id maps, without capabilities */
@@ -34,6 +35,8 @@ enum sbx_msg_type {
 	SBX_MSG_PARKED,      /* set up, waiting for a JOB (pools) */
 	SBX_MSG_TRACE,       /* msg: init's steps, "step=us;..." */
 	SBX_MSG_CREATED,     /* plan->detached: built, waiting on the fifo */
+	SBX_MSG_PAUSED,      /* plan->pause_before_root: mounts made, waiting
+			      * for RESUME before pivot_root */
 };
 struct sbx_msg {
 	int type;
@@ -153,5 +156,7 @@ pid_t sbx_command_fork(const struct sbx_initplan *ip, struct sbx_jailctx *cx,
 void sbx_msg_send_err(int sock, const struct sbx_err *e, int code);
 /* with plan->trace: the end of a setup step (init.c; a no-op otherwise) */
 void sbx_trace_mark(const char *step);
+/* plan->pause_before_root, in init: PAUSED, then RESUME or the end */
+int sbx_init_pause(int sock, struct sbx_err *e);
 void sbx_msg_send(int sock, int type, int status, int fd);
 #endif

@@ -727,6 +727,8 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 	sbx_closep(&tmpl[0]);
 	sbx_closep(&tmpl[1]);
 	sbx_trace_mark("masks");
+	if (p->pause_before_root && sbx_init_pause(cx->sock, e) < 0)
+		return -1;
 	if (fchdir(root) < 0) {
 		sbx_err_set(e, errno, "pivot_root", "chdir to the new root");
 		return -1;

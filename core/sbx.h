@@ -258,6 +258,14 @@ struct sbx_plan {
 				      * inherits it can waitpid() for it; its
 				      * exit status is the command's (128+N
 				      * for a signal).  NULL: every other mode */
+	/* OCI hooks that run in the runtime's namespaces before pivot_root
+	 * (prestart, createRuntime, and createContainer through a join):
+	 * init stops there, with every mount made, and the host calls
+	 * on_pause(pause_arg, init's pid); 0 lets init go on, -1 (e set)
+	 * fails the spawn.  Only with detached. */
+	bool pause_before_root;
+	int (*on_pause)(void *arg, pid_t pid, struct sbx_err *e);
+	void *pause_arg;
 	int64_t sample_ns;           /* timeline: sample the cgroup this
 				      * often (0: no timeline) */
 	size_t sample_max;           /* points kept; 0: 1000 (then the
@@ -391,6 +399,7 @@ struct sbx_jail {
 	bool got_exit_record;
 	bool ready, sock_eof;        /* READY seen; the sync socket closed */
 	bool created;                /* plan->detached: CREATED seen */
+	bool paused;                 /* plan->pause_before_root: PAUSED seen */
 	int inotify_wd;
 	unsigned pending;            /* io_uring ops in flight for this jail */
 	struct sbx_result res;
@@ -460,5 +469,18 @@ void sbx_sup_kill_all(struct sbx_sup *s);
 void sbx_sup_tty_resize(struct sbx_sup *s);
 
 int64_t sbx_now_ns(void);
+
+/* ---- OCI hooks (hook.c) ------------------------------------------------- */
+struct sbx_hook {
+	const char *path;
+	char *const *argv;  /* NULL-terminated, argv[0] as given */
+	char *const *envp;  /* exactly these */
+	int timeout_s;      /* 0: none */
+};
+/* run h with state on stdin, wait: *status is its exit code or 128+N;
+ * out gets the tail of its stdout+stderr.  -1 (e set): it could not run,
+ * or its timeout passed (ETIMEDOUT, then it is killed) */
+int sbx_hook_run(const struct sbx_hook *h, const char *state, size_t len,
+		 int *status, char *out, size_t outsz, struct sbx_err *e);
 
 #endif

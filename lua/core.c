@@ -634,9 +634,30 @@ static int push_errno(lua_State *L, int err, const char *what)
 	return 3;
 }
 
-/* core.create(plan) -> pid, cgroup_path | nil, msg, errno_name: a
- * detached jail (plan.detached = the fifo's path) is built and let go;
- * its init waits on the fifo, and this process may exit */
+/* create's on_pause: the Lua function at stack index 2, called with
+ * init's pid; true goes on, nil/false + message (or an error) fails */
+static int call_on_pause(void *arg, pid_t pid, struct sbx_err *e)
+{
+	lua_State *L = arg;
+	lua_pushvalue(L, 2);
+	lua_pushinteger(L, pid);
+	int rc = lua_pcall(L, 1, 2, 0);
+	if (rc == LUA_OK && lua_toboolean(L, -2)) {
+		lua_pop(L, 2);
+		return 0;
+	}
+	const char *msg = lua_tostring(L, -1);
+	sbx_err_set(e, 0, "hooks", "%s",
+		    msg ? msg : "the hooks before pivot_root failed");
+	lua_pop(L, rc == LUA_OK ? 2 : 1);
+	return -1;
+}
+
+/* core.create(plan [, on_pause]) -> pid, cgroup_path | nil, msg,
+ * errno_name: a detached jail (plan.detached = the fifo's path) is built
+ * and let go; its init waits on the fifo, and this process may exit.
+ * With on_pause, init stops before pivot_root and on_pause(pid) runs
+ * (the OCI hooks of the runtime's namespaces) */
 static int l_create(lua_State *L)
 {
 	struct sbx_plan p;
@@ -646,6 +667,12 @@ static int l_create(lua_State *L)
 	read_plan(L, 1, &p);
 	if (!p.detached)
 		luaL_error(L, "core.create: plan.detached (the fifo) is missing");
+	if (!lua_isnoneornil(L, 2)) {
+		luaL_checktype(L, 2, LUA_TFUNCTION);
+		p.pause_before_root = true;
+		p.on_pause = call_on_pause;
+		p.pause_arg = L;
+	}
 	struct lhost *h = get_host(L);
 	int rc = sbx_jail_spawn(h->ctx, &p, &j, &e);
 	release_scratch(L);
@@ -847,6 +874,55 @@ static int l_sleep(lua_State *L)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 	return 0;
+}
+
+/* a NULL-terminated array of the strings of list t[field] (absent: empty),
+ * in a userdata left on the stack; the strings stay referenced by t */
+static char **strv(lua_State *L, int t, const char *field)
+{
+	int kind = lua_getfield(L, t, field);
+	lua_Integer n = kind == LUA_TTABLE ? luaL_len(L, -1) : 0;
+	if (kind != LUA_TTABLE && kind != LUA_TNIL)
+		luaL_error(L, "run_hook: %s: expected a list of strings", field);
+	if (n < 0 || n > 65536)
+		luaL_error(L, "run_hook: %s: too long", field);
+	char **v = lua_newuserdatauv(L, ((size_t)n + 1) * sizeof *v, 0);
+	for (lua_Integer i = 1; i <= n; i++) {
+		if (lua_geti(L, -2, i) != LUA_TSTRING)
+			luaL_error(L, "run_hook: %s[%d]: expected a string",
+				   field, (int)i);
+		v[i - 1] = (char *)lua_tostring(L, -1);
+		lua_pop(L, 1);
+	}
+	v[n] = NULL;
+	lua_remove(L, -2); /* the list: t still holds it */
+	return v;
+}
+
+/* core.run_hook{ path, args, env, timeout, stdin } -> status, output |
+ * nil, msg, errno_name: an OCI hook, run and waited for (its output is
+ * the tail of its stdout and stderr) */
+static int l_run_hook(lua_State *L)
+{
+	struct sbx_err e = { 0 };
+	char out[2048];
+	size_t len;
+	int status;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_getfield(L, 1, "path");
+	struct sbx_hook h = { .path = luaL_checkstring(L, -1) };
+	h.argv = strv(L, 1, "args");
+	h.envp = strv(L, 1, "env");
+	lua_getfield(L, 1, "timeout");
+	h.timeout_s = (int)luaL_optinteger(L, -1, 0);
+	lua_getfield(L, 1, "stdin");
+	const char *in = luaL_optlstring(L, -1, "", &len);
+	if (sbx_hook_run(&h, in, len, &status, out, sizeof out, &e) < 0)
+		return push_err(L, &e);
+	lua_pushinteger(L, status);
+	lua_pushstring(L, out);
+	return 2;
 }
 
 /* core.realtime() -> seconds, nanoseconds (CLOCK_REALTIME) */
@@ -1967,6 +2043,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "sleep", l_sleep },
 		{ "listdir", l_listdir },
 		{ "realtime", l_realtime },
+		{ "run_hook", l_run_hook },
 		{ NULL, NULL },
 	};
 	luaL_newmetatable(L, JAIL_MT);

@@ -269,10 +269,10 @@ describe("oci config.json", function()
         'config.json: process.env[1]: the name "A.B" is not one a recipe\'s environment takes (letters, digits and _, not starting with a digit)' },
       { function(c) c.process.user.username = "me" end,
         "config.json: process.user.username: a Windows field: not for a Linux container" },
-      { function(c) c.hooks = { prestart = { { path = "/bin/true" } } } end,
-        "config.json: hooks.prestart[0]: hooks are not supported yet" },
-      { function(c) c.hooks = { poststop = { { path = "/bin/true" } } } end,
-        "config.json: hooks.poststop[0]: hooks are not supported yet" },
+      { function(c) c.hooks = { startContainer = { { path = "/bin/true" } } } end,
+        "config.json: hooks.startContainer[0]: hooks in the container's namespaces (createContainer, startContainer) are not supported yet" },
+      { function(c) c.hooks = { poststop = { { path = "true" } } } end,
+        'config.json: hooks.poststop[0].path: expected an absolute path, got "true"' },
       { function(c) c.domainname = "example.org" end,
         "config.json: domainname: setting the NIS domain name is not supported yet" },
       { function(c) table.remove(c.linux.namespaces, 4) end,
@@ -466,8 +466,8 @@ describe("oci config.json", function()
       local f = assert(oci.decode(out, "features"))
       assert.are.equal("1.0.0", f.ociVersionMin)
       assert.are.equal("1.2.0", f.ociVersionMax)
-      assert.are.equal(0, #f.hooks)
-      assert.are.equal(getmetatable(f.hooks), oci.array_mt) -- [], not {}
+      assert.are.same({ "prestart", "createRuntime", "poststart", "poststop" }, { table.unpack(f.hooks) })
+      assert.are.equal(getmetatable(f.hooks), oci.array_mt)
       assert.is_true(f.linux.seccomp.enabled)
       assert.is_true(f.linux.cgroup.v2)
       assert.is_false(f.linux.cgroup.systemd)

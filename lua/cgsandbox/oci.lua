@@ -825,6 +825,48 @@ local function translate_seccomp(s, path, r, notes, opts)
                 denylist = false }
 end
 
+-- the kinds, in the order of a container's life
+M.HOOK_KINDS = { "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" }
+local HOOK_FIELDS = {}
+for _, k in ipairs(M.HOOK_KINDS) do HOOK_FIELDS[k] = true end
+-- the runtime's namespaces (the others run inside the container, which
+-- needs a join: not yet)
+local HOOK_RUNTIME_NS = { prestart = true, createRuntime = true, poststart = true, poststop = true }
+
+-- hooks -> { kind = { { path, args, env, timeout }, ... } }
+local function translate_hooks(v, notes)
+  local out = {}
+  local hooks = object(v, "hooks", HOOK_FIELDS, notes)
+  if not hooks then return out end
+  for _, kind in ipairs(M.HOOK_KINDS) do
+    local list, n = array(hooks[kind], "hooks." .. kind)
+    local got = {}
+    for i = 1, n do
+      local p = at("hooks." .. kind, i)
+      local h = object(list[i], p, { path = true, args = true, env = true, timeout = true }, notes)
+      if not h then expect(p, "an object", list[i]) end
+      if not HOOK_RUNTIME_NS[kind] then
+        refuse(p, "hooks in the container's namespaces (createContainer, startContainer) are not supported yet")
+      end
+      local path = abs(h.path, p .. ".path")
+      local args = h.args ~= nil and strings(h.args, p .. ".args") or { path }
+      local env = h.env ~= nil and strings(h.env, p .. ".env") or {}
+      for j, e in ipairs(env) do
+        if not e:find("=", 1, true) then expect(at(p .. ".env", j), 'a "NAME=value" string', e) end
+      end
+      local timeout = h.timeout ~= nil and int(h.timeout, p .. ".timeout", 1, 86400) or nil
+      got[#got + 1] = { path = path, args = args, env = env, timeout = timeout }
+    end
+    if #got > 0 then out[kind] = got end
+  end
+  return out
+end
+
+-- hooks(config) -> { kind = { { path, args, env, timeout } } } | nil, message
+function M.hooks(config)
+  return guard(function() return translate_hooks(config.hooks, {}) end)
+end
+
 local function cgroup_path(v, path, opts)
   local cp = str(v, path)
   if cp == "" then return nil end
@@ -1028,15 +1070,8 @@ local function translate(c, bundle, opts)
   refuse_if(lx.memoryPolicy, "linux.memoryPolicy", "NUMA memory policies are not supported yet")
   refuse_if(lx.netDevices, "linux.netDevices", "moving network devices in is not supported yet")
 
-  -- hooks
-  local hooks = object(c.hooks, "hooks", { prestart = true, createRuntime = true, createContainer = true,
-    startContainer = true, poststart = true, poststop = true }, notes)
-  if hooks then
-    for _, h in ipairs { "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" } do
-      local _, nh = array(hooks[h], "hooks." .. h)
-      if nh > 0 then refuse(at("hooks." .. h, 1), "hooks are not supported yet") end
-    end
-  end
+  -- hooks: checked here, run by the runtime (M.hooks gives them)
+  translate_hooks(c.hooks, notes)
 
   -- annotations: for the policy (M.apply_policy sees the whole config)
   if c.annotations ~= nil then
@@ -1065,6 +1100,23 @@ end
 -- syscall_exists(name); the C core answers those it leaves out.
 function M.to_recipe(config, bundle, opts)
   return guard(translate, config, bundle or ".", opts or {})
+end
+
+-- resources_to_limits(res) -> limits, notes | nil, "resources.<field>: <why>":
+-- a LinuxResources object (`update --resources`) as a recipe's limits,
+-- translated as config.json's linux.resources is
+function M.resources_to_limits(res)
+  local limits, notes = guard(function()
+    if not is_obj(res) then expect("resources", "an object", res) end
+    local r, notes, st = {}, {}, {}
+    translate_resources(res, "resources", r, notes, st)
+    if st.device_rules then
+      refuse("resources.devices", "changing a running container's device rules is not supported yet")
+    end
+    return r.limits or {}, notes
+  end)
+  if not limits then return nil, (notes:gsub("^config%.json: ", "")) end
+  return limits, notes
 end
 
 ------------------------------------------------------------------------
