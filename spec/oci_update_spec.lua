@@ -34,24 +34,20 @@ describe("oci update", function()
 
   it("refuses what it cannot apply, naming the field, and leaves the container running", function()
     start()
-    local out, rc = update("--memory 6x")
-    assert.are.equal(5, rc)
-    assert.matches('update: %-%-memory: invalid value "6x"', out)
-    out, rc = update("-r -", '{"memory": {"limit": "64M"}}')
-    assert.are.equal(5, rc)
-    assert.matches('update: resources%.memory%.limit: expected an integer >= 1, got "64M"', out)
-    out, rc = update("-r -", '{"memory": ')
-    assert.are.equal(5, rc)
-    assert.matches("update: resources %(stdin%): line 1", out)
-    out, rc = update("-r -", '{"memory": {"kernel": 1048576}}')
-    assert.are.equal(5, rc)
-    assert.matches("resources%.memory%.kernel: kernel memory limits do not exist in cgroup v2", out)
-    out, rc = update("-r -", '{"devices": [{"allow": false, "access": "rwm"}]}')
-    assert.are.equal(5, rc)
-    assert.matches("resources%.devices: changing a running container's device rules is not supported yet", out)
-    out, rc = update("--l3-cache-schema L3:0=f")
-    assert.are.equal(5, rc)
-    assert.matches("Intel RDT", out)
+    for _, case in ipairs {
+      { "--memory 6x", nil, 'update: %-%-memory: invalid value "6x"' },
+      { "-r -", '{"memory": {"limit": "64M"}}', 'update: resources%.memory%.limit: expected an integer >= 1, got "64M"' },
+      { "-r -", '{"memory": ', "update: resources %(stdin%): line 1" },
+      { "-r -", '{"memory": {"kernel": 1048576}}', "resources%.memory%.kernel: kernel memory limits do not exist in cgroup v2" },
+      { "-r -", '{"devices": [{"allow": false, "access": "rwm"}]}',
+        "resources%.devices: changing a running container's device rules is not supported yet" },
+      { "--l3-cache-schema L3:0=f", nil, "Intel RDT" },
+    } do
+      local out, rc = update(case[1], case[2])
+      assert.are.equal(5, rc, out)
+      assert.matches(case[3], out)
+    end
+    local out, rc
     out, rc = O.ours(root, dir, "update --pids-limit 5 nosuch")
     assert.are.equal(3, rc)
     assert.matches('container "nosuch" does not exist', out)
