@@ -196,6 +196,8 @@ static int call(int argc, char **argv)
 		r = syscall(SYS_socket, a[0], a[1], a[2]);
 	else if (!strcmp(n, "getppid"))
 		r = syscall(SYS_getppid);
+	else if (!strcmp(n, "vhangup"))
+		r = syscall(SYS_vhangup);
 	else if (!strcmp(n, "uname")) {
 		char buf[512];
 		r = syscall(SYS_uname, buf);
