@@ -514,7 +514,7 @@ static int add_arches(scmp_filter_ctx ctx, const char *const *arches,
 /* one name of a rule: its conditions together, or one rule each */
 static int add_named_rule(scmp_filter_ctx ctx, const struct sbx_seccomp *s,
 			  const struct sbx_seccomp_rule *r, const char *name,
-			  uint32_t act, struct sbx_err *e)
+			  uint32_t act, bool add, struct sbx_err *e)
 {
 	struct scmp_arg_cmp c[6];
 	unsigned seen = 0;
@@ -545,6 +545,8 @@ static int add_named_rule(scmp_filter_ctx ctx, const struct sbx_seccomp *s,
 		c[i] = (struct scmp_arg_cmp){ .arg = k->arg, .op = cmp_op(k->op),
 					      .datum_a = k->a, .datum_b = k->b };
 	}
+	if (!add) /* the default action already: runc skips it too */
+		return 0;
 	for (size_t i = 0; i < (split ? r->nconds : 1); i++) {
 		unsigned cnt = split ? 1 : (unsigned)r->nconds;
 		int rc = seccomp_rule_add_array(ctx, act, nr, cnt,
@@ -585,10 +587,9 @@ static scmp_filter_ctx build_rules(const struct sbx_seccomp *s,
 	for (size_t i = 0; i < s->nrules; i++) {
 		const struct sbx_seccomp_rule *r = &s->rules[i];
 		uint32_t act = rule_action(r->act, r->value);
-		if (act == def) /* the default already, as runc skips it */
-			continue;
 		for (size_t j = 0; r->names && r->names[j]; j++)
-			if (add_named_rule(ctx, s, r, r->names[j], act, e) < 0) {
+			if (add_named_rule(ctx, s, r, r->names[j], act,
+					   act != def, e) < 0) {
 				sbx_err_wrap(e, "rules[%zu]", i + 1);
 				goto fail;
 			}

@@ -161,6 +161,48 @@ describe("oci config.json", function()
     for i = 7, 9 do assert.truthy(l[i]:match("^Cap%a+:%s+0+$"), l[i]) end
   end)
 
+  it("translates seccomp rule for rule: actions, errnos, conditions, flags and architectures", function()
+    local c = base()
+    c.linux.seccomp = { defaultAction = "SCMP_ACT_TRACE", defaultErrnoRet = 3,
+      architectures = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86" }, flags = { "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW" },
+      syscalls = {
+        { names = { "socket" }, action = "SCMP_ACT_ERRNO", errnoRet = 97,
+          args = { { index = 0, value = 255, valueTwo = 40, op = "SCMP_CMP_MASKED_EQ" }, { index = 2, value = 9, op = "SCMP_CMP_NE" } } },
+        { names = { "getpid", "gettid" }, action = "SCMP_ACT_ALLOW" },
+        { names = { "ptrace" }, action = "SCMP_ACT_KILL" },
+        { names = { "kill" }, action = "SCMP_ACT_KILL_PROCESS" },
+        { names = { "uname" }, action = "SCMP_ACT_LOG" },
+        { names = { "reboot" }, action = "SCMP_ACT_TRAP" },
+        { names = { "mount" }, action = "SCMP_ACT_TRACE", errnoRet = 5 },
+        { names = { "umount2" }, action = "SCMP_ACT_ERRNO" },
+      } }
+    local r = recipe_of(c)
+    assert.are.same({ default = "trace", default_errno = 3, architectures = { "x86_64", "x86" },
+      flags = { "log", "spec_allow" }, skip_unknown = true, rules = {
+        { names = { "socket" }, action = "errno", errno = 97, args = { { 0, "&=", 255, 40 }, { 2, "!=", 9 } } },
+        { names = { "getpid", "gettid" }, action = "allow" },
+        { names = { "ptrace" }, action = "kill_thread" },
+        { names = { "kill" }, action = "kill_process" },
+        { names = { "uname" }, action = "log" },
+        { names = { "reboot" }, action = "trap" },
+        { names = { "mount" }, action = "trace", value = 5 },
+        { names = { "umount2" }, action = "errno", errno = 1 },
+      } }, r.seccomp)
+    -- and the recipe compiles (libseccomp takes every rule)
+    assert.truthy(sb.compile(r).seccomp.rules)
+  end)
+
+  it("translates the five capability sets as they are, and notes ambient ones the kernel would not raise", function()
+    local c = base()
+    c.process.capabilities = { bounding = { "CAP_KILL", "CAP_CHOWN" }, permitted = { "CAP_KILL" }, effective = { "CAP_KILL" },
+                               inheritable = { "CAP_CHOWN" }, ambient = { "CAP_CHOWN", "CAP_KILL" } }
+    local r, notes = recipe_of(c)
+    assert.are.same({ bounding = { "chown", "kill" }, permitted = { "kill" }, effective = { "kill" },
+                      inheritable = { "chown" }, ambient = {} }, r.capabilities)
+    assert.are.same({ "config.json: process.capabilities.ambient: CAP_CHOWN, CAP_KILL not raised: an ambient capability "
+      .. "must be permitted and inheritable (the kernel refuses it, and runc goes on without it)" }, notes)
+  end)
+
   it("applies its seccomp profile, its device nodes and rlimits in the kernel", function()
     local c = base("mkdir /tmp/d 2>&1; cat /mnt/hostname; touch /mnt/x 2>&1; grep Seccomp: /proc/self/status; ls -l /dev/mynull; echo hi > /dev/mynull && echo wrote; ulimit -Hn; ulimit -Sn")
     c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", architectures = { "SCMP_ARCH_X86_64" },
