@@ -859,7 +859,7 @@ local function compile_sysctl(v, plan, path, set)
   local keys = {}
   for k, x in next, v do
     if type(k) ~= "string" then fail(path, "sysctl names as keys", k) end
-    local kp = ("%s[%q]"):format(path, k)
+    local kp = path .. "[" .. quoted(k) .. "]" 
     if not k:match("^[%w_][%w_%-%.%/@:]*$") or k:find("..", 1, true) or k:find("//", 1, true)
        or k:find("/%.") then
       fail(kp, 'a sysctl name like "net.ipv4.ip_forward"', k)
@@ -879,7 +879,7 @@ local function compile_sysctl(v, plan, path, set)
   plan.sysctl = {}
   for _, k in ipairs(keys) do
     local x = tostring(v[k])
-    no_nul(x, ("%s[%q]"):format(path, k))
+    no_nul(x, path .. "[" .. quoted(k) .. "]")
     plan.sysctl[#plan.sysctl + 1] = k
     plan.sysctl[#plan.sysctl + 1] = x
   end
