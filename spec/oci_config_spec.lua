@@ -534,6 +534,13 @@ describe("oci config.json", function()
       for _, x in ipairs(f.mountOptions) do set[x] = true end
       assert.is_true(set.rbind and set.ro and set.nosuid)
       assert.is_nil(set.rshared)
+      local sc = f.linux.seccomp
+      for _, l in ipairs { sc.actions, sc.operators, sc.archs, sc.supportedFlags } do
+        set = {}
+        for _, x in ipairs(l) do set[x] = true end
+        assert.is_true(set.SCMP_ACT_TRACE or set.SCMP_CMP_MASKED_EQ or set.SCMP_ARCH_X86 or set.SECCOMP_FILTER_FLAG_LOG)
+        assert.is_nil(set.SCMP_ACT_NOTIFY or set.SECCOMP_FILTER_FLAG_NEW_LISTENER)
+      end
       if have("runc") then
         -- the same keys as runc's document, at the top and under linux
         local rf = assert(oci.decode((H.sh("runc features")), "runc features"))
