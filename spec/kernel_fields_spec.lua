@@ -190,6 +190,16 @@ describe("recipe kernel settings", function()
     assert.are.equal("317\nnis.example\ni686\n", out)
   end)
 
+  it("sizes the jail's /dev and gives its devpts a group, as the mount table shows", function()
+    local res, out = sh("grep -E ' /dev(/pts)? ' /proc/mounts", { dev = { size = "1m", mode = "0750", pts_gid = 5, pts_mode = "0600" } })
+    assert.are.equal("exited", res.status, out)
+    assert.truthy(out:find(" /dev tmpfs [^\n]*size=1024k,mode=750"), out)
+    assert.truthy(out:find(" /dev/pts devpts [^\n]*gid=5,mode=600,ptmxmode=666"), out)
+    assert.are.equal('recipe.dev.pts_mode: expected permission bits like "0620", got "4755"',
+      H.recipe_error(H.bb("true", { dev = { pts_mode = "4755" } })))
+    assert.truthy(H.recipe_error(H.bb("true", { dev = { sise = "1m" } })):find("recipe.dev.sise: unknown field", 1, true))
+  end)
+
   it("turns no_new_privs off only where no seccomp filter needs it", function()
     local res, out = sh("grep NoNewPrivs /proc/$$/status", { no_new_privs = false, seccomp = false })
     assert.are.equal("exited", res.status, out)

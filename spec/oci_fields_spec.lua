@@ -111,10 +111,14 @@ describe("oci fields through the kernel", function()
 
   it("containerd's default config (ctr oci spec) runs with the caps, rlimits and masks it asks for", function()
     local c = load("ctr-1.6.20-oci-spec.json")
-    local d = bundle(c, "grep -E '^(Cap|Seccomp|NoNewPrivs)' /proc/$$/status; ulimit -n; cat /proc/keys | wc -c; "
-      .. "cat /proc/$$/oom_score_adj")
+    local d = bundle(c, "grep -E '^(Cap|Seccomp|NoNewPrivs)' /proc/$$/status; grep -E ' /dev(/pts|/shm)? ' /proc/mounts; "
+      .. "ulimit -n; cat /proc/keys | wc -c; cat /proc/$$/oom_score_adj")
     local out, rc = run(d, "ctr-" .. H.core.getpid())
     assert.are.equal(0, rc, out)
+    -- /dev, /dev/pts and /dev/shm with the config's options, in the mount table
+    assert.truthy(out:find("\n[^\n]* /dev tmpfs [^\n]*size=65536k,mode=755"), out)
+    assert.truthy(out:find("\n[^\n]* /dev/pts devpts [^\n]*gid=5,mode=620,ptmxmode=666"), out)
+    assert.truthy(out:find("\n[^\n]* /dev/shm tmpfs [^\n]*nodev,noexec[^\n]*size=65536k"), out)
     local caps = c.process.capabilities.bounding
     for _, s in ipairs { "CapEff", "CapPrm", "CapBnd" } do assert.are.equal(caps_mask(caps), field(out, s), s) end
     assert.are.equal(("0"):rep(16), field(out, "CapInh"))

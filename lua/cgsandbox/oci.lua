@@ -476,9 +476,23 @@ local function translate_mount(m, path, bundle, st, notes)
   if ty == "tmpfs" then
     if dst == "/dev" then
       -- sandboxlua's own /dev: the default devices (null, zero, full,
-      -- random, urandom, tty), ptmx, devpts at pts, a tmpfs at shm
+      -- random, urandom, tty), ptmx, devpts at pts, a tmpfs at shm; the
+      -- tmpfs's size and mode as the config gives them
       st.dev = true
       st.own_dev = true
+      for _, d in ipairs(data) do
+        local k, v = d:match("^([^=]+)=(.*)$")
+        if k == "size" and not v:match("%%$") then
+          st.dev_opts = st.dev_opts or {}
+          st.dev_opts.size = size_of(v, path .. ".options")
+        elseif k == "mode" and units.mode(v) then
+          st.dev_opts = st.dev_opts or {}
+          st.dev_opts.mode = v
+        else
+          notes[#notes + 1] = ("config.json: %s.options: %s not applied: sandboxlua's /dev takes size and mode")
+            :format(path, d)
+        end
+      end
       return nil
     end
     local out = { "tmpfs", dst, ro = flags.ro or false }
@@ -507,11 +521,20 @@ local function translate_mount(m, path, bundle, st, notes)
     if dst ~= "/dev/pts" or not st.dev then
       refuse(path, "devpts is mounted only as sandboxlua's /dev/pts (below a tmpfs /dev)")
     end
-    -- sandboxlua's /dev/pts: newinstance,ptmxmode=0666,mode=0620
+    -- sandboxlua's /dev/pts: newinstance,ptmxmode=0666,mode=0620, and the
+    -- config's gid and mode
     for _, d in ipairs(data) do
-      if d ~= "newinstance" and d ~= "ptmxmode=0666" and d ~= "mode=0620" and d ~= "mode=620" then
+      local k, v = d:match("^([^=]+)=(.*)$")
+      if d == "newinstance" or d == "ptmxmode=0666" then -- as sandboxlua's
+      elseif k == "gid" and v:match("^%d+$") then
+        st.dev_opts = st.dev_opts or {}
+        st.dev_opts.pts_gid = int(tonumber(v), path .. ".options", 0, 4294967294)
+      elseif k == "mode" and units.mode(v) and units.mode(v) <= 511 then
+        st.dev_opts = st.dev_opts or {}
+        st.dev_opts.pts_mode = v
+      else
         notes[#notes + 1] = ("config.json: %s.options: %s not applied: sandboxlua's /dev/pts is "
-          .. "newinstance,ptmxmode=0666,mode=0620"):format(path, d)
+          .. "newinstance,ptmxmode=0666 with the config's gid and mode"):format(path, d)
       end
     end
     return nil
@@ -1003,6 +1026,7 @@ local function translate(c, bundle, opts)
   end
   r.mounts = mounts
   r.dev = st.dev
+  if st.dev and st.dev_opts then r.dev = st.dev_opts end
 
   -- devices: nodes (linux.devices) and the allow-list (resources.devices)
   local devices = {}

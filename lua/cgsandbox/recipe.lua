@@ -101,6 +101,7 @@ M.DEFAULT_DEVICES = {
 }
 for major = 136, 143 do M.DEFAULT_DEVICES[#M.DEFAULT_DEVICES + 1] = dev("c", major, -1, 6, "pts") end
 
+local compile_dev_options -- below
 local TOP = {
   name = true, command = true, rootfs = true, root_readonly = true, root_switch = true,
   env = true, env_inherit = true, cwd = true, hostname = true, user = true,
@@ -912,6 +913,30 @@ local function compile_kernel_settings(r, plan, path, set)
   end
 end
 
+-- dev = { size = "64m", mode = "0755", pts_gid = 5, pts_mode = "0620" }:
+-- the jail's own /dev (a tmpfs, 512k and 0755 by default) and its devpts
+-- (mode 0620, the group of the opener by default); data for init is
+-- "<tmpfs options>\n<devpts options>"
+compile_dev_options = function(d, path)
+  check_keys(d, { size = true, mode = true, pts_gid = true, pts_mode = true }, path)
+  local fs, pts = {}, {}
+  if d.mode ~= nil then
+    local m = unit(units.mode, d.mode, path .. ".mode")
+    if m > 4095 then fail(path .. ".mode", 'a mode like "0755"', d.mode) end
+    fs[#fs + 1] = ("mode=%04o"):format(m)
+  else
+    fs[#fs + 1] = "mode=0755"
+  end
+  fs[#fs + 1] = "size=" .. (d.size ~= nil and tmpfs_size(d.size, path .. ".size") or "512k")
+  if d.pts_gid ~= nil then pts[#pts + 1] = "gid=" .. unit(units.id, d.pts_gid, path .. ".pts_gid") end
+  if d.pts_mode ~= nil then
+    local m = unit(units.mode, d.pts_mode, path .. ".pts_mode")
+    if m > 511 then fail(path .. ".pts_mode", 'permission bits like "0620"', d.pts_mode) end
+    pts[#pts + 1] = ("mode=%04o"):format(m)
+  end
+  return { kind = "dev", dst = "/dev", data = table.concat(fs, ",") .. "\n" .. table.concat(pts, ",") }
+end
+
 -- compile(recipe, opts) -> plan.  opts: cap_names (set of known caps),
 -- seccomp_check(fn), cgroup_parent (CLI override), getuid, getenv.
 function M.compile(r, opts)
@@ -1030,7 +1055,9 @@ function M.compile(r, opts)
   if want(r.proc, "proc") and not targets["/proc"] then
     defaults[#defaults + 1] = { kind = "proc", dst = "/proc" }
   end
-  if want(r.dev, "dev") and not targets["/dev"] then
+  if type(r.dev) == "table" then
+    if not targets["/dev"] then defaults[#defaults + 1] = compile_dev_options(r.dev, path .. ".dev") end
+  elseif want(r.dev, "dev") and not targets["/dev"] then
     defaults[#defaults + 1] = { kind = "dev", dst = "/dev" }
   end
   local sys = r.sys == nil and "ro" or r.sys
