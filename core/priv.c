@@ -1,8 +1,10 @@
 /* Process privileges (jail side): for the command right before seccomp and
  * execve, and for init itself once the command runs.  Supplementary
- * groups, gid, uid and the five capability sets reduced to caps_keep, then
- * PR_SET_NO_NEW_PRIVS.  Raw capget/capset and prctl: no allocation, so it
- * is safe in any child.
+ * groups, gid, uid and the five capability sets reduced to caps_keep (or,
+ * with plan->caps5, bounding = caps_keep and the other four as the plan
+ * gives them), then PR_SET_NO_NEW_PRIVS.  Raw capget/capset and prctl (the
+ * static sbx-init has no libcap): no allocation, so it is safe in any
+ * child.
  *
  * Order (as runc does it):
  *   1. clear the ambient set (nothing may leak through execve by accident)
@@ -11,9 +13,12 @@
  *   3. setgroups, setresgid (need CAP_SETGID)
  *   4. PR_SET_KEEPCAPS, setresuid, PR_SET_KEEPCAPS off: the permitted set
  *      survives the switch to a non-zero uid (the effective set does not)
- *   5. effective = permitted = inheritable = caps_keep (capset)
+ *   5. effective = permitted = inheritable = caps_keep (capset); with
+ *      caps5 each its own set (the recipe layer checked what the kernel
+ *      requires: effective within permitted, inheritable within bounding)
  *   6. raise each kept capability into the ambient set, so that a non-root
  *      uid keeps it across execve of a file without file capabilities
+ *      (caps5: the ambient set, within permitted and inheritable)
  *   7. PR_SET_NO_NEW_PRIVS when asked
  *
  * With caps_keep == 0 every set (CapInh/CapPrm/CapEff/CapBnd/CapAmb) is

@@ -1,6 +1,8 @@
 /* Seccomp filters (libseccomp) for the jailed command.
  *
- * Policy, for an enabled struct sbx_seccomp:
+ * Two forms.  The rules form (rules_mode: an OCI profile, a recipe's
+ * seccomp.rules) is exactly its rules: see build_rules below.  The list
+ * form, for an enabled struct sbx_seccomp without rules_mode:
  *
  *   def  ALLOW (or OFF): default ALLOW; `deny` names -> ERRNO(EPERM);
  *                        `allow` names are validated but change nothing.
