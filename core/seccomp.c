@@ -724,6 +724,14 @@ int sbx_seccomp_export(const struct sbx_seccomp *s, struct sbx_bpf *out,
 	seccomp_release(ctx);
 	out->insns = buf;
 	out->len = (size_t)st.st_size / sizeof(struct sock_filter);
+	if (out->len > BPF_MAXINSNS) { /* the kernel's limit for one filter */
+		sbx_err_set(e, E2BIG, "seccomp", "the filter compiles to %zu "
+			    "instructions; the kernel takes at most %d",
+			    out->len, BPF_MAXINSNS);
+		free(buf);
+		out->insns = NULL;
+		return -1;
+	}
 	return 0;
 }
 
