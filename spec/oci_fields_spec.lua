@@ -14,7 +14,10 @@
 local H = require "spec.support.helper"
 local oci = require "cgsandbox.oci"
 
-local FIXTURES = H.root .. "/spec/fixtures/"
+-- absolute: the runtime runs in the bundle's directory
+local function absolute(p) return p:sub(1, 1) == "/" and p or (os.getenv("PWD") .. "/" .. p) end
+local ROOT, BIN = absolute(H.root), absolute(H.bin)
+local FIXTURES = ROOT .. "/spec/fixtures/"
 local n = 0
 
 -- linux/capability.h
@@ -45,11 +48,11 @@ local function bundle(c, cmd)
   local d = H.tmpdir()
   assert(os.execute(("cp -a %s %s/rootfs && touch %s/rootfs/etc/resolv.conf %s/rootfs/etc/hosts "
     .. "%s/rootfs/run/.containerenv && mkdir -p %s/shm && echo %s > %s/hostname && touch %s/hosts "
-    .. "%s/resolv.conf %s/.containerenv"):format(H.busybox, d, d, d, d, d, "pod-" .. n, d, d, d, d)))
+    .. "%s/resolv.conf %s/.containerenv"):format(absolute(H.busybox), d, d, d, d, d, "pod-" .. n, d, d, d, d)))
   c.root.path = "rootfs"
   c.process.terminal = false
   c.process.args = setmetatable({ "/bin/sh", "-c", cmd }, oci.array_mt)
-  c.mounts[#c.mounts + 1] = setmetatable({ destination = "/mnt", type = "bind", source = H.root .. "/build/spec",
+  c.mounts[#c.mounts + 1] = setmetatable({ destination = "/mnt", type = "bind", source = ROOT .. "/build/spec",
     options = setmetatable({ "rbind", "ro" }, oci.array_mt) }, oci.object_mt)
   c.linux.cgroupsPath = ("/sbx-fields-%d-%d"):format(H.core.getpid(), n)
   -- this host's cgroup2 tree may lack the pids controller (hybrid
@@ -65,7 +68,7 @@ end
 local function run(d, id)
   local root = H.tmpdir()
   local f = os.tmpname()
-  local _, rc = H.sh(("cd %s && %s oci --root %s run %s </dev/null >%s 2>&1"):format(d, H.bin, root, id, f))
+  local _, rc = H.sh(("cd %s && %s oci --root %s run %s </dev/null >%s 2>&1"):format(d, BIN, root, id, f))
   local out = H.read(f)
   os.remove(f)
   os.execute("rm -rf " .. root .. " " .. d)
