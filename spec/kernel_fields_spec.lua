@@ -209,6 +209,27 @@ describe("recipe kernel settings", function()
       H.recipe_error(H.bb("true", { no_new_privs = false })))
   end)
 
+  it("works from a rootless host too: sysctls, the five sets and the rules form in a user namespace", function()
+    local f = H.recipe_file(([[
+      return { rootfs = %q, command = { "/bin/sh", "-c", %q }, cgroup = false, domainname = "rl.example",
+               mounts = { { "bind", %q, "/mnt", ro = true } }, oom_score_adj = 700,
+               sysctl = { ["net.ipv4.ping_group_range"] = "0 0", ["kernel.shmmni"] = "1234" },
+               capabilities = { bounding = { "kill", "chown" }, permitted = { "kill" }, effective = { "kill" } },
+               seccomp = { default = "allow", rules = { { "personality", action = "errno", errno = 77,
+                                                         args = { { 0, "==", 0x40000 } } } } } }
+    ]]):format(H.busybox, "cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/shmmni /proc/$$/oom_score_adj "
+      .. "/proc/sys/kernel/domainname; grep -E '^Cap(Bnd|Prm|Inh)' /proc/$$/status; /mnt/hog call personality 0x40000",
+      H.root .. "/build/spec"))
+    local out, rc = H.sh(("setpriv --reuid=65534 --regid=65534 --clear-groups %s %s"):format(H.bin, f))
+    os.remove(f)
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find("^0%s+0\n1234\n700\nrl%.example\n"), out)
+    assert.are.equal("0000000000000021", field(out, "CapBnd"))
+    assert.are.equal("0000000000000020", field(out, "CapPrm"))
+    assert.are.equal("0000000000000000", field(out, "CapInh"))
+    assert.truthy(out:find("personality ret=-1 errno=77", 1, true), out)
+  end)
+
   it("refuses what would change the host or lacks its namespace", function()
     local function err(extra) return H.recipe_error(H.bb("true", extra)) end
     assert.are.equal('recipe.sysctl["kernel.pid_max"]: not a namespaced sysctl (net.*, kernel.shm*/msg*/sem, fs.mqueue.*, '
