@@ -175,12 +175,14 @@ end)
 describe("recipe kernel settings", function()
   it("writes namespaced sysctls in the jail's namespaces, not the host's", function()
     local before = H.read("/proc/sys/net/ipv4/ping_group_range")
+    local host = H.read("/proc/sys/kernel/msgmax") .. H.read("/proc/sys/fs/mqueue/msg_max")
     local res, out = sh("cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/msgmax /proc/sys/fs/mqueue/msg_max",
       { sysctl = { ["net.ipv4.ping_group_range"] = "0 2147483647", ["kernel.msgmax"] = 4096,
                    ["fs/mqueue/msg_max"] = "20" } })
     assert.are.equal("exited", res.status, out)
     assert.truthy(out:find("^0%s+2147483647\n4096\n20\n$"), out)
     assert.are.equal(before, H.read("/proc/sys/net/ipv4/ping_group_range"))
+    assert.are.equal(host, H.read("/proc/sys/kernel/msgmax") .. H.read("/proc/sys/fs/mqueue/msg_max"))
   end)
 
   it("sets oom_score_adj, the NIS domain name and the personality for the command", function()
