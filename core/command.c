@@ -210,7 +210,7 @@ static __attribute__((noreturn)) void command_main(
 		;
 	if (got != 1)
 		_exit(125);
-	if (sbx_seccomp_load(cx->bpf, &e) < 0)
+	if (sbx_seccomp_load_flags(cx->bpf, cx->bpf_flags, &e) < 0)
 		fail(cx->sock, &e, 125);
 	exec_path(p->argv[0], (char *const *)p->argv, (char *const *)p->envp);
 	int err = errno;

@@ -241,6 +241,8 @@ static void setup(const struct sbx_plan *p, struct sbx_jailctx *cx)
 		fail(cx->sock, &e);
 	}
 	sbx_trace_mark("hostname");
+	if (sbx_init_apply_ext(p, &e) < 0)
+		fail(cx->sock, &e);
 	if ((p->ns_flags & CLONE_NEWNET) && p->net_loopback &&
 	    sbx_net_loopback_up(&e) < 0)
 		fail(cx->sock, &e);
@@ -462,6 +464,7 @@ int main(int argc, char **argv)
 	cx.tty = -1;
 	cx.rootfd = -1;
 	cx.bpf = &ip.cmd_bpf;
+	cx.bpf_flags = ip.cmd_bpf_flags;
 	cx.umask = host_umask;
 	if (ip.have_job)
 		take_stdio(sock, &ip, &plan, &cx);

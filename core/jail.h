@@ -66,6 +66,7 @@ void sbx_arena_free(struct sbx_arena *a);
 struct sbx_initplan {
 	struct sbx_plan p;             /* the fields init uses */
 	struct sbx_bpf cmd_bpf;
+	uint32_t cmd_bpf_flags;        /* SECCOMP_FILTER_FLAG_* to load it with */
 	bool have_job;                 /* argv/envp/cwd/stdio are set */
 	unsigned stdio_fds;            /* bit i: stdio i came as an fd */
 	struct sbx_arena arena;
@@ -139,7 +140,11 @@ struct sbx_jailctx {
 	int tty;                   /* console slave in the jail's devpts, -1 */
 	mode_t umask;              /* the host's: the command's by default */
 	const struct sbx_bpf *bpf; /* the command's filter, or NULL */
+	uint32_t bpf_flags;        /* SECCOMP_FILTER_FLAG_* for it */
 };
+/* the plan's kernel settings init applies (initext.c): sysctls,
+ * oom_score_adj, domainname, personality; before the mount table */
+int sbx_init_apply_ext(const struct sbx_plan *p, struct sbx_err *e);
 
 const char *sbx_mount_kind_name(enum sbx_mount_kind k);
 int sbx_mount_prepare(const struct sbx_plan *p, struct sbx_jailctx *cx,

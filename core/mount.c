@@ -303,8 +303,25 @@ static int dev_extra(int d, const char *dst, const struct sbx_plan *p,
 	return 0;
 }
 
+/* the dev mount's data: "<tmpfs options>\n<more devpts options>", each
+ * part optional (an OCI config's size and mode of /dev, gid=5 of pts) */
+static void dev_options(const struct sbx_mount *m, char *fs, size_t fslen,
+			char *pts, size_t ptslen)
+{
+	const char *d = m->data ? m->data : "";
+	const char *nl = strchr(d, '\n');
+	size_t n = nl ? (size_t)(nl - d) : strlen(d);
+	if (n)
+		snprintf(fs, fslen, "%.*s", (int)n, d);
+	else
+		snprintf(fs, fslen, "mode=0755,size=512k");
+	snprintf(pts, ptslen, "newinstance,ptmxmode=0666,mode=0620%s%s",
+		 nl && nl[1] ? "," : "", nl ? nl + 1 : "");
+}
+
 static int build_dev(struct sbx_own_mounts *own, int t, const char *dst,
-		     const struct sbx_plan *p, struct sbx_err *e)
+		     const struct sbx_plan *p, const struct sbx_mount *m,
+		     struct sbx_err *e)
 {
 	static const struct { const char *name; unsigned maj, min; } nodes[] = {
 		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
@@ -317,9 +334,11 @@ static int build_dev(struct sbx_own_mounts *own, int t, const char *dst,
 	};
 	const char *what = "mount dev";
 	cleanup_fd int d = -1;
+	char fsopts[256], ptsopts[256];
 
+	dev_options(m, fsopts, sizeof fsopts, ptsopts, sizeof ptsopts);
 	/* the mount's own fd is its root, below which we work */
-	if ((d = new_fs("tmpfs", "mode=0755,size=512k",
+	if ((d = new_fs("tmpfs", fsopts,
 			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)) < 0 ||
 	    attach(d, t) < 0)
 		goto fail;
@@ -335,8 +354,7 @@ static int build_dev(struct sbx_own_mounts *own, int t, const char *dst,
 	if (dev_extra(d, dst, p, &what) < 0)
 		goto fail;
 	what = "mount devpts -> pts";
-	if (subdir_fs(d, "pts", 0755, "devpts",
-		      "newinstance,ptmxmode=0666,mode=0620",
+	if (subdir_fs(d, "pts", 0755, "devpts", ptsopts,
 		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
 		goto fail;
 	what = "mount tmpfs -> shm";
@@ -489,7 +507,7 @@ static int do_mount(struct sbx_own_mounts *own, int root,
 		cleanup_fd int t = fresh_target(own, root, d);
 		if (t < 0)
 			goto fail;
-		return build_dev(own, t, d, p, e);
+		return build_dev(own, t, d, p, m, e);
 	}
 	case SBX_MNT_OVERLAY:
 		if (overlay_at(own, root, m, srcfd) < 0)

@@ -182,8 +182,39 @@ struct sbx_stdio {
 };
 enum sbx_seccomp_default { SBX_SECCOMP_OFF, SBX_SECCOMP_ERRNO,
 			   SBX_SECCOMP_KILL, SBX_SECCOMP_ALLOW };
+/* the rules form (an OCI profile, a recipe's seccomp.rules): each rule
+ * is names + an action + argument conditions (AND-ed; a rule comparing
+ * one argument twice becomes one rule per condition, as runc does) */
+enum sbx_seccomp_act { SBX_SCA_ALLOW, SBX_SCA_ERRNO, SBX_SCA_KILL_THREAD,
+		       SBX_SCA_KILL_PROCESS, SBX_SCA_TRAP, SBX_SCA_LOG,
+		       SBX_SCA_TRACE };
+enum sbx_seccomp_op { SBX_CMP_NE, SBX_CMP_LT, SBX_CMP_LE, SBX_CMP_EQ,
+		      SBX_CMP_GE, SBX_CMP_GT, SBX_CMP_MASKED_EQ };
+struct sbx_seccomp_cond {
+	unsigned arg;                /* 0..5 */
+	enum sbx_seccomp_op op;
+	uint64_t a, b;               /* MASKED_EQ: a = mask, b = value */
+};
+struct sbx_seccomp_rule {
+	const char *const *names;    /* NULL-terminated */
+	enum sbx_seccomp_act act;
+	int value;                   /* ERRNO's errno, TRACE's message */
+	const struct sbx_seccomp_cond *conds; size_t nconds;
+};
+/* SECCOMP_FILTER_FLAG_* the command's filter is loaded with */
+#define SBX_SECCOMP_FLAGS_OK 0x17u /* TSYNC LOG SPEC_ALLOW TSYNC_ESRCH */
 struct sbx_seccomp {
 	bool enabled;
+	/* the rules form: replaces def/allow/deny/denylist */
+	bool rules_mode;
+	enum sbx_seccomp_act def_act;/* for calls no rule matches */
+	int def_value;
+	const struct sbx_seccomp_rule *rules; size_t nrules;
+	const char *const *arches;   /* more ABIs ("x86", "x32"), NULL: none */
+	bool skip_unknown;           /* names libseccomp or every arch of
+				      * the filter lacks are skipped (runc) */
+	uint32_t flags;              /* SECCOMP_FILTER_FLAG_* (the plan
+				      * carries them; not in the BPF) */
 	bool use_default_denylist;   /* Docker-like deny list */
 	bool keep_sys_admin;         /* allow mount/umount/pivot_root/... */
 	enum sbx_seccomp_default def;/* action for syscalls not listed */
@@ -271,6 +302,17 @@ struct sbx_plan {
 	size_t sample_max;           /* points kept; 0: 1000 (then the
 				      * interval doubles and pairs merge) */
 	int cap_last;                /* jail side: the host's sbx_cap_last() */
+	/* --- the plan's extension block (plan.c: F_EXT), appended --- */
+	/* five capability sets: with caps5, caps_keep is the bounding set */
+	bool caps5;
+	uint64_t cap_eff, cap_prm, cap_inh, cap_amb;
+	const char *const *sysctl;   /* "key", "value" pairs (key a path
+				      * below /proc/sys), NULL-terminated */
+	bool set_oom_score_adj;
+	int oom_score_adj;           /* -1000..1000 */
+	const char *domainname;      /* setdomainname in the uts namespace */
+	bool set_personality;
+	uint32_t personality;        /* personality(2)'s persona */
 };
 
 /* ---- the spawning context ---------------------------------------------- */
@@ -313,6 +355,9 @@ extern const struct sbx_seccomp_prebuilt sbx_seccomp_prebuilt[];
 extern const size_t sbx_seccomp_nprebuilt;
 /* jail side: load it (no allocation, no libseccomp) */
 int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e);
+/* the same with SECCOMP_FILTER_FLAG_* (seccomp(2) rather than prctl) */
+int sbx_seccomp_load_flags(const struct sbx_bpf *b, uint32_t flags,
+			   struct sbx_err *e);
 /* the name of nr in an audit arch (AUDIT_ARCH_I386, ...), written into
  * buf; NULL when unknown */
 const char *sbx_syscall_name_arch(uint32_t arch, int nr, char *buf,

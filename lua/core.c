@@ -245,6 +245,168 @@ static void read_stdio(lua_State *L, int t, struct sbx_stdio *s, int i)
 	lua_pop(L, 1);
 }
 
+/* ---- the seccomp rules form and the plan's extension fields ------------ */
+static enum sbx_seccomp_act seccomp_act(lua_State *L, const char *a,
+					const char *where)
+{
+	static const struct named t[] = {
+		{ "allow", SBX_SCA_ALLOW }, { "errno", SBX_SCA_ERRNO },
+		{ "kill", SBX_SCA_KILL_PROCESS },
+		{ "kill_process", SBX_SCA_KILL_PROCESS },
+		{ "kill_thread", SBX_SCA_KILL_THREAD }, { "trap", SBX_SCA_TRAP },
+		{ "log", SBX_SCA_LOG }, { "trace", SBX_SCA_TRACE },
+	};
+	int v = a ? LOOKUP(t, a, -1) : -1;
+	if (v < 0)
+		luaL_error(L, "plan.seccomp.%s: unknown action %s", where,
+			   a ? a : "(none)");
+	return (enum sbx_seccomp_act)v;
+}
+
+static enum sbx_seccomp_op seccomp_op(lua_State *L, const char *o, int i)
+{
+	static const struct named t[] = {
+		{ "!=", SBX_CMP_NE }, { "<", SBX_CMP_LT }, { "<=", SBX_CMP_LE },
+		{ "==", SBX_CMP_EQ }, { ">=", SBX_CMP_GE }, { ">", SBX_CMP_GT },
+		{ "&=", SBX_CMP_MASKED_EQ },
+	};
+	int v = o ? LOOKUP(t, o, -1) : -1;
+	if (v < 0)
+		luaL_error(L, "plan.seccomp.rules[%d]: unknown comparison %s", i,
+			   o ? o : "(none)");
+	return (enum sbx_seccomp_op)v;
+}
+
+static uint64_t raw_u64(lua_State *L, int t, lua_Integer k, int i)
+{
+	int isnum;
+	lua_rawgeti(L, t, k);
+	lua_Integer v = lua_tointegerx(L, -1, &isnum);
+	if (!isnum && !lua_isnil(L, -1))
+		luaL_error(L, "plan.seccomp.rules[%d]: a condition's value is "
+			   "not an integer", i);
+	lua_pop(L, 1);
+	return (uint64_t)v;
+}
+
+/* rules[i].args: { { arg, op, a [, b] }, ... } */
+static void read_conds(lua_State *L, int r, int i, struct sbx_seccomp_rule *ru)
+{
+	if (getf(L, r, "args") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return;
+	}
+	int a = lua_gettop(L);
+	size_t n = lua_rawlen(L, a);
+	if (n > 6)
+		luaL_error(L, "plan.seccomp.rules[%d]: more than 6 conditions", i);
+	struct sbx_seccomp_cond *c = scratch(L, n * sizeof *c);
+	for (size_t j = 0; j < n; j++) {
+		if (lua_rawgeti(L, a, (lua_Integer)j + 1) != LUA_TTABLE)
+			luaL_error(L, "plan.seccomp.rules[%d].args[%d]: expected "
+				   "{ arg, op, value }", i, (int)j + 1);
+		int k = lua_gettop(L);
+		uint64_t arg = raw_u64(L, k, 1, i);
+		if (arg > 5)
+			luaL_error(L, "plan.seccomp.rules[%d].args[%d]: argument "
+				   "out of range", i, (int)j + 1);
+		lua_rawgeti(L, k, 2);
+		const char *op = lua_type(L, -1) == LUA_TSTRING
+					 ? lua_tostring(L, -1) : NULL;
+		c[j].op = seccomp_op(L, op, i);
+		lua_pop(L, 1);
+		c[j].arg = (unsigned)arg;
+		c[j].a = raw_u64(L, k, 3, i);
+		c[j].b = raw_u64(L, k, 4, i);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	ru->conds = c;
+	ru->nconds = n;
+}
+
+static void read_seccomp_rules(lua_State *L, int s, struct sbx_seccomp *sc)
+{
+	sc->flags = (uint32_t)opt_range(L, s, "flags", 0, 0,
+					SBX_SECCOMP_FLAGS_OK);
+	if (getf(L, s, "rules") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return;
+	}
+	int rs = lua_gettop(L);
+	size_t n = lua_rawlen(L, rs);
+	if (n > 65536)
+		luaL_error(L, "plan.seccomp.rules: more than 65536 rules");
+	struct sbx_seccomp_rule *ru = scratch(L, n * sizeof *ru);
+	sc->rules_mode = true;
+	sc->def_act = seccomp_act(L, opt_str(L, s, "default"), "default");
+	sc->def_value = (int)opt_range(L, s, "default_value", 1, 0, 65535);
+	sc->arches = str_list(L, s, "arches", NULL);
+	sc->skip_unknown = opt_bool(L, s, "skip_unknown", false);
+	for (size_t i = 0; i < n; i++) {
+		if (lua_rawgeti(L, rs, (lua_Integer)i + 1) != LUA_TTABLE)
+			luaL_error(L, "plan.seccomp.rules[%d]: expected a table",
+				   (int)i + 1);
+		int r = lua_gettop(L);
+		ru[i].names = str_list(L, r, "names", NULL);
+		if (!ru[i].names)
+			luaL_error(L, "plan.seccomp.rules[%d]: no names", (int)i + 1);
+		ru[i].act = seccomp_act(L, opt_str(L, r, "action"), "rules");
+		ru[i].value = (int)opt_range(L, r, "value", 1, 0, 65535);
+		read_conds(L, r, (int)i + 1, &ru[i]);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	sc->rules = ru;
+	sc->nrules = n;
+}
+
+static uint64_t cap_bits(lua_State *L, int t, const char *k)
+{
+	size_t n;
+	uint64_t bits = 0;
+	const char *const *v = str_list(L, t, k, &n);
+	for (size_t i = 0; i < n; i++) {
+		int c = sbx_cap_from_name(v[i]);
+		if (c < 0 || c > 63)
+			luaL_error(L, "plan.caps5.%s: unknown capability %s", k,
+				   v[i]);
+		bits |= 1ULL << c;
+	}
+	return bits;
+}
+
+/* caps5, sysctl, oom_score_adj, domainname, personality */
+static void read_plan_ext(lua_State *L, int t, struct sbx_plan *p)
+{
+	size_t n;
+	if (getf(L, t, "caps5") == LUA_TTABLE) {
+		int c = lua_gettop(L);
+		p->caps5 = true;
+		p->cap_eff = cap_bits(L, c, "effective");
+		p->cap_prm = cap_bits(L, c, "permitted");
+		p->cap_inh = cap_bits(L, c, "inheritable");
+		p->cap_amb = cap_bits(L, c, "ambient");
+	}
+	lua_pop(L, 1);
+	p->sysctl = str_list(L, t, "sysctl", &n);
+	if (n % 2)
+		luaL_error(L, "plan.sysctl: key/value pairs");
+	if (getf(L, t, "oom_score_adj") != LUA_TNIL) {
+		p->set_oom_score_adj = true;
+		p->oom_score_adj = (int)opt_range(L, t, "oom_score_adj", 0,
+						  -1000, 1000);
+	}
+	lua_pop(L, 1);
+	p->domainname = opt_str(L, t, "domainname");
+	if (getf(L, t, "personality") != LUA_TNIL) {
+		p->set_personality = true;
+		p->personality = (uint32_t)opt_range(L, t, "personality", 0, 0,
+						     0xffffffff);
+	}
+	lua_pop(L, 1);
+}
+
 /* fill *p from the plan table at index t; arrays are pushed on the stack */
 static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 {
@@ -446,8 +608,10 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 							   : SBX_SECCOMP_ERRNO;
 		p->seccomp.allow = str_list(L, s, "allow", NULL);
 		p->seccomp.deny = str_list(L, s, "deny", NULL);
+		read_seccomp_rules(L, s, &p->seccomp);
 	}
 	lua_pop(L, 1);
+	read_plan_ext(L, t, p);
 	if (getf(L, t, "rlimits") == LUA_TTABLE) {
 		size_t r = lua_rawlen(L, -1);
 		struct sbx_rlim *rl = scratch(L, r * sizeof *rl);
@@ -1792,6 +1956,7 @@ static void seccomp_arg(lua_State *L, int idx, struct sbx_seccomp *s)
 	s->def = !d || !strcmp(d, "allow") ? SBX_SECCOMP_ALLOW
 		 : !strcmp(d, "kill")	   ? SBX_SECCOMP_KILL
 					   : SBX_SECCOMP_ERRNO;
+	read_seccomp_rules(L, idx, s);
 }
 
 static int l_seccomp_check(lua_State *L)

@@ -161,6 +161,48 @@ describe("oci config.json", function()
     for i = 7, 9 do assert.truthy(l[i]:match("^Cap%a+:%s+0+$"), l[i]) end
   end)
 
+  it("translates seccomp rule for rule: actions, errnos, conditions, flags and architectures", function()
+    local c = base()
+    c.linux.seccomp = { defaultAction = "SCMP_ACT_TRACE", defaultErrnoRet = 3,
+      architectures = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86" }, flags = { "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW" },
+      syscalls = {
+        { names = { "socket" }, action = "SCMP_ACT_ERRNO", errnoRet = 97,
+          args = { { index = 0, value = 255, valueTwo = 40, op = "SCMP_CMP_MASKED_EQ" }, { index = 2, value = 9, op = "SCMP_CMP_NE" } } },
+        { names = { "getpid", "gettid" }, action = "SCMP_ACT_ALLOW" },
+        { names = { "ptrace" }, action = "SCMP_ACT_KILL" },
+        { names = { "kill" }, action = "SCMP_ACT_KILL_PROCESS" },
+        { names = { "uname" }, action = "SCMP_ACT_LOG" },
+        { names = { "reboot" }, action = "SCMP_ACT_TRAP" },
+        { names = { "mount" }, action = "SCMP_ACT_TRACE", errnoRet = 5 },
+        { names = { "umount2" }, action = "SCMP_ACT_ERRNO" },
+      } }
+    local r = recipe_of(c)
+    assert.are.same({ default = "trace", default_errno = 3, architectures = { "x86_64", "x86" },
+      flags = { "log", "spec_allow" }, skip_unknown = true, rules = {
+        { names = { "socket" }, action = "errno", errno = 97, args = { { 0, "&=", 255, 40 }, { 2, "!=", 9 } } },
+        { names = { "getpid", "gettid" }, action = "allow" },
+        { names = { "ptrace" }, action = "kill_thread" },
+        { names = { "kill" }, action = "kill_process" },
+        { names = { "uname" }, action = "log" },
+        { names = { "reboot" }, action = "trap" },
+        { names = { "mount" }, action = "trace", value = 5 },
+        { names = { "umount2" }, action = "errno", errno = 1 },
+      } }, r.seccomp)
+    -- and the recipe compiles (libseccomp takes every rule)
+    assert.truthy(sb.compile(r).seccomp.rules)
+  end)
+
+  it("translates the five capability sets as they are, and notes ambient ones the kernel would not raise", function()
+    local c = base()
+    c.process.capabilities = { bounding = { "CAP_KILL", "CAP_CHOWN" }, permitted = { "CAP_KILL" }, effective = { "CAP_KILL" },
+                               inheritable = { "CAP_CHOWN" }, ambient = { "CAP_CHOWN", "CAP_KILL" } }
+    local r, notes = recipe_of(c)
+    assert.are.same({ bounding = { "chown", "kill" }, permitted = { "kill" }, effective = { "kill" },
+                      inheritable = { "chown" }, ambient = {} }, r.capabilities)
+    assert.are.same({ "config.json: process.capabilities.ambient: CAP_CHOWN, CAP_KILL not raised: an ambient capability "
+      .. "must be permitted and inheritable (the kernel refuses it, and runc goes on without it)" }, notes)
+  end)
+
   it("applies its seccomp profile, its device nodes and rlimits in the kernel", function()
     local c = base("mkdir /tmp/d 2>&1; cat /mnt/hostname; touch /mnt/x 2>&1; grep Seccomp: /proc/self/status; ls -l /dev/mynull; echo hi > /dev/mynull && echo wrote; ulimit -Hn; ulimit -Sn")
     c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", architectures = { "SCMP_ARCH_X86_64" },
@@ -241,16 +283,14 @@ describe("oci config.json", function()
         "config.json: linux.namespaces: a mount namespace is required: sandboxlua always builds the container's own mount table" },
       { function(c) table.remove(c.linux.namespaces, 1) end,
         "config.json: linux.namespaces: a pid namespace is required: sandboxlua's init is the container's pid 1" },
-      { function(c) c.process.capabilities.effective = { "CAP_KILL" } end,
-        "config.json: process.capabilities.effective: differs from bounding: a recipe keeps one set of capabilities for all five (separate sets are not supported yet)" },
-      { function(c) c.process.capabilities.inheritable = { "CAP_KILL" } end,
-        "config.json: process.capabilities.inheritable: neither empty nor the bounding set: a recipe keeps one set of capabilities for all five (separate sets are not supported yet)" },
-      { function(c) c.process.user = { uid = 1000, gid = 1000 }; c.process.capabilities.ambient = nil end,
-        "config.json: process.capabilities.inheritable: a recipe raises its capabilities into the inheritable set, which for a non-root user (uid 1000) gives more than this config asks: list the bounding set here too, or keep no capability" },
+      { function(c) c.process.capabilities.effective = { "CAP_KILL", "CAP_SYS_ADMIN" } end,
+        "config.json: process.capabilities.effective[1]: CAP_SYS_ADMIN is not in permitted: the kernel keeps the effective set within the permitted one" },
+      { function(c) c.process.capabilities.inheritable = { "CAP_CHOWN" } end,
+        "config.json: process.capabilities.inheritable[0]: CAP_CHOWN is not in bounding: the kernel raises into the inheritable set only what the bounding set holds" },
       { function(c) c.process.capabilities.bounding[1] = "CAP_NO_SUCH" end,
         "config.json: process.capabilities.bounding[0]: unknown capability CAP_NO_SUCH" },
-      { function(c) c.process.oomScoreAdj = 100 end,
-        "config.json: process.oomScoreAdj: setting the OOM score adjustment is not supported yet" },
+      { function(c) c.process.oomScoreAdj = 1001 end,
+        "config.json: process.oomScoreAdj: expected an integer from -1000 to 1000, got 1001" },
       { function(c) c.process.apparmorProfile = "docker-default" end,
         "config.json: process.apparmorProfile: AppArmor profiles are not supported" },
       { function(c) c.process.selinuxLabel = "system_u:system_r:container_t:s0" end,
@@ -273,14 +313,20 @@ describe("oci config.json", function()
         "config.json: hooks.startContainer[0]: hooks in the container's namespaces (createContainer, startContainer) are not supported yet" },
       { function(c) c.hooks = { poststop = { { path = "true" } } } end,
         'config.json: hooks.poststop[0].path: expected an absolute path, got "true"' },
-      { function(c) c.domainname = "example.org" end,
-        "config.json: domainname: setting the NIS domain name is not supported yet" },
+      { function(c) c.domainname = "example.org"; c.hostname = nil; table.remove(c.linux.namespaces, 4) end,
+        "config.json: domainname: setting the NIS domain name needs a uts namespace" },
       { function(c) table.remove(c.linux.namespaces, 4) end,
         "config.json: hostname: setting the host name needs a uts namespace" },
-      { function(c) c.linux.sysctl = { ["net.ipv4.ip_forward"] = "1" } end,
-        'config.json: linux.sysctl["net.ipv4.ip_forward"]: setting sysctls is not supported yet' },
-      { function(c) c.linux.personality = { domain = "LINUX32" } end,
-        "config.json: linux.personality.domain: setting a personality is not supported yet" },
+      { function(c) c.linux.sysctl = { ["kernel.pid_max"] = "4096" } end,
+        'config.json: linux.sysctl["kernel.pid_max"]: not a namespaced sysctl (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, kernel.hostname, kernel.domainname): writing it would change the host' },
+      { function(c) c.linux.sysctl = { ["net.ipv4.ip_forward"] = "1" }; table.remove(c.linux.namespaces, 2) end,
+        'config.json: linux.sysctl["net.ipv4.ip_forward"]: this sysctl belongs to the network namespace, and the container has none of its own' },
+      { function(c) c.linux.sysctl = { ["net.ipv4.ip_forward"] = 1 } end,
+        'config.json: linux.sysctl["net.ipv4.ip_forward"]: expected a string, got 1' },
+      { function(c) c.linux.sysctl = { ["net/../kernel/pid_max"] = "1" } end,
+        'config.json: linux.sysctl["net/../kernel/pid_max"]: expected a sysctl name like "net.ipv4.ip_forward", got "net/../kernel/pid_max"' },
+      { function(c) c.linux.personality = { domain = "LINUX32", flags = { "ADDR_NO_RANDOMIZE" } } end,
+        "config.json: linux.personality.flags: personality flags are not supported yet" },
       { function(c) c.linux.timeOffsets = { monotonic = { secs = 10 } } end,
         "config.json: linux.timeOffsets.monotonic: clock offsets in a time namespace are not supported yet" },
       { function(c) c.linux.mountLabel = "system_u:object_r:container_file_t:s0" end,
@@ -323,18 +369,28 @@ describe("oci config.json", function()
       { function(c) c.linux.devices = { { type = "p", path = "/dev/fifo", major = 0, minor = 0 } } end,
         "config.json: linux.devices[0].type: fifos are not supported as devices" },
       { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO",
-          syscalls = { { names = { "personality" }, action = "SCMP_ACT_ALLOW", args = { { index = 0, value = 0, op = "SCMP_CMP_EQ" } } } } } end,
-        "config.json: linux.seccomp.syscalls[0].args: argument conditions are not supported yet" },
-      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO", defaultErrnoRet = 38 } end,
-        "config.json: linux.seccomp.defaultErrnoRet: only EPERM (1) is supported as the errno a denied call returns" },
-      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_LOG" } end,
-        "config.json: linux.seccomp.defaultAction: the action SCMP_ACT_LOG is not supported" },
-      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", flags = { "SECCOMP_FILTER_FLAG_LOG" } } end,
-        "config.json: linux.seccomp.flags: seccomp filter flags are not supported yet" },
+          syscalls = { { names = { "personality" }, action = "SCMP_ACT_ALLOW", args = { { index = 0, value = 0, valueTwo = 3, op = "SCMP_CMP_EQ" } } } } } end,
+        "config.json: linux.seccomp.syscalls[0].args[0].valueTwo: goes only with SCMP_CMP_MASKED_EQ, not SCMP_CMP_EQ" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO",
+          syscalls = { { names = { "personality" }, action = "SCMP_ACT_ALLOW", args = { { index = 6, value = 0, op = "SCMP_CMP_EQ" } } } } } end,
+        "config.json: linux.seccomp.syscalls[0].args[0].index: expected an integer from 0 to 5, got 6" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO",
+          syscalls = { { names = { "personality" }, action = "SCMP_ACT_ALLOW", args = { { index = 0, value = 0, op = "SCMP_CMP_LIKE" } } } } } end,
+        'config.json: linux.seccomp.syscalls[0].args[0].op: expected one of SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_LE, SCMP_CMP_LT, SCMP_CMP_MASKED_EQ, SCMP_CMP_NE, got "SCMP_CMP_LIKE"' },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", defaultErrnoRet = 38 } end,
+        "config.json: linux.seccomp.defaultErrnoRet: goes only with SCMP_ACT_ERRNO or SCMP_ACT_TRACE" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_NOTIFY" } end,
+        "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY needs a seccomp listener (listenerPath), which is not supported" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", syscalls = { { names = { "getpid" }, action = "SCMP_ACT_NOTIFY" } } } end,
+        "config.json: linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY needs a seccomp listener (listenerPath), which is not supported" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", flags = { "SECCOMP_FILTER_FLAG_NEW_LISTENER" } } end,
+        'config.json: linux.seccomp.flags[0]: the filter flag "SECCOMP_FILTER_FLAG_NEW_LISTENER" is not supported (SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_SPEC_ALLOW, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_FILTER_FLAG_TSYNC_ESRCH are)' },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", architectures = { "SCMP_ARCH_VAX" } } end,
+        'config.json: linux.seccomp.architectures[0]: expected an architecture like "SCMP_ARCH_X86_64", got "SCMP_ARCH_VAX"' },
       { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", listenerPath = "/run/seccomp.sock" } end,
         "config.json: linux.seccomp.listenerPath: seccomp notification (SCMP_ACT_NOTIFY) is not supported" },
-      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", syscalls = { { names = { "getpid" }, action = "SCMP_ACT_KILL" } } } end,
-        "config.json: linux.seccomp.syscalls[0].action: SCMP_ACT_KILL with a default action of SCMP_ACT_ALLOW is not supported yet (a recipe denies with EPERM)" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO", syscalls = { { names = { "getpid" }, action = "SCMP_ACT_ALLOW", errnoRet = 5 } } } end,
+        "config.json: linux.seccomp.syscalls[0].errnoRet: goes only with SCMP_ACT_ERRNO or SCMP_ACT_TRACE" },
       { function(c) c.windows = { layerFolders = {} } end, "config.json: windows: not a Linux container's field" },
       { function(c) c.ociVersion = "2.0.0" end, "config.json: ociVersion: version 2.0.0 is not supported (1.0 to 1.2 are)" },
       { function(c) c.process.args = {} end, "config.json: process.args: expected a command (a non-empty array)" },
@@ -388,7 +444,7 @@ describe("oci config.json", function()
 
     it("refuses a privileged config with its own message", function()
       local c = base()
-      for _, s in ipairs { "bounding", "effective", "permitted", "ambient" } do
+      for _, s in ipairs { "bounding", "effective", "permitted" } do
         table.insert(c.process.capabilities[s], "CAP_SYS_ADMIN")
       end
       local r, err = oci.apply_policy(policy_file, c, recipe_of(c))
@@ -478,6 +534,13 @@ describe("oci config.json", function()
       for _, x in ipairs(f.mountOptions) do set[x] = true end
       assert.is_true(set.rbind and set.ro and set.nosuid)
       assert.is_nil(set.rshared)
+      local sc = f.linux.seccomp
+      for _, l in ipairs { sc.actions, sc.operators, sc.archs, sc.supportedFlags } do
+        set = {}
+        for _, x in ipairs(l) do set[x] = true end
+        assert.is_true(set.SCMP_ACT_TRACE or set.SCMP_CMP_MASKED_EQ or set.SCMP_ARCH_X86 or set.SECCOMP_FILTER_FLAG_LOG)
+        assert.is_nil(set.SCMP_ACT_NOTIFY or set.SECCOMP_FILTER_FLAG_NEW_LISTENER)
+      end
       if have("runc") then
         -- the same keys as runc's document, at the top and under linux
         local rf = assert(oci.decode((H.sh("runc features")), "runc features"))

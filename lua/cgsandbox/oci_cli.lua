@@ -76,21 +76,6 @@ local function die(code, fmt, ...)
   return code
 end
 
-local function native_arch()
-  local f = io.open("/proc/sys/kernel/arch")
-  local a = f and f:read("l")
-  if f then f:close() end
-  if not a then
-    local p = io.popen("uname -m 2>/dev/null")
-    a = p and p:read("l")
-    if p then p:close() end
-  end
-  local map = { x86_64 = "SCMP_ARCH_X86_64", aarch64 = "SCMP_ARCH_AARCH64", i686 = "SCMP_ARCH_X86",
-                armv7l = "SCMP_ARCH_ARM", ppc64le = "SCMP_ARCH_PPC64LE", s390x = "SCMP_ARCH_S390X",
-                riscv64 = "SCMP_ARCH_RISCV64" }
-  return map[a or ""]
-end
-
 -- the features document (runtime-spec features.md, as runc prints it):
 -- only what the translation honours
 function M.features()
@@ -100,7 +85,12 @@ function M.features()
   local caps = {}
   for n in pairs(sb.core.cap_names()) do caps[#caps + 1] = "CAP_" .. n:upper() end
   table.sort(caps)
-  local arch = native_arch()
+  -- the architectures this libseccomp can add to a filter
+  local archs = {}
+  for a, name in pairs(oci.SECCOMP_ARCHES) do
+    if sb.core.seccomp_check({ rules = {}, default = "allow", arches = { name } }) then archs[#archs + 1] = a end
+  end
+  table.sort(archs)
   return obj {
     ociVersionMin = oci.VERSION_MIN,
     ociVersionMax = oci.VERSION_MAX,
@@ -113,10 +103,10 @@ function M.features()
       seccomp = obj {
         enabled = true,
         actions = arr { table.unpack(oci.SECCOMP_ACTIONS) },
-        operators = arr {},
-        archs = arr { arch },
-        knownFlags = arr {},
-        supportedFlags = arr {},
+        operators = arr { table.unpack(oci.SECCOMP_OPERATORS) },
+        archs = arr(archs),
+        knownFlags = arr { table.unpack(oci.SECCOMP_FLAGS) },
+        supportedFlags = arr { table.unpack(oci.SECCOMP_FLAGS) },
       },
       apparmor = obj { enabled = false },
       selinux = obj { enabled = false },
