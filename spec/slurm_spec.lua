@@ -218,6 +218,19 @@ end)
     assert.are.same({}, tasks("sbxterm")) -- nothing of it left in Slurm
   end)
 
+  it("finds the Slurm step's cgroup in /proc/self/cgroup on a cgroup-v2 node, and only there", function()
+    local slurm = require "cgsandbox.slurm"
+    local mnt = "/sys/fs/cgroup"
+    assert.are.equal(mnt .. "/system.slice/n1_slurmstepd.scope/job_12/step_batch/user",
+      slurm.step_cgroup("0::/system.slice/n1_slurmstepd.scope/job_12/step_batch/user/task_0\n", mnt))
+    assert.are.equal(mnt .. "/system.slice/slurmstepd.scope/job_7/step_0/user",
+      slurm.step_cgroup("0::/system.slice/slurmstepd.scope/job_7/step_0/user/task_3\n", mnt))
+    assert.is_nil(slurm.step_cgroup("0::/user.slice/user-0.slice/session-1.scope\n", mnt))
+    -- the step's slurm/ leaf (slurmstepd itself), and a hybrid host's lines
+    assert.is_nil(slurm.step_cgroup("0::/system.slice/slurmstepd.scope/job_7/step_0/slurm\n", mnt))
+    assert.is_nil(slurm.step_cgroup("12:memory:/slurm/uid_0/job_7/step_0/task_0\n0::/job_7/step_0/user/task_0\n", mnt))
+  end)
+
   it("says clearly that sbatch is missing (exit 3) and submits nothing", function()
     up()
     local list = file(tmp .. "/none.lua", [[return { { command = { "/bin/true" } } }]])
@@ -251,6 +264,45 @@ end)
     assert.are.equal(137, rc9)
     -- run deleted each container: nothing left in the runtime's state
     assert.are.equal("", (H.sh("ls -A " .. cluster.oci_root)))
+  end)
+
+  it("ends a job whose node died (slurmd killed) as cancelled with Slurm's NODE_FAIL, and cleans up once it is back", function()
+    up()
+    -- a cluster of its own: its node is marked down within seconds
+    local dead = assert(S.start { slurmd_timeout = 6 })
+    finally(function() dead:stop() end)
+    local list = file(tmp .. "/dead.lua", ([[return { { name = "on-a-dying-node", rootfs = %q,
+      command = { "/bin/sleep", "40" } } }]]):format(H.busybox))
+    local out, rcfile = tmp .. "/dead.out", tmp .. "/dead.rc"
+    H.sh(("(export %s; %s --slurm --slurm-dir %s/dead-shared --slurm-opt=--job-name=sbxdead --json %s/dead.json %s >%s 2>&1; "
+      .. "echo $? >%s) </dev/null >/dev/null 2>&1 &"):format(dead.env, H.bin, tmp, tmp, list, out, rcfile))
+    local running
+    for _ = 1, 75 do
+      running = dead:sh("squeue -h -n sbxdead -o %T"):match("RUNNING")
+      if running then break end
+      H.sh("sleep 0.2")
+    end
+    assert.truthy(running, dead:sh("squeue"))
+    H.sh("kill -KILL " .. dead.pids.slurmd)
+    local rc = wait_file(rcfile, 60)
+    assert.are.equal("1\n", rc, H.read(out))
+    local R = json_of(tmp .. "/dead.json")
+    assert.are.equal("cancelled", R[1].status, H.read(out))
+    assert.are.equal("NODE_FAIL", R[1].slurm_state)
+    assert.truthy(R[1].message:find("NODE_FAIL", 1, true), R[1].message)
+    assert.truthy(H.read(out):find("on%-a%-dying%-node%s+cancelled"), H.read(out))
+    -- the node comes back (ReturnToService=2): its slurmd finds the job's
+    -- step still running and is told to end it
+    dead:start_slurmd()
+    assert(dead:wait_idle(30))
+    -- (slurmstepd's socket in the spool directory: NODE_JOB.STEP)
+    local left
+    for _ = 1, 150 do
+      left = H.sh("ls " .. dead.dir .. "/spool"):match("[^\n]*_%d+%.%d+\n")
+      if not left then break end
+      H.sh("sleep 0.2")
+    end
+    assert.falsy(left, "the step is still there: " .. tostring(left) .. dead:log("slurmd"):sub(-1500))
   end)
 
   it("ends a job over its Slurm time limit as status timeout, with Slurm's reason", function()

@@ -298,7 +298,11 @@ function M.run_all(list, plans, opts, sb)
   local parallel = opts.parallel or 4
   local args = { "sbatch", "--parsable", "--job-name=" .. q(so.name or "sandboxlua"),
                  ("--array=0-%d%%%d"):format(n - 1, parallel), "--output=" .. q(dir .. "/slurm-%a.out"),
-                 "--chdir=" .. q(dir) }
+                 "--chdir=" .. q(dir),
+                 -- a task whose node died ends NODE_FAIL (a result), not
+                 -- back in the queue behind a node that may never return
+                 -- (--slurm-opt=--requeue says otherwise)
+                 "--no-requeue" }
   if so.partition then args[#args + 1] = "--partition=" .. q(so.partition) end
   for _, o in ipairs(so.options or {}) do args[#args + 1] = q(o) end
   args[#args + 1] = q(script)

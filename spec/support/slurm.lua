@@ -119,7 +119,7 @@ function M.start(opts)
   os.execute("chmod 700 " .. dir)
   local host = H.sh("hostname -s"):match("^(%S+)")
   local taken = {}
-  local c = setmetatable({ dir = dir, host = host, pids = {}, partition = "sbx",
+  local c = setmetatable({ dir = dir, host = host, pids = {}, partition = "sbx", cgroup = opts.cgroup,
                            ctld_port = free_port(taken), slurmd_port = free_port(taken) }, Cluster)
   c.conf = dir .. "/slurm.conf"
   c.env = ("SLURM_CONF=%s "):format(c.conf)
@@ -140,7 +140,9 @@ function M.start(opts)
   if cg then
     write(dir .. "/cgroup.conf", table.concat({
       "CgroupPlugin=cgroup/v2",
-      "IgnoreSystemd=yes",
+      -- without systemd (the VM) slurmd makes its scope itself; with
+      -- systemd it asks it over dbus for one, as on a real node
+      H.sh("test -d /run/systemd/system && echo y"):find("y") and "IgnoreSystemd=no" or "IgnoreSystemd=yes",
       "CgroupAutomount=yes",
       "ConstrainCores=no",
       "ConstrainRAMSpace=yes",
@@ -199,6 +201,14 @@ function M.start(opts)
     "",
   }, "\n"))
   c.pids.slurmctld = spawn(("slurmctld -D -i -f %s"):format(c.conf), dir .. "/slurmctld.out")
+  c:start_slurmd()
+  -- the node answers once sinfo says it is idle
+  return c:wait_idle(opts.timeout or 20)
+end
+
+-- slurmd again (after it was killed): a node back from the dead
+function Cluster:start_slurmd()
+  local c, host, cg = self, self.host, self.cgroup
   local slurmd = ("slurmd -D -f %s -N %s"):format(c.conf, host)
   if cg then
     -- slurmd reads its own cgroup from /proc/self/cgroup: one of its own
@@ -208,19 +218,26 @@ function M.start(opts)
     os.execute("mkdir -p " .. c.slurmd_cgroup)
     -- with IgnoreSystemd slurmd makes system.slice/NODE_slurmstepd.scope
     -- by mkdir, in a system.slice systemd would have made
-    if H.sh("test -d " .. mnt .. "/system.slice || { mkdir " .. mnt .. "/system.slice && echo made; }"):find("made") then
-      c.slice = mnt .. "/system.slice"
+    -- (with systemd, system.slice is systemd's: left alone)
+    if not H.sh("test -d /run/systemd/system && echo y"):find("y") then
+      if H.sh("test -d " .. mnt .. "/system.slice || { mkdir " .. mnt .. "/system.slice && echo made; }"):find("made") then
+        c.slice = mnt .. "/system.slice"
+      end
+      -- and hands the root's controllers on to its children, as systemd
+      -- does for a slice (slurmd enables them below, in the scope, itself)
+      local ctl = H.read(mnt .. "/cgroup.subtree_control"):gsub("%s+$", "")
+      for name in ctl:gmatch("%S+") do H.write(mnt .. "/system.slice/cgroup.subtree_control", "+" .. name) end
     end
-    -- and hands the root's controllers on to its children, as systemd does
-    -- for a slice (slurmd enables them below, in the scope, itself)
-    local ctl = H.read(mnt .. "/cgroup.subtree_control"):gsub("%s+$", "")
-    for name in ctl:gmatch("%S+") do H.write(mnt .. "/system.slice/cgroup.subtree_control", "+" .. name) end
     slurmd = ("sh -c 'echo $$ > %s/cgroup.procs && exec %s'"):format(c.slurmd_cgroup, slurmd)
   end
   slurmd = c.env .. slurmd
-  c.pids.slurmd = spawn(slurmd, dir .. "/slurmd.out")
-  -- the node answers once sinfo says it is idle
-  local deadline = H.core.now() + (opts.timeout or 20)
+  c.pids.slurmd = spawn(slurmd, c.dir .. "/slurmd.out")
+end
+
+-- self, once the node is idle | nil, why (the cluster stopped)
+function Cluster:wait_idle(secs)
+  local c, dir = self, self.dir
+  local deadline = H.core.now() + secs
   while H.core.now() < deadline do
     local s = c:sh("sinfo -h -N -o %T 2>/dev/null")
     if s:match("^idle") then return c end
