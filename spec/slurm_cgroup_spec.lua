@@ -134,4 +134,50 @@ describe("sandboxlua --slurm on a cgroup-v2 node #slurm #cgroup", function()
     end
     assert.are.equal("OUT_OF_MEMORY", state, cluster:sh("scontrol show job -o " .. R[3].slurm_job))
   end)
+
+  it("leaves nothing in the step's cgroup when the job is cancelled, so Slurm removes the job's cgroup", function()
+    up()
+    local list = tmp .. "/cancel.lua"
+    H.write(list, ([[return { { name = "long", rootfs = %q, command = { "/bin/sleep", "120" } } }]])
+      :format(S.abs(H.busybox)))
+    local rcfile = tmp .. "/cancel.rc"
+    H.sh(("(export %s; %s --slurm --slurm-dir %s/shared --slurm-opt=--job-name=sbxvmcancel --json %s/cancel.json %s "
+      .. ">%s/cancel.out 2>&1; echo $? >%s) </dev/null >/dev/null 2>&1 &"):format(cluster.env, H.bin, tmp, tmp, list, tmp, rcfile))
+    -- the jail's cgroup, from the kernel's tree: a child of a step's user/
+    local mnt = H.core.cgroup_mountpoint()
+    local jail
+    for _ = 1, 300 do
+      jail = H.sh("find " .. mnt .. "/system.slice -mindepth 5 -maxdepth 6 -type d -path '*/job_*/step_batch/user/*' "
+        .. "! -name 'task_*' 2>/dev/null"):match("^(%S+)")
+      if jail then break end
+      H.sh("sleep 0.2")
+    end
+    assert.truthy(jail, cluster:sh("squeue"))
+    local jobdir = jail:match("^(.*/job_%d+)/")
+    -- the jail's processes are in it (cgroup.procs, the kernel's list)
+    assert.truthy(H.read(jail .. "/cgroup.procs"):match("%d+"), jail)
+    local id = cluster:sh("squeue -h -n sbxvmcancel -o %i"):match("(%d+_%d+)")
+    assert.truthy(id, cluster:sh("squeue"))
+    cluster:sh("scancel " .. id)
+    local rc
+    for _ = 1, 150 do
+      local f = io.open(rcfile)
+      rc = f and f:read("a")
+      if f then f:close() end
+      if rc and rc ~= "" then break end
+      H.sh("sleep 0.2")
+    end
+    assert.are.equal("1\n", rc, H.read(tmp .. "/cancel.out"))
+    local R = json_of(tmp .. "/cancel.json")
+    assert.are.equal("cancelled", R[1].status)
+    -- Slurm removed job_J once its steps were empty: nothing of ours was left
+    local gone = false
+    for _ = 1, 100 do
+      local f = io.open(jobdir .. "/cgroup.procs")
+      if not f then gone = true break end
+      f:close()
+      H.sh("sleep 0.2")
+    end
+    assert.is_true(gone, jobdir .. " is still there: " .. H.sh("find " .. jobdir .. " -type d"))
+  end)
 end)
