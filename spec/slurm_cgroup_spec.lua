@@ -141,7 +141,7 @@ describe("sandboxlua --slurm on a cgroup-v2 node #slurm #cgroup", function()
     H.write(list, ([[return { { name = "long", rootfs = %q, command = { "/bin/sleep", "120" } } }]])
       :format(S.abs(H.busybox)))
     local rcfile = tmp .. "/cancel.rc"
-    H.sh(("(export %s; %s --slurm --slurm-dir %s/shared --slurm-opt=--job-name=sbxvmcancel --json %s/cancel.json %s "
+    H.sh(("(export %s; %s --slurm --slurm-dir %s/shared --slurm-opt=--job-name=sbxvmcancel --slurm-opt=--mem=96M --json %s/cancel.json %s "
       .. ">%s/cancel.out 2>&1; echo $? >%s) </dev/null >/dev/null 2>&1 &"):format(cluster.env, H.bin, tmp, tmp, list, tmp, rcfile))
     -- the jail's cgroup, from the kernel's tree: a child of a step's user/
     local mnt = H.core.cgroup_mountpoint()
@@ -156,6 +156,11 @@ describe("sandboxlua --slurm on a cgroup-v2 node #slurm #cgroup", function()
     local jobdir = jail:match("^(.*/job_%d+)/")
     -- the jail's processes are in it (cgroup.procs, the kernel's list)
     assert.truthy(H.read(jail .. "/cgroup.procs"):match("%d+"), jail)
+    -- its ancestors hold the job's --mem (Slurm writes it in job_J and in
+    -- the step's user/, the jail's parent)
+    assert.are.equal("max\n", H.read(jail .. "/memory.max"))
+    assert.are.equal(tostring(96 * 1024 * 1024) .. "\n", H.read(jobdir .. "/step_batch/user/memory.max"))
+    assert.are.equal(tostring(96 * 1024 * 1024) .. "\n", H.read(jobdir .. "/memory.max"))
     local id = cluster:sh("squeue -h -n sbxvmcancel -o %i"):match("(%d+_%d+)")
     assert.truthy(id, cluster:sh("squeue"))
     cluster:sh("scancel " .. id)

@@ -85,8 +85,8 @@ M.decode = decode
 -- The Slurm step's cgroup on a cgroup-v2 node with task/cgroup (cgroup/v2
 -- plugin): the task runs in .../job_J/step_S/user/task_T, a leaf Slurm
 -- lists for its signals and accounting; its parent `user` is a domain with
--- the step's controllers enabled (Slurm wrote its subtree_control), below
--- step_S and job_J, which hold --mem as memory.max.  Jails go there, next
+-- the step's controllers enabled (Slurm wrote its subtree_control) and
+-- the job's --mem as memory.max (job_J has it too).  Jails go there, next
 -- to the task: the step's limits and accounting hold over them, and the
 -- task keeps the host (Slurm still signals it).  text: /proc/self/cgroup;
 -- nil when this is not such a step (v1, task/none, no Slurm).
