@@ -243,6 +243,25 @@ end)
     assert.truthy(out2:find("go with --slurm", 1, true), out2)
   end)
 
+  it("says clearly that no controller answers (exit 3) and submits nothing", function()
+    -- a cluster whose slurmctld nobody runs: a port of its own, nothing on it
+    local d = H.tmpdir()
+    local port = H.sh("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'")
+    file(d .. "/slurm.conf", ([[ClusterName=nobody
+SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort=%d
+AuthType=auth/munge
+MessageTimeout=2
+NodeName=localhost CPUs=1 State=UNKNOWN
+PartitionName=p Nodes=localhost Default=YES
+]]):format(tonumber(port)))
+    local list = file(d .. "/one.lua", [[return { { command = { "/bin/true" } } }]])
+    local out, rc = H.sh(("env SLURM_CONF=%s/slurm.conf %s --slurm --slurm-dir %s/shared %s"):format(d, H.bin, d, list))
+    os.execute("rm -rf " .. d)
+    assert.are.equal(3, rc, out)
+    assert.matches("^sandboxlua: slurm: sbatch: [^\n]*[Uu]nable to contact slurm controller[^\n]*\n$", out)
+  end)
+
   it("runs srun --container through oci.conf and sandboxlua's OCI runtime: output, exit codes, a jail", function()
     up()
     -- a bundle as Slurm wants one (it points root.path at BUNDLE/rootfs)
