@@ -55,7 +55,7 @@ BUILD_PKGS := lua5.4 liblua5.4-dev lua-argparse lua-dkjson libcap-dev liburing-d
 TEST_PKGS  := lua-busted busybox-static runc qemu-system-x86 iproute2 procps uidmap util-linux bsdutils \
               clang libclang-rt-14-dev bpftool libxml2-utils jq python3-junitparser python3-jsonschema \
               luarocks groff-base man-db chromium chromium-driver python3-selenium \
-              slurm-wlm munge
+              slurm-wlm munge podman conmon containernetworking-plugins catatonit containerd
 BENCH_PKGS := bubblewrap crun runc util-linux
 ROCK_PKGS  := luarocks zip
 
