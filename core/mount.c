@@ -677,6 +677,37 @@ int sbx_mount_prepare(const struct sbx_plan *p, struct sbx_jailctx *cx,
 	return 0;
 }
 
+/* root_mountpoints (an OCI bundle's rootfs, as runc treats it): setup may
+ * create missing mount points on the root's own mount (every lookup still
+ * resolved in root).  A read-only root is writable for that while the
+ * table is built, its top mount only; submounts stay as prepare left them */
+static int root_mountpoints_open(struct sbx_own_mounts *own, int root,
+				 const struct sbx_plan *p, struct sbx_err *e)
+{
+	if (!p->root_mountpoints)
+		return 0;
+	own_add(own, root);
+	if (p->root_readonly && setattr_clr(root, 0, MOUNT_ATTR_RDONLY,
+					    false) < 0) {
+		sbx_err_set(e, errno, "rootfs",
+			    "make the root writable for its mount points");
+		return -1;
+	}
+	return 0;
+}
+
+static int root_mountpoints_close(int root, const struct sbx_plan *p,
+				  struct sbx_err *e)
+{
+	if (!p->root_mountpoints || !p->root_readonly)
+		return 0;
+	if (setattr_fd(root, MOUNT_ATTR_RDONLY, false) < 0) {
+		sbx_err_set(e, errno, "rootfs", "make the root read-only again");
+		return -1;
+	}
+	return 0;
+}
+
 /* attach the root somewhere, build the table, pivot_root (or chroot) */
 int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		    struct sbx_err *e)
@@ -702,6 +733,8 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		return -1;
 	}
 	sbx_trace_mark("attach root");
+	if (root_mountpoints_open(&cx->own, root, p, e) < 0)
+		return -1;
 	for (size_t i = 0; i < p->nmounts && i < SBX_MAX_MOUNTS; i++) {
 		const struct sbx_mount *m = &p->mounts[i];
 		if (m->kind == SBX_MNT_BIND && cx->srcfd[i] < 0)
@@ -713,6 +746,8 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		}
 		sbx_trace_mark(sbx_mount_kind_name(m->kind));
 	}
+	if (root_mountpoints_close(root, p, e) < 0)
+		return -1;
 	for (const char *const *r = p->readonly; r && *r; r++)
 		if (readonly_in(root, *r, e) < 0)
 			return -1;

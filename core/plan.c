@@ -27,7 +27,8 @@
 #define MAX_BPF 4096u     /* BPF_MAXINSNS */
 
 enum { F_ROOT_RO = 1, F_CHROOT = 2, F_LOOPBACK = 4, F_NNP = 8, F_TTY = 16,
-       F_PARK = 32, F_TRACE = 64, F_ROOT_NODEV = 128, F_DETACHED = 256 };
+       F_PARK = 32, F_TRACE = 64, F_ROOT_NODEV = 128, F_DETACHED = 256,
+       F_ROOT_MOUNTPOINTS = 512 };
 enum { M_RO = 1, M_REC = 2, M_NOSUID = 4, M_NODEV = 8, M_NOEXEC = 16,
        M_OPTIONAL = 32 };
 
@@ -162,7 +163,8 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 		   (p->no_new_privs ? F_NNP : 0) | (p->tty ? F_TTY : 0) |
 		   (p->park ? F_PARK : 0) | (p->trace ? F_TRACE : 0) |
 		   (p->root_nodev ? F_ROOT_NODEV : 0) |
-		   (p->detached ? F_DETACHED : 0));
+		   (p->detached ? F_DETACHED : 0) |
+		   (p->root_mountpoints ? F_ROOT_MOUNTPOINTS : 0));
 	put_u64(w, (uint64_t)(unsigned)p->ns_flags);
 	put_str(w, p->rootfs);
 	put_str(w, p->hostname);
@@ -542,7 +544,7 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 
 	if (!get_u32(r, &fl, "flags") || !get_u64(r, &ns, "namespaces"))
 		return false;
-	if (fl > 511)
+	if (fl > 1023)
 		return bad(r, "flags", "unknown flags");
 	if (ns & ~(uint64_t)(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
 			     CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
@@ -556,6 +558,7 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 	p->park = fl & F_PARK;
 	p->trace = fl & F_TRACE;
 	p->root_nodev = fl & F_ROOT_NODEV;
+	p->root_mountpoints = fl & F_ROOT_MOUNTPOINTS;
 	p->ns_flags = (int)ns;
 	if (!get_str(r, &p->rootfs, true, "rootfs") ||
 	    !get_str(r, &p->hostname, true, "hostname") ||

@@ -201,6 +201,8 @@ struct sbx_plan {
 	const char *rootfs;          /* NULL: host / read-only */
 	bool root_readonly;
 	bool root_nodev;             /* no device node of the root works */
+	bool root_mountpoints;       /* setup may create missing mount points
+	                                in the root (an OCI bundle's rootfs) */
 	enum sbx_root_switch root_switch;
 	int ns_flags;                /* CLONE_NEW* */
 	bool net_loopback;           /* bring lo up in a new net ns */

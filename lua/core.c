@@ -263,6 +263,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->rootfs = opt_str(L, t, "rootfs");
 	p->root_readonly = opt_bool(L, t, "root_readonly", true);
 	p->root_nodev = opt_bool(L, t, "root_nodev", true);
+	p->root_mountpoints = opt_bool(L, t, "root_mountpoints", false);
 	const char *rs = opt_str(L, t, "root_switch");
 	p->root_switch = rs && !strcmp(rs, "chroot") ? SBX_ROOT_CHROOT
 						     : SBX_ROOT_PIVOT;

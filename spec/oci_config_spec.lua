@@ -165,7 +165,8 @@ describe("oci config.json", function()
     local c = base("mkdir /tmp/d 2>&1; cat /mnt/hostname; touch /mnt/x 2>&1; grep Seccomp: /proc/self/status; ls -l /dev/mynull; echo hi > /dev/mynull && echo wrote; ulimit -Hn; ulimit -Sn")
     c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", architectures = { "SCMP_ARCH_X86_64" },
                         syscalls = { { names = { "mkdir", "mkdirat", "no_such_call_here" }, action = "SCMP_ACT_ERRNO" } } }
-    c.linux.devices = { { type = "c", path = "/dev/mynull", major = 1, minor = 3, fileMode = 416 } }
+    -- the whole st_mode, as podman passes it (S_IFCHR | 0640)
+    c.linux.devices = { { type = "c", path = "/dev/mynull", major = 1, minor = 3, fileMode = 8192 + 416 } }
     c.process.rlimits = { { type = "RLIMIT_NOFILE", soft = 100, hard = 200 } }
     -- a bind of type "bind" alone, read-only: the rootfs's /etc at /mnt
     c.mounts[#c.mounts + 1] = { destination = "/mnt", type = "bind", source = BUSYBOX .. "/etc", options = { "ro" } }
@@ -322,6 +323,8 @@ describe("oci config.json", function()
         "config.json: linux.resources.devices[2]: a denial inside an earlier, wider allow is not supported: the device allow-list has no exceptions" },
       { function(c) c.linux.devices = { { type = "p", path = "/dev/fifo", major = 0, minor = 0 } } end,
         "config.json: linux.devices[0].type: fifos are not supported as devices" },
+      { function(c) c.linux.devices = { { type = "c", path = "/dev/x", major = 1, minor = 3, fileMode = 24576 + 438 } } end,
+        "config.json: linux.devices[0].fileMode: the file type bits (060000) are not those of a c device" },
       { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO",
           syscalls = { { names = { "personality" }, action = "SCMP_ACT_ALLOW", args = { { index = 0, value = 0, op = "SCMP_CMP_EQ" } } } } } end,
         "config.json: linux.seccomp.syscalls[0].args: argument conditions are not supported yet" },
@@ -456,6 +459,25 @@ describe("oci config.json", function()
       assert.are.equal("refused by the site policy", err3)
       os.remove(f)
       os.remove(g)
+    end)
+
+    it("sees a config the translation refused: its own refusal is shown, else the translation's", function()
+      local c = base()
+      c.process.oomScoreAdj = 100
+      local r0, refusal = oci.to_recipe(c, "/b", { syscall_exists = function() return true end })
+      assert.is_nil(r0)
+      local seen
+      local _, err = oci.apply_policy(function(config, recipe, why)
+        seen = { config.process.oomScoreAdj, recipe, why }
+        return nil, "site policy: no OOM score games here"
+      end, c, r0, refusal)
+      assert.are.same({ 100, nil, refusal }, seen)
+      assert.are.equal("site policy: no OOM score games here", err)
+      -- a policy that lets it pass, or returns a recipe of nothing: the refusal stands
+      local _, err2 = oci.apply_policy(function(_, recipe, why) return recipe, why end, c, r0, refusal)
+      assert.are.equal(refusal, err2)
+      local _, err3 = oci.apply_policy(function() return { command = { "/bin/true" } } end, c, r0, refusal)
+      assert.are.equal(refusal, err3)
     end)
   end)
 

@@ -377,16 +377,13 @@ local function do_create(id, o)
   if config.process and config.process.terminal then
     return undo(E_CONFIG, "create: process.terminal needs --console-socket, which is not supported yet")
   end
+  local policy, perr = oci.policy_for(G.policy)
+  if perr then return undo(E_CONFIG, "%s", perr) end
   local recipe
   recipe, err = oci.to_recipe(config, bundle, { id = id })
+  -- the policy sees a refused config too: its own message comes first
+  if policy then recipe, err = oci.apply_policy(policy, config, recipe, err) end
   if not recipe then return undo(E_CONFIG, "%s", err) end
-  local policy
-  policy, err = oci.policy_for(G.policy)
-  if err then return undo(E_CONFIG, "%s", err) end
-  if policy then
-    recipe, err = oci.apply_policy(policy, config, recipe)
-    if not recipe then return undo(E_CONFIG, "%s", err) end
-  end
   if not recipe.cgroup then
     -- runc with cgroupfs and no cgroupsPath: a cgroup named after the id
     local parent = c.cgroup_parent()

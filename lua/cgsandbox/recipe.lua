@@ -108,7 +108,7 @@ local TOP = {
   dev = true, sys = true, masked_paths = true, readonly_paths = true,
   capabilities = true, seccomp = true, umask = true, stdio = true, cgroup = true,
   uid_map = true, gid_map = true, tty = true, root_nodev = true, devices = true,
-  host_paths = true,
+  host_paths = true, root_mountpoints = true,
   on_start = true, on_exit = true, on_oom = true, on_timeout = true, on_sample = true,
   sample = true,
 }
@@ -837,6 +837,9 @@ function M.compile(r, opts)
   plan.mounts = table.move(mounts, 1, #mounts, #defaults + 1, defaults)
   if r.root_nodev ~= nil then
     plan.root_nodev = typed(r.root_nodev, "boolean", path .. ".root_nodev")
+  end
+  if r.root_mountpoints ~= nil then
+    plan.root_mountpoints = typed(r.root_mountpoints, "boolean", path .. ".root_mountpoints")
   end
 
   -- copies: a plan is its caller's to change, the defaults are not
