@@ -7,7 +7,8 @@
 -- busted --tags=containerd spec/containerd_spec.lua
 local H = require "spec.support.helper"
 local CD = require "spec.support.containerd"
-local read = require("spec.support.podman").read
+local PM = require "spec.support.podman"
+local read = PM.read
 
 local function trim(s) return (s:gsub("%s+$", "")) end
 
@@ -82,5 +83,29 @@ describe("containerd with sandboxlua as its runc #containerd", function()
     assert.are.equal(0, rc, out)
     assert.is_false(exists(cg))
     assert.is_false(exists("/run/containerd/runc/" .. c.ns .. "/d1"))
+  end)
+
+  it("a site policy (a wrapper as the runc binary) refuses --privileged; its message reaches ctr through log.json", function()
+    local c = containerd()
+    local pol = c.dir .. "/policy.lua"
+    H.write(pol, table.concat({
+      "return function(config, recipe, refusal)",
+      "  for _, cap in ipairs(config.process.capabilities.bounding or {}) do",
+      "    if cap == 'CAP_SYS_ADMIN' then return nil, 'site policy (spec): no privileged containers here' end",
+      "  end",
+      "  return recipe, refusal",
+      "end", "" }, "\n"))
+    local rt = PM.wrapper(c.dir .. "/sandboxlua-policy", "--policy " .. pol)
+    local flags = c:flags():gsub("%-%-runc%-binary %S+", "--runc-binary " .. rt)
+    local out, rc = c:ctr(("run --rm --privileged %s %s p1 echo hi"):format(flags, c.image))
+    assert.are_not.equal(0, rc, out)
+    assert.truthy(out:find("OCI runtime create failed: site policy (spec): no privileged containers here", 1, true), out)
+    assert.is_false(exists(c:cgroup_of("p1")))
+    assert.are.equal("", H.sh("ls -A /run/containerd/runc/" .. c.ns .. " 2>/dev/null"))
+    c:ctr("containers rm p1")
+    -- the same runtime runs an ordinary container
+    out, rc = c:ctr(("run --rm %s %s p2 echo hi"):format(flags, c.image))
+    assert.are.equal(0, rc, out)
+    assert.are.equal("hi\n", out)
   end)
 end)

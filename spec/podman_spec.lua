@@ -52,11 +52,14 @@ describe("podman with sandboxlua as its runtime #podman", function()
     if pm then pm:stop() end
   end)
 
-  it("run --rm prints the container's stdout and stderr, exits with its status, leaves nothing", function()
+  it("run --rm passes stdin, stdout and stderr, exits with the command's status, leaves nothing", function()
     local p = podman()
-    local out, rc = p:podman(("run --rm %s %s sh -c 'echo hi; echo err >&2'"):format(p:flags(), p.image))
+    local input = p.dir .. "/stdin"
+    H.write(input, "line 1\nline 2\n")
+    local out, rc = p:podman(("run -i --rm %s %s sh -c 'echo hi; echo err >&2; cat'"):format(p:flags(), p.image),
+      { stdin = input })
     assert.are.equal(0, rc, out)
-    assert.are.equal("hi\nerr\n", out)
+    assert.are.equal("hi\nerr\nline 1\nline 2\n", out)
     out, rc = p:podman(("run --rm %s %s sh -c 'exit 7'"):format(p:flags(), p.image))
     assert.are.equal(7, rc, out)
     assert.are.equal("", out)

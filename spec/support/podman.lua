@@ -97,14 +97,14 @@ local Podman = {}
 Podman.__index = Podman
 
 -- `podman ARGS` with this instance's paths and runtime (opts.runtime: another
--- one, e.g. a wrapper), from dir; stdio in a file: a detached container's
+-- one, e.g. a wrapper; opts.stdin: a file for its stdin), from dir; stdio in a file: a detached container's
 -- conmon keeps what podman had, and a pipe would stay open until it ends
 function Podman:podman(args, opts)
   opts = opts or {}
   local f = self.dir .. "/out." .. tostring(H.core.now()):gsub("%.", "")
   local cmd = ("cd %s && CONTAINERS_CONF=%s podman --root %s/root --runroot %s/runroot --tmpdir %s/tmp "
-    .. "--runtime %s %s </dev/null >%s 2>&1"):format(opts.cwd or self.dir, self.conf, self.dir, self.dir,
-    self.dir, opts.runtime or M.RUNTIME, args, f)
+    .. "--runtime %s %s <%s >%s 2>&1"):format(opts.cwd or self.dir, self.conf, self.dir, self.dir,
+    self.dir, opts.runtime or M.RUNTIME, args, opts.stdin or "/dev/null", f)
   local _, rc = H.sh(cmd)
   local out = read(f) or ""
   os.remove(f)
@@ -143,12 +143,13 @@ end
 -- with flags first (--root, --policy): podman passes its --runtime-flag
 -- options to some calls but not to the cleanup's delete, so a wrapper is
 -- how a runtime gets flags on every call
-function Podman:wrapper(name, flags)
-  local p = self.dir .. "/" .. name
-  H.write(p, ("#!/bin/sh\nexec %s %s \"$@\"\n"):format(M.RUNTIME, flags))
-  assert(os.execute("chmod 755 " .. p))
-  return p
+function M.wrapper(path, flags)
+  H.write(path, ("#!/bin/sh\nexec %s %s \"$@\"\n"):format(M.RUNTIME, flags))
+  assert(os.execute("chmod 755 " .. path))
+  return path
 end
+
+function Podman:wrapper(name, flags) return M.wrapper(self.dir .. "/" .. name, flags) end
 
 function Podman:stop()
   if self.stopped then return end
