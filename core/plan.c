@@ -30,7 +30,7 @@ enum { F_ROOT_RO = 1, F_CHROOT = 2, F_LOOPBACK = 4, F_NNP = 8, F_TTY = 16,
        F_PARK = 32, F_TRACE = 64, F_ROOT_NODEV = 128, F_DETACHED = 256,
        F_ROOT_MOUNTPOINTS = 512 };
 enum { M_RO = 1, M_REC = 2, M_NOSUID = 4, M_NODEV = 8, M_NOEXEC = 16,
-       M_OPTIONAL = 32 };
+       M_OPTIONAL = 32, M_COPYUP = 64 };
 
 /* ---- encoding ----------------------------------------------------------- */
 void sbx_wbuf_free(struct sbx_wbuf *w)
@@ -183,7 +183,8 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 			      (m->nosuid ? M_NOSUID : 0) |
 			      (m->nodev ? M_NODEV : 0) |
 			      (m->noexec ? M_NOEXEC : 0) |
-			      (m->optional ? M_OPTIONAL : 0));
+			      (m->optional ? M_OPTIONAL : 0) |
+			      (m->copyup ? M_COPYUP : 0));
 		put_u32(w, m->mode);
 		put_str(w, m->src);
 		put_str(w, m->dst);
@@ -468,7 +469,7 @@ static bool get_mounts(struct rd *r, struct sbx_plan *p)
 		unsigned kind, fl, has_data;
 		uint32_t mode;
 		if (!get_u8(r, &kind, SBX_MNT_CGROUP, "mounts.kind") ||
-		    !get_u8(r, &fl, 63, "mounts.flags") ||
+		    !get_u8(r, &fl, 127, "mounts.flags") ||
 		    !get_u32(r, &mode, "mounts.mode") ||
 		    !get_str(r, &m->src, true, "mounts.src") ||
 		    !get_str(r, &m->dst, false, "mounts.dst") ||
@@ -485,6 +486,7 @@ static bool get_mounts(struct rd *r, struct sbx_plan *p)
 		m->nodev = fl & M_NODEV;
 		m->noexec = fl & M_NOEXEC;
 		m->optional = fl & M_OPTIONAL;
+		m->copyup = fl & M_COPYUP;
 		if (has_data) {
 			const void *d;
 			if (!get_bytes(r, &d, &m->datalen, SBX_PLAN_MAX,

@@ -145,6 +145,7 @@ struct sbx_mount {
 	const char *data;  /* fs options ("size=64m,mode=1777") or content */
 	size_t datalen;
 	bool ro, rec, nosuid, nodev, noexec, optional;
+	bool copyup;       /* tmpfs: the directory's contents copied in */
 	unsigned mode;     /* dir/file mode, 0 = default */
 };
 /* a device rule: the jail may use these nodes (cgroup device program);

@@ -333,6 +333,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 			ms[i].nodev = opt_bool(L, e, "nodev", true);
 			ms[i].noexec = opt_bool(L, e, "noexec", false);
 			ms[i].optional = opt_bool(L, e, "optional", false);
+			ms[i].copyup = opt_bool(L, e, "copyup", false);
 			ms[i].mode = (unsigned)opt_range(L, e, "mode", 0, 0, 07777);
 			lua_pop(L, 1);
 		}

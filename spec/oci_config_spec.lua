@@ -178,6 +178,36 @@ describe("oci config.json", function()
     assert.truthy(out:find("\nwrote\n200\n100\n", 1, true), out)
   end)
 
+  it("makes missing mount points in the rootfs as runc does, read-only root included; tmpcopyup fills a tmpfs", function()
+    local rootfs = H.tmpdir()
+    finally(function() os.execute("rm -rf " .. rootfs) end)
+    assert(os.execute(("cp -a %s/. %s/"):format(BUSYBOX, rootfs)))
+    local src = H.tmpdir()
+    finally(function() os.execute("rm -rf " .. src) end)
+    H.write(src .. "/extra", "from the host\n")
+    local c = base("cat /etc/passwd /etc/extra; ls -d /newdir/sub; touch /etc/w && echo etc-writable; "
+      .. "touch /x 2>&1; grep -E ' /(etc|newdir/sub) ' /proc/self/mountinfo")
+    c.root.path = rootfs
+    c.root.readonly = true
+    local m = c.mounts
+    m[#m + 1] = { destination = "/etc", type = "tmpfs", source = "tmpfs", options = { "nosuid", "tmpcopyup", "mode=755" } }
+    m[#m + 1] = { destination = "/etc/extra", type = "bind", source = src .. "/extra", options = { "bind", "ro" } }
+    m[#m + 1] = { destination = "/newdir/sub", type = "bind", source = src, options = { "rbind", "ro" } }
+    local r = recipe_of(c)
+    assert.is_true(r.root_mountpoints)
+    assert.is_true(r.mounts[#r.mounts - 2].copyup)
+    local out = run(r)
+    assert.truthy(out:find("^root:x:0:0:root:/root:/bin/sh\nnobody:[^\n]*\nfrom the host\n/newdir/sub\netc%-writable\n"
+      .. "touch: /x: Read%-only file system\n"), out)
+    assert.truthy(out:find(" /etc rw,[^\n]* %- tmpfs "), out)
+    assert.truthy(out:find(" /newdir/sub ro,", 1, true), out)
+    -- the rootfs got the directory mount point (as runc makes it); the
+    -- file went to the tmpfs, and the rootfs's /etc is as it was
+    assert.is_true(os.execute("test -d " .. rootfs .. "/newdir/sub") == true)
+    assert.is_false(os.execute("test -e " .. rootfs .. "/etc/extra") == true)
+    assert.is_false(os.execute("test -e " .. rootfs .. "/etc/w") == true)
+  end)
+
   it("maps resources to limits (runc's conversions) and compiles those the recipes have", function()
     local c = base()
     c.linux.resources = {

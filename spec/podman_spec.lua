@@ -80,6 +80,18 @@ describe("podman with sandboxlua as its runtime #podman", function()
     assert.are.equal("", left)
   end)
 
+  it("--read-only and --tmpfs: a read-only root, tmpfs mounts holding what the image had there (tmpcopyup)", function()
+    local p = podman()
+    local out, rc = p:podman(("run --rm --read-only --tmpfs /etc %s %s sh -c "
+      .. "'head -1 /etc/passwd; touch /etc/a /tmp/b /run/c && echo written; touch /x; "
+      .. "grep -E \" /(etc|tmp) \" /proc/self/mountinfo'"):format(p:flags(), p.image))
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find("^root:x:0:0:root:/root:/bin/sh\nwritten\n"), out)
+    assert.truthy(out:find("touch: /x: Read-only file system", 1, true), out)
+    assert.truthy(out:find(" /etc rw,nosuid,nodev[^\n]* %- tmpfs "), out)
+    assert.truthy(out:find(" /tmp rw,nosuid,nodev[^\n]* %- tmpfs "), out)
+  end)
+
   it("run -d: podman's pid is sandboxlua's init, in the namespaces and cgroup it made, running the command", function()
     local p = podman()
     local id, rc = p:podman(("run -d %s %s sleep 100"):format(p:flags(), p.image))

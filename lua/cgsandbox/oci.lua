@@ -254,7 +254,7 @@ M.MOUNT_OPTIONS = {} -- those we take (oci features)
 for k in pairs(OPT_FLAG) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
 for k in pairs(OPT_ATIME) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
 for k in pairs(OPT_PROP_OK) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
-for _, k in ipairs { "bind", "rbind", "defaults" } do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
+for _, k in ipairs { "bind", "rbind", "defaults", "tmpcopyup" } do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
 table.sort(M.MOUNT_OPTIONS)
 
 local SECCOMP_ACTIONS = { SCMP_ACT_ALLOW = "allow", SCMP_ACT_ERRNO = "errno", SCMP_ACT_KILL = "kill",
@@ -425,6 +425,8 @@ local function translate_mount(m, path, bundle, st, notes)
       refuse(op, ("mount propagation %q is not supported: the jail's mounts are private"):format(o))
     elseif o:find("=", 1, true) or (o == "newinstance" and ty == "devpts") then
       data[#data + 1] = o
+    elseif o == "tmpcopyup" and ty == "tmpfs" then
+      flags.copyup = true -- runc's and crun's extension: podman's --tmpfs, --read-only
     else
       refuse(op, ("the mount option %q is not supported"):format(o))
     end
@@ -463,7 +465,7 @@ local function translate_mount(m, path, bundle, st, notes)
       st.own_dev = true
       return nil
     end
-    local out = { "tmpfs", dst, ro = flags.ro or false }
+    local out = { "tmpfs", dst, ro = flags.ro or false, copyup = flags.copyup }
     local rest = {}
     for _, d in ipairs(data) do
       local k, v = d:match("^([^=]+)=(.*)$")

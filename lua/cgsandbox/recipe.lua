@@ -284,7 +284,7 @@ end
 -- { type = "bind", source = ..., target = ... }
 local MOUNT_KEYS = { type = true, source = true, target = true, ro = true, rec = true,
                      size = true, mode = true, options = true, optional = true,
-                     noexec = true, nosuid = true, nodev = true, content = true }
+                     noexec = true, nosuid = true, nodev = true, content = true, copyup = true }
 local KINDS = { bind = 2, tmpfs = 1, proc = 1, dev = 1, sysfs = 1, mqueue = 1, dir = 1,
                 symlink = 2, file = 2, overlay = 2, cgroup = 1 }
 
@@ -326,6 +326,8 @@ local function compile_mount(m, path)
     if m.options ~= nil then opts[#opts + 1] = no_nul(typed(m.options, "string", path .. ".options"), path .. ".options") end
     out.data = table.concat(opts, ",")
     out.ro = optbool(m.ro, false, path .. ".ro")
+    -- what the directory below held, copied in (OCI's tmpcopyup)
+    if m.copyup ~= nil then out.copyup = optbool(m.copyup, false, path .. ".copyup") end
   elseif kind == "proc" and m.options ~= nil then
     out.data = no_nul(typed(m.options, "string", path .. ".options"), path .. ".options")
   elseif kind == "sysfs" then
