@@ -64,8 +64,13 @@ describe("containerd with sandboxlua as its runc #containerd", function()
     assert.truthy(trim(H.sh("readlink /proc/" .. pid .. "/exe")):match("^/memfd:"))
     local cg = c:cgroup_of("d1")
     assert.truthy((read("/proc/" .. pid .. "/cgroup") or ""):find("0::/" .. c.ns .. "/d1\n", 1, true))
-    local procs = {}
-    for q in read(cg .. "/cgroup.procs"):gmatch("%d+") do procs[#procs + 1] = q end
+    -- start returns when init has its byte, before it forks the command
+    local procs
+    assert.is_true(wait_for(function()
+      procs = {}
+      for q in (read(cg .. "/cgroup.procs") or ""):gmatch("%d+") do procs[#procs + 1] = q end
+      return #procs >= 2
+    end))
     table.sort(procs)
     -- ctr task ps: the shim's `ps --format json`
     local listed = {}

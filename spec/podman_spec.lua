@@ -47,6 +47,18 @@ end
 
 local function trim(s) return (s:gsub("%s+$", "")) end
 
+-- the pids of a cgroup once the command runs beside init (start returns
+-- when init has its byte, before it forks the command): n of them
+local function procs_of(cg, n)
+  local procs
+  wait_for(function()
+    procs = {}
+    for q in (read(cg .. "/cgroup.procs") or ""):gmatch("%d+") do procs[#procs + 1] = q end
+    return #procs >= n
+  end)
+  return procs
+end
+
 describe("podman with sandboxlua as its runtime #podman", function()
   teardown(function()
     if pm then pm:stop() end
@@ -114,11 +126,12 @@ describe("podman with sandboxlua as its runtime #podman", function()
     assert.truthy(exe:match("^/memfd:"), exe)
     -- its cgroup: the path podman asked for, holding init and the command
     local cg = p:cgroup_of(id)
-    local procs = {}
-    for q in (read(cg .. "/cgroup.procs") or ""):gmatch("%d+") do procs[#procs + 1] = q end
+    local procs = procs_of(cg, 2)
     assert.are.equal(2, #procs, cg)
     assert.truthy((read("/proc/" .. pid .. "/cgroup") or ""):find("0::" .. p.parent .. "/libpod-" .. id .. "\n", 1, true))
     local cmd = procs[1] == pid and procs[2] or procs[1]
+    -- (forked by init, then exec'd: wait for the exec)
+    assert.is_true(wait_for(function() return read("/proc/" .. cmd .. "/comm") == "sleep\n" end))
     local cstatus = assert(read("/proc/" .. cmd .. "/status"))
     assert.truthy(cstatus:match("Name:%s+sleep\n"), cstatus)
     assert.truthy(cstatus:match("PPid:%s+" .. pid .. "\n"), cstatus)
@@ -150,8 +163,15 @@ describe("podman with sandboxlua as its runtime #podman", function()
     local cg = p:cgroup_of(id)
     -- every process of the container but init ignores SIGTERM (SigIgn
     -- bit 14): only the SIGKILL podman sends after -t 2 ends it
-    local n = 0
-    for q in read(cg .. "/cgroup.procs"):gmatch("%d+") do
+    -- (sleep runs once the trap is set: wait for it)
+    local n, sleeping = 0, false
+    assert.is_true(wait_for(function()
+      for _, q in ipairs(procs_of(cg, 2)) do
+        if (read("/proc/" .. q .. "/comm") or "") == "sleep\n" then sleeping = true end
+      end
+      return sleeping
+    end))
+    for _, q in ipairs(procs_of(cg, 2)) do
       if q ~= pid then
         n = n + 1
         local ign = read("/proc/" .. q .. "/status"):match("SigIgn:%s+(%x+)")
