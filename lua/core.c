@@ -675,6 +675,20 @@ static int l_mkfifo(lua_State *L)
 	return 1;
 }
 
+/* core.chown(path, uid, gid) -> true | nil, msg, errno_name; the link
+ * itself, never what it points at */
+static int l_chown(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	lua_Integer uid = luaL_checkinteger(L, 2), gid = luaL_checkinteger(L, 3);
+	luaL_argcheck(L, uid >= 0 && uid <= 0xfffffffeLL, 2, "a uid");
+	luaL_argcheck(L, gid >= 0 && gid <= 0xfffffffeLL, 3, "a gid");
+	if (lchown(path, (uid_t)uid, (gid_t)gid) < 0)
+		return push_errno(L, errno, path);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 /* core.mkdir(path, mode) -> true | nil, msg, errno_name (EEXIST: one
  * caller wins) */
 static int l_mkdir(lua_State *L)
@@ -1958,6 +1972,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "blockdev", l_blockdev },
 		{ "create", l_create },
 		{ "mkfifo", l_mkfifo },
+		{ "chown", l_chown },
 		{ "mkdir", l_mkdir },
 		{ "flock", l_flock },
 		{ "close_fd", l_close_fd },

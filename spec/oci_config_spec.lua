@@ -97,6 +97,22 @@ describe("oci config.json", function()
     assert.is_true(tonumber(lines[3]) >= 1)
   end)
 
+  it("runs in a user namespace whose root is not the caller (0 -> 100000), as its root: host name set, uid 0", function()
+    local c = base("id -u; id -g; hostname; cat /proc/self/uid_map; grep -E '^(Uid|CapEff|CapAmb|CapInh)' /proc/self/status")
+    c.linux.namespaces[#c.linux.namespaces + 1] = { type = "user" }
+    c.linux.uidMappings = { { containerID = 0, hostID = 100000, size = 65536 } }
+    c.linux.gidMappings = { { containerID = 0, hostID = 100000, size = 65536 } }
+    c.hostname = "mapped"
+    local out = run(recipe_of(c))
+    assert.truthy(out:find("^0\n0\nmapped\n%s+0%s+100000%s+65536\nUid:\t0\t0\t0\t0\n"), out)
+    -- the full set the first exec carried over (ambient) is gone again:
+    -- the config's three capabilities (kill, net_bind_service,
+    -- audit_write) in every set, as for any jail
+    for _, set in ipairs { "CapInh", "CapEff", "CapAmb" } do
+      assert.truthy(out:find(set .. ":\t0000000020000420\n", 1, true), out)
+    end
+  end)
+
   it("mounts the container's own cgroup, read-only, when it has a cgroup namespace", function()
     local c = base()
     c.linux.namespaces[#c.linux.namespaces + 1] = { type = "cgroup" }

@@ -154,6 +154,31 @@ describe("podman with sandboxlua as its runtime #podman", function()
     assert.is_true(wait_for(function() return gone(pid) and gone(cmd) and not exists(cg) end))
   end)
 
+  it("--uidmap 0:100000:65536: the container's root is uid 100000 on the host, in a user namespace of its own", function()
+    local p = podman()
+    local map = "--uidmap 0:100000:65536 --gidmap 0:100000:65536"
+    local id, rc = p:podman(("run -d %s %s %s sleep 100"):format(map, p:flags(), p.image))
+    assert.are.equal(0, rc, id)
+    id = trim(id)
+    local pid = trim(p:podman("inspect -f '{{.State.Pid}}' " .. id))
+    assert.truthy(read("/proc/" .. pid .. "/uid_map"):match("^%s+0%s+100000%s+65536\n$"))
+    assert.truthy(read("/proc/" .. pid .. "/gid_map"):match("^%s+0%s+100000%s+65536\n$"))
+    assert.are_not.equal(ns("self", "user"), ns(pid, "user"))
+    local cg = p:cgroup_of(id)
+    local procs = procs_of(cg, 2)
+    local cmd = procs[1] == pid and procs[2] or procs[1]
+    assert.is_true(wait_for(function() return read("/proc/" .. cmd .. "/comm") == "sleep\n" end))
+    assert.truthy(read("/proc/" .. cmd .. "/status"):match("\nUid:\t100000\t100000\t100000\t100000\n"))
+    -- inside: root, and the host name podman chose
+    local out
+    out, rc = p:podman(("run --rm %s %s %s sh -c 'id -u; hostname; touch /x && echo root-writes'")
+      :format(map, p:flags(), p.image))
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find("^0\n%x+\nroot%-writes\n$"), out)
+    out, rc = p:podman("rm -f -t 0 " .. id)
+    assert.are.equal(0, rc, out)
+  end)
+
   it("stop -t 2 of a command that ignores SIGTERM: kill 15, then 9 after 2 s; exit 137, nothing left", function()
     local p = podman()
     local id, rc = p:podman(("run -d %s %s sh -c 'trap \"\" TERM; sleep 100'"):format(p:flags(), p.image))
