@@ -21,6 +21,7 @@
 #include "jail.h"
 #include "util.h"
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -201,9 +202,31 @@ static void take_stdio(int sock, const struct sbx_initplan *ip, struct rec *r,
 		fail_msg(sock, EPROTO, "plan", "plan: stdio: unexpected fds");
 }
 
+/* The maps are written: take the namespace's root ids where it has a root
+ * (the capabilities clone.c carried over the first exec allow it), then
+ * drop the inheritable set, and with it the ambient one, to what a plain
+ * exec leaves; the re-exec gives root its full set in the namespace. */
+static void take_userns_root(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (setresgid(0, 0, 0) == 0 && setresuid(0, 0, 0) == 0) {
+		/* the namespace's root now */
+	}
+	if (syscall(SYS_capget, &h, d) == 0) {
+		for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+			d[i].inheritable = 0;
+		if (syscall(SYS_capset, &h, d) < 0) {
+			/* the re-exec as a non-root uid clears them anyway */
+		}
+	}
+}
+
 /* GO: the host has placed us in the cgroup and written the id maps.  In a
- * user namespace the first exec ran unmapped, which cost every capability:
- * exec again, now as the namespace's root. */
+ * user namespace the first exec ran unmapped, which cost every capability
+ * but those carried as ambient ones: exec again, now as the namespace's
+ * root. */
 static void await_go(int sock)
 {
 	unsigned char buf[64];
@@ -221,6 +244,7 @@ static void await_go(int sock)
 		fail_msg(sock, EPROTO, "init", "init: expected GO");
 	if (flags & SBX_GO_REEXEC) {
 		static char *const argv[] = { SBX_INIT_NAME, NULL };
+		take_userns_root();
 		static char *const envp[] = { NULL };
 		fcntl(SBX_INIT_IMAGE, F_SETFD, FD_CLOEXEC);
 		syscall(SYS_execveat, SBX_INIT_IMAGE, "", argv, envp,

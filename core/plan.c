@@ -28,14 +28,15 @@
 
 enum { F_ROOT_RO = 1, F_CHROOT = 2, F_LOOPBACK = 4, F_NNP = 8, F_TTY = 16,
        F_PARK = 32, F_TRACE = 64, F_ROOT_NODEV = 128, F_DETACHED = 256,
-       F_EXT = 512, F_PAUSE = 1024 };
+       F_EXT = 512, F_PAUSE = 1024,
+       F_ROOT_MOUNTPOINTS = 2048 };
 /* the extension block (F_EXT): after everything else, u32 count, then
  * items { u32 tag, u32 length, payload }; only when a plan uses one, so
  * other plans' bytes stay as they were.  A new field is a new tag. */
 enum { X_SECCOMP_FLAGS = 1, X_CAPS5, X_SYSCTL, X_OOM_SCORE_ADJ,
        X_DOMAINNAME, X_PERSONALITY };
 enum { M_RO = 1, M_REC = 2, M_NOSUID = 4, M_NODEV = 8, M_NOEXEC = 16,
-       M_OPTIONAL = 32 };
+       M_OPTIONAL = 32, M_COPYUP = 64 };
 
 /* ---- encoding ----------------------------------------------------------- */
 void sbx_wbuf_free(struct sbx_wbuf *w)
@@ -239,6 +240,7 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 		   (p->root_nodev ? F_ROOT_NODEV : 0) |
 		   (p->detached ? F_DETACHED : 0) |
 		   (p->pause_before_root ? F_PAUSE : 0) |
+		   (p->root_mountpoints ? F_ROOT_MOUNTPOINTS : 0) |
 		   (has_ext(p) ? F_EXT : 0));
 	put_u64(w, (uint64_t)(unsigned)p->ns_flags);
 	put_str(w, p->rootfs);
@@ -258,7 +260,8 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 			      (m->nosuid ? M_NOSUID : 0) |
 			      (m->nodev ? M_NODEV : 0) |
 			      (m->noexec ? M_NOEXEC : 0) |
-			      (m->optional ? M_OPTIONAL : 0));
+			      (m->optional ? M_OPTIONAL : 0) |
+			      (m->copyup ? M_COPYUP : 0));
 		put_u32(w, m->mode);
 		put_str(w, m->src);
 		put_str(w, m->dst);
@@ -545,7 +548,7 @@ static bool get_mounts(struct rd *r, struct sbx_plan *p)
 		unsigned kind, fl, has_data;
 		uint32_t mode;
 		if (!get_u8(r, &kind, SBX_MNT_CGROUP, "mounts.kind") ||
-		    !get_u8(r, &fl, 63, "mounts.flags") ||
+		    !get_u8(r, &fl, 127, "mounts.flags") ||
 		    !get_u32(r, &mode, "mounts.mode") ||
 		    !get_str(r, &m->src, true, "mounts.src") ||
 		    !get_str(r, &m->dst, false, "mounts.dst") ||
@@ -562,6 +565,7 @@ static bool get_mounts(struct rd *r, struct sbx_plan *p)
 		m->nodev = fl & M_NODEV;
 		m->noexec = fl & M_NOEXEC;
 		m->optional = fl & M_OPTIONAL;
+		m->copyup = fl & M_COPYUP;
 		if (has_data) {
 			const void *d;
 			if (!get_bytes(r, &d, &m->datalen, SBX_PLAN_MAX,
@@ -721,7 +725,7 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 
 	if (!get_u32(r, &fl, "flags") || !get_u64(r, &ns, "namespaces"))
 		return false;
-	if (fl > 2047)
+	if (fl > 4095)
 		return bad(r, "flags", "unknown flags");
 	if (ns & ~(uint64_t)(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
 			     CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
@@ -736,6 +740,7 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 	p->trace = fl & F_TRACE;
 	p->root_nodev = fl & F_ROOT_NODEV;
 	p->pause_before_root = fl & F_PAUSE;
+	p->root_mountpoints = fl & F_ROOT_MOUNTPOINTS;
 	p->ns_flags = (int)ns;
 	if (!get_str(r, &p->rootfs, true, "rootfs") ||
 	    !get_str(r, &p->hostname, true, "hostname") ||

@@ -145,6 +145,7 @@ struct sbx_mount {
 	const char *data;  /* fs options ("size=64m,mode=1777") or content */
 	size_t datalen;
 	bool ro, rec, nosuid, nodev, noexec, optional;
+	bool copyup;       /* tmpfs: the directory's contents copied in */
 	unsigned mode;     /* dir/file mode, 0 = default */
 };
 /* a device rule: the jail may use these nodes (cgroup device program);
@@ -232,6 +233,8 @@ struct sbx_plan {
 	const char *rootfs;          /* NULL: host / read-only */
 	bool root_readonly;
 	bool root_nodev;             /* no device node of the root works */
+	bool root_mountpoints;       /* setup may create missing mount points
+	                                in the root (an OCI bundle's rootfs) */
 	enum sbx_root_switch root_switch;
 	int ns_flags;                /* CLONE_NEW* */
 	bool net_loopback;           /* bring lo up in a new net ns */

@@ -425,6 +425,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->rootfs = opt_str(L, t, "rootfs");
 	p->root_readonly = opt_bool(L, t, "root_readonly", true);
 	p->root_nodev = opt_bool(L, t, "root_nodev", true);
+	p->root_mountpoints = opt_bool(L, t, "root_mountpoints", false);
 	const char *rs = opt_str(L, t, "root_switch");
 	p->root_switch = rs && !strcmp(rs, "chroot") ? SBX_ROOT_CHROOT
 						     : SBX_ROOT_PIVOT;
@@ -494,6 +495,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 			ms[i].nodev = opt_bool(L, e, "nodev", true);
 			ms[i].noexec = opt_bool(L, e, "noexec", false);
 			ms[i].optional = opt_bool(L, e, "optional", false);
+			ms[i].copyup = opt_bool(L, e, "copyup", false);
 			ms[i].mode = (unsigned)opt_range(L, e, "mode", 0, 0, 07777);
 			lua_pop(L, 1);
 		}
@@ -859,6 +861,20 @@ static int l_mkfifo(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	if (mkfifo(path, (mode_t)luaL_optinteger(L, 2, 0600)) < 0)
+		return push_errno(L, errno, path);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* core.chown(path, uid, gid) -> true | nil, msg, errno_name; the link
+ * itself, never what it points at */
+static int l_chown(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	lua_Integer uid = luaL_checkinteger(L, 2), gid = luaL_checkinteger(L, 3);
+	luaL_argcheck(L, uid >= 0 && uid <= 0xfffffffeLL, 2, "a uid");
+	luaL_argcheck(L, gid >= 0 && gid <= 0xfffffffeLL, 3, "a gid");
+	if (lchown(path, (uid_t)uid, (gid_t)gid) < 0)
 		return push_errno(L, errno, path);
 	lua_pushboolean(L, 1);
 	return 1;
@@ -2197,6 +2213,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "blockdev", l_blockdev },
 		{ "create", l_create },
 		{ "mkfifo", l_mkfifo },
+		{ "chown", l_chown },
 		{ "mkdir", l_mkdir },
 		{ "flock", l_flock },
 		{ "close_fd", l_close_fd },

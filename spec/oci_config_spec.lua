@@ -97,6 +97,22 @@ describe("oci config.json", function()
     assert.is_true(tonumber(lines[3]) >= 1)
   end)
 
+  it("runs in a user namespace whose root is not the caller (0 -> 100000), as its root: host name set, uid 0", function()
+    local c = base("id -u; id -g; hostname; cat /proc/self/uid_map; grep -E '^(Uid|CapEff|CapAmb|CapInh)' /proc/self/status")
+    c.linux.namespaces[#c.linux.namespaces + 1] = { type = "user" }
+    c.linux.uidMappings = { { containerID = 0, hostID = 100000, size = 65536 } }
+    c.linux.gidMappings = { { containerID = 0, hostID = 100000, size = 65536 } }
+    c.hostname = "mapped"
+    local out = run(recipe_of(c))
+    assert.truthy(out:find("^0\n0\nmapped\n%s+0%s+100000%s+65536\nUid:\t0\t0\t0\t0\n"), out)
+    -- the full set the first exec carried over (ambient) is gone again:
+    -- the config's three capabilities (kill, net_bind_service,
+    -- audit_write) in every set, as for any jail
+    for _, set in ipairs { "CapInh", "CapEff", "CapAmb" } do
+      assert.truthy(out:find(set .. ":\t0000000020000420\n", 1, true), out)
+    end
+  end)
+
   it("mounts the container's own cgroup, read-only, when it has a cgroup namespace", function()
     local c = base()
     c.linux.namespaces[#c.linux.namespaces + 1] = { type = "cgroup" }
@@ -207,7 +223,8 @@ describe("oci config.json", function()
     local c = base("mkdir /tmp/d 2>&1; cat /mnt/hostname; touch /mnt/x 2>&1; grep Seccomp: /proc/self/status; ls -l /dev/mynull; echo hi > /dev/mynull && echo wrote; ulimit -Hn; ulimit -Sn")
     c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", architectures = { "SCMP_ARCH_X86_64" },
                         syscalls = { { names = { "mkdir", "mkdirat", "no_such_call_here" }, action = "SCMP_ACT_ERRNO" } } }
-    c.linux.devices = { { type = "c", path = "/dev/mynull", major = 1, minor = 3, fileMode = 416 } }
+    -- the whole st_mode, as podman passes it (S_IFCHR | 0640)
+    c.linux.devices = { { type = "c", path = "/dev/mynull", major = 1, minor = 3, fileMode = 8192 + 416 } }
     c.process.rlimits = { { type = "RLIMIT_NOFILE", soft = 100, hard = 200 } }
     -- a bind of type "bind" alone, read-only: the rootfs's /etc at /mnt
     c.mounts[#c.mounts + 1] = { destination = "/mnt", type = "bind", source = BUSYBOX .. "/etc", options = { "ro" } }
@@ -217,6 +234,36 @@ describe("oci config.json", function()
     assert.truthy(out:find("Seccomp:\t2", 1, true), out)
     assert.truthy(out:find("\ncrw%-r%-%-%-%-%- [^\n]* 1,%s+3 [^\n]*/dev/mynull\n"), out)
     assert.truthy(out:find("\nwrote\n200\n100\n", 1, true), out)
+  end)
+
+  it("makes missing mount points in the rootfs as runc does, read-only root included; tmpcopyup fills a tmpfs", function()
+    local rootfs = H.tmpdir()
+    finally(function() os.execute("rm -rf " .. rootfs) end)
+    assert(os.execute(("cp -a %s/. %s/"):format(BUSYBOX, rootfs)))
+    local src = H.tmpdir()
+    finally(function() os.execute("rm -rf " .. src) end)
+    H.write(src .. "/extra", "from the host\n")
+    local c = base("cat /etc/passwd /etc/extra; ls -d /newdir/sub; touch /etc/w && echo etc-writable; "
+      .. "touch /x 2>&1; grep -E ' /(etc|newdir/sub) ' /proc/self/mountinfo")
+    c.root.path = rootfs
+    c.root.readonly = true
+    local m = c.mounts
+    m[#m + 1] = { destination = "/etc", type = "tmpfs", source = "tmpfs", options = { "nosuid", "tmpcopyup", "mode=755" } }
+    m[#m + 1] = { destination = "/etc/extra", type = "bind", source = src .. "/extra", options = { "bind", "ro" } }
+    m[#m + 1] = { destination = "/newdir/sub", type = "bind", source = src, options = { "rbind", "ro" } }
+    local r = recipe_of(c)
+    assert.is_true(r.root_mountpoints)
+    assert.is_true(r.mounts[#r.mounts - 2].copyup)
+    local out = run(r)
+    assert.truthy(out:find("^root:x:0:0:root:/root:/bin/sh\nnobody:[^\n]*\nfrom the host\n/newdir/sub\netc%-writable\n"
+      .. "touch: /x: Read%-only file system\n"), out)
+    assert.truthy(out:find(" /etc rw,[^\n]* %- tmpfs "), out)
+    assert.truthy(out:find(" /newdir/sub ro,", 1, true), out)
+    -- the rootfs got the directory mount point (as runc makes it); the
+    -- file went to the tmpfs, and the rootfs's /etc is as it was
+    assert.is_true(os.execute("test -d " .. rootfs .. "/newdir/sub") == true)
+    assert.is_false(os.execute("test -e " .. rootfs .. "/etc/extra") == true)
+    assert.is_false(os.execute("test -e " .. rootfs .. "/etc/w") == true)
   end)
 
   it("maps resources to limits (runc's conversions) and compiles those the recipes have", function()
@@ -368,6 +415,8 @@ describe("oci config.json", function()
         "config.json: linux.resources.devices[2]: a denial inside an earlier, wider allow is not supported: the device allow-list has no exceptions" },
       { function(c) c.linux.devices = { { type = "p", path = "/dev/fifo", major = 0, minor = 0 } } end,
         "config.json: linux.devices[0].type: fifos are not supported as devices" },
+      { function(c) c.linux.devices = { { type = "c", path = "/dev/x", major = 1, minor = 3, fileMode = 24576 + 438 } } end,
+        "config.json: linux.devices[0].fileMode: the file type bits (060000) are not those of a c device" },
       { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO",
           syscalls = { { names = { "personality" }, action = "SCMP_ACT_ALLOW", args = { { index = 0, value = 0, valueTwo = 3, op = "SCMP_CMP_EQ" } } } } } end,
         "config.json: linux.seccomp.syscalls[0].args[0].valueTwo: goes only with SCMP_CMP_MASKED_EQ, not SCMP_CMP_EQ" },
@@ -512,6 +561,25 @@ describe("oci config.json", function()
       assert.are.equal("refused by the site policy", err3)
       os.remove(f)
       os.remove(g)
+    end)
+
+    it("sees a config the translation refused: its own refusal is shown, else the translation's", function()
+      local c = base()
+      c.process.oomScoreAdj = 100
+      local r0, refusal = oci.to_recipe(c, "/b", { syscall_exists = function() return true end })
+      assert.is_nil(r0)
+      local seen
+      local _, err = oci.apply_policy(function(config, recipe, why)
+        seen = { config.process.oomScoreAdj, recipe, why }
+        return nil, "site policy: no OOM score games here"
+      end, c, r0, refusal)
+      assert.are.same({ 100, nil, refusal }, seen)
+      assert.are.equal("site policy: no OOM score games here", err)
+      -- a policy that lets it pass, or returns a recipe of nothing: the refusal stands
+      local _, err2 = oci.apply_policy(function(_, recipe, why) return recipe, why end, c, r0, refusal)
+      assert.are.equal(refusal, err2)
+      local _, err3 = oci.apply_policy(function() return { command = { "/bin/true" } } end, c, r0, refusal)
+      assert.are.equal(refusal, err3)
     end)
   end)
 

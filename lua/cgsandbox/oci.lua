@@ -255,7 +255,7 @@ M.MOUNT_OPTIONS = {} -- those we take (oci features)
 for k in pairs(OPT_FLAG) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
 for k in pairs(OPT_ATIME) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
 for k in pairs(OPT_PROP_OK) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
-for _, k in ipairs { "bind", "rbind", "defaults" } do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
+for _, k in ipairs { "bind", "rbind", "defaults", "tmpcopyup" } do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
 table.sort(M.MOUNT_OPTIONS)
 
 local SECCOMP_ACTIONS = { SCMP_ACT_ALLOW = "allow", SCMP_ACT_ERRNO = "errno", SCMP_ACT_KILL = "kill_thread",
@@ -443,6 +443,8 @@ local function translate_mount(m, path, bundle, st, notes)
       refuse(op, ("mount propagation %q is not supported: the jail's mounts are private"):format(o))
     elseif o:find("=", 1, true) or (o == "newinstance" and ty == "devpts") then
       data[#data + 1] = o
+    elseif o == "tmpcopyup" and ty == "tmpfs" then
+      flags.copyup = true -- runc's and crun's extension: podman's --tmpfs, --read-only
     else
       refuse(op, ("the mount option %q is not supported"):format(o))
     end
@@ -495,7 +497,7 @@ local function translate_mount(m, path, bundle, st, notes)
       end
       return nil
     end
-    local out = { "tmpfs", dst, ro = flags.ro or false }
+    local out = { "tmpfs", dst, ro = flags.ro or false, copyup = flags.copyup }
     local rest = {}
     for _, d in ipairs(data) do
       local k, v = d:match("^([^=]+)=(.*)$")
@@ -978,6 +980,8 @@ local function translate(c, bundle, opts)
   if rp == "" then expect("root.path", "a directory", rp) end
   r.rootfs = join(bundle, rp)
   r.root_readonly = bool(root.readonly, "root.readonly") == true
+  -- as runc does: missing mount points are made in the rootfs (resolved in it)
+  r.root_mountpoints = true
 
   -- process
   if c.process == nil then refuse("process", "missing: nothing to run") end
@@ -1087,8 +1091,15 @@ local function translate(c, bundle, opts)
     if (d.uid or 0) ~= 0 or (d.gid or 0) ~= 0 then
       refuse(p, "a node's owner other than root is not supported yet")
     end
+    -- podman passes the host node's whole st_mode (0o20666): the type
+    -- bits, when there, must be the node's type
+    local mode = int(d.fileMode or 438, p .. ".fileMode", 0, 0xffff)
+    local fmt = mode & 0xf000
+    if fmt ~= 0 and fmt ~= (t == "b" and 0x6000 or 0x2000) then
+      refuse(p .. ".fileMode", ("the file type bits (0%o) are not those of a %s device"):format(fmt, t))
+    end
     devices[#devices + 1] = { t, int(d.major, p .. ".major", 0, 0xfff), int(d.minor, p .. ".minor", 0, 0xfffff),
-                              "rwm", path = dp, mode = int(d.fileMode or 438, p .. ".fileMode", 0, 4095) & 4095 }
+                              "rwm", path = dp, mode = mode & 4095 }
   end
   if lx.resources ~= nil then translate_resources(lx.resources, "linux.resources", r, notes, st) end
   for _, a in ipairs(st.device_rules or {}) do devices[#devices + 1] = a end
@@ -1234,10 +1245,15 @@ function M.load_policy(file)
   return fn
 end
 
--- apply_policy(policy, config, recipe) -> recipe | nil, message for the
--- engine's user.  policy: a function or a file name; it gets copies of
--- the config and the recipe, and returns the recipe to run or nil, why.
-function M.apply_policy(policy, config, recipe)
+-- apply_policy(policy, config, recipe[, refusal]) -> recipe | nil, message
+-- for the engine's user.  policy: a function or a file name; it gets
+-- copies of the config and the recipe, and returns the recipe to run or
+-- nil, why.  When the translation refused the config (recipe nil,
+-- refusal its message), the policy still sees it: its own refusal is the
+-- one shown (`podman run --privileged` meets the site's rule, not the
+-- first field sandboxlua lacks); whatever else it returns, the
+-- translation's refusal stands.
+function M.apply_policy(policy, config, recipe, refusal)
   local name = "policy"
   if type(policy) == "string" then
     name = "policy " .. policy
@@ -1246,9 +1262,13 @@ function M.apply_policy(policy, config, recipe)
     policy = fn
   end
   if type(policy) ~= "function" then return nil, "policy: expected a function(config, recipe)" end
-  local ok, res, why = pcall(policy, copy(config), copy(recipe))
+  local ok, res, why = pcall(policy, copy(config), copy(recipe), refusal)
   if not ok then
     return nil, ("%s failed: %s"):format(name, type(res) == "string" and res or tostring(res))
+  end
+  if recipe == nil then
+    if (res == nil or res == false) and why ~= nil and why ~= refusal then return nil, tostring(why) end
+    return nil, refusal or "no recipe"
   end
   if res == nil or res == false then
     if why == nil then return nil, "refused by the site policy" end

@@ -370,6 +370,16 @@ end
 
 local function no_container(id) return die(E_NOENT, 'container "%s" does not exist', id) end
 
+-- the host id that id 0 of a map ("inside outside count" lines) is, or nil
+local function host_root(map)
+  for line in (map or ""):gmatch("[^\n]+") do
+    local inside, outside, count = line:match("^%s*(%d+)%s+(%d+)%s+(%d+)%s*$")
+    inside, outside, count = tonumber(inside), tonumber(outside), tonumber(count)
+    if inside and inside <= 0 and inside + count > 0 then return math.tointeger(outside - inside) end
+  end
+  return nil
+end
+
 -- create: the container built, its init waiting on exec.fifo.  Returns
 -- the state (or nil, code)
 local function do_create(id, o)
@@ -400,16 +410,13 @@ local function do_create(id, o)
   if config.process and config.process.terminal then
     return undo(E_CONFIG, "create: process.terminal needs --console-socket, which is not supported yet")
   end
+  local policy, perr = oci.policy_for(G.policy)
+  if perr then return undo(E_CONFIG, "%s", perr) end
   local recipe
   recipe, err = oci.to_recipe(config, bundle, { id = id })
+  -- the policy sees a refused config too: its own message comes first
+  if policy then recipe, err = oci.apply_policy(policy, config, recipe, err) end
   if not recipe then return undo(E_CONFIG, "%s", err) end
-  local policy
-  policy, err = oci.policy_for(G.policy)
-  if err then return undo(E_CONFIG, "%s", err) end
-  if policy then
-    recipe, err = oci.apply_policy(policy, config, recipe)
-    if not recipe then return undo(E_CONFIG, "%s", err) end
-  end
   if not recipe.cgroup then
     -- runc with cgroupfs and no cgroupsPath: a cgroup named after the id
     local parent = c.cgroup_parent()
@@ -422,6 +429,13 @@ local function do_create(id, o)
   local fifo = dir_of(id) .. "/exec.fifo"
   ok, err = c.mkfifo(fifo, tonumber("600", 8))
   if not ok then return undo(E_FAIL, "%s", err) end
+  -- init opens it as the container's root: in a user namespace, the host
+  -- ids the maps give root (as runc chowns its exec.fifo)
+  local ruid, rgid = host_root(recipe.uid_map), host_root(recipe.gid_map)
+  if ruid or rgid then
+    ok, err = c.chown(fifo, ruid or 0, rgid or 0)
+    if not ok then return undo(E_FAIL, "create: the start fifo: %s", err) end
+  end
   local sec, nsec = c.realtime()
   local root = type(config.root) == "table" and config.root.path or "rootfs"
   local st = { ociVersion = config.ociVersion, id = id, pid = 0, status = "creating", bundle = bundle,

@@ -110,7 +110,7 @@ local TOP = {
   capabilities = true, seccomp = true, umask = true, stdio = true, cgroup = true,
   uid_map = true, gid_map = true, tty = true, root_nodev = true, devices = true,
   host_paths = true, sysctl = true, oom_score_adj = true, domainname = true, personality = true,
-  no_new_privs = true,
+  no_new_privs = true, root_mountpoints = true,
   on_start = true, on_exit = true, on_oom = true, on_timeout = true, on_sample = true,
   sample = true,
 }
@@ -286,7 +286,7 @@ end
 -- { type = "bind", source = ..., target = ... }
 local MOUNT_KEYS = { type = true, source = true, target = true, ro = true, rec = true,
                      size = true, mode = true, options = true, optional = true,
-                     noexec = true, nosuid = true, nodev = true, content = true }
+                     noexec = true, nosuid = true, nodev = true, content = true, copyup = true }
 local KINDS = { bind = 2, tmpfs = 1, proc = 1, dev = 1, sysfs = 1, mqueue = 1, dir = 1,
                 symlink = 2, file = 2, overlay = 2, cgroup = 1 }
 
@@ -328,6 +328,8 @@ local function compile_mount(m, path)
     if m.options ~= nil then opts[#opts + 1] = no_nul(typed(m.options, "string", path .. ".options"), path .. ".options") end
     out.data = table.concat(opts, ",")
     out.ro = optbool(m.ro, false, path .. ".ro")
+    -- what the directory below held, copied in (OCI's tmpcopyup)
+    if m.copyup ~= nil then out.copyup = optbool(m.copyup, false, path .. ".copyup") end
   elseif kind == "proc" and m.options ~= nil then
     out.data = no_nul(typed(m.options, "string", path .. ".options"), path .. ".options")
   elseif kind == "sysfs" then
@@ -1095,6 +1097,9 @@ function M.compile(r, opts)
   plan.mounts = table.move(mounts, 1, #mounts, #defaults + 1, defaults)
   if r.root_nodev ~= nil then
     plan.root_nodev = typed(r.root_nodev, "boolean", path .. ".root_nodev")
+  end
+  if r.root_mountpoints ~= nil then
+    plan.root_mountpoints = typed(r.root_mountpoints, "boolean", path .. ".root_mountpoints")
   end
 
   -- copies: a plan is its caller's to change, the defaults are not
