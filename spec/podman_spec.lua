@@ -3,7 +3,7 @@
 -- imported offline.  What podman reports is checked against the kernel:
 -- the container's init in /proc (its namespaces, its cgroup, its binary),
 -- the cgroup's files.  See spec/support/podman.lua for the flags every
--- container gets until the init-fields and exec branches are merged.
+-- container gets until the exec branch is merged.
 --
 -- On this host: busted --tags=podman --exclude-tags=cgroup spec/podman_spec.lua
 -- The OOM case (#cgroup) runs in the cgroup-v2 VM, see doc/oci.md.
@@ -109,6 +109,23 @@ describe("podman with sandboxlua as its runtime #podman", function()
     assert.truthy(out:find(" /tmp rw,nosuid,nodev[^\n]* %- tmpfs "), out)
   end)
 
+  it("--user, --sysctl and --cap-add: podman's five capability sets and a namespaced sysctl, as the kernel holds them", function()
+    local p = podman()
+    local out, rc = p:podman(("run --rm --user 1000:1000 --sysctl net.ipv4.ip_unprivileged_port_start=80 %s %s "
+      .. "sh -c 'id -u; id -g; cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
+      .. "grep -E \"^Cap(Inh|Prm|Eff|Amb)\" /proc/self/status'"):format(p:flags(), p.image))
+    assert.are.equal(0, rc, out)
+    -- a non-root user: podman leaves it empty effective and permitted sets
+    assert.are.equal("1000\n1000\n80\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\n"
+      .. "CapEff:\t0000000000000000\nCapAmb:\t0000000000000000\n", out)
+    -- the host's own value is untouched (the sysctl is the container's net namespace's)
+    assert.are_not.equal("80\n", read("/proc/sys/net/ipv4/ip_unprivileged_port_start"))
+    out, rc = p:podman(("run --rm --cap-drop all --cap-add net_raw %s %s grep -E \"^Cap(Eff|Bnd)\" /proc/self/status")
+      :format(p:flags(), p.image))
+    assert.are.equal(0, rc, out)
+    assert.are.equal("CapEff:\t0000000000002000\nCapBnd:\t0000000000002000\n", out)
+  end)
+
   it("run -d: podman's pid is sandboxlua's init, in the namespaces and cgroup it made, running the command", function()
     local p = podman()
     local id, rc = p:podman(("run -d %s %s sleep 100"):format(p:flags(), p.image))
@@ -136,6 +153,10 @@ describe("podman with sandboxlua as its runtime #podman", function()
     assert.truthy(cstatus:match("Name:%s+sleep\n"), cstatus)
     assert.truthy(cstatus:match("PPid:%s+" .. pid .. "\n"), cstatus)
     assert.truthy(cstatus:match("NoNewPrivs:%s+1\n"), cstatus)
+    -- podman's default seccomp profile (argument conditions, ENOSYS) is
+    -- loaded: one filter on the command
+    assert.truthy(cstatus:match("Seccomp:%s+2\n"), cstatus)
+    assert.truthy(cstatus:match("Seccomp_filters:%s+1\n"), cstatus)
     -- podman's default capabilities: CAP_CHOWN (0) kept, CAP_SYS_ADMIN (21) not
     local bnd = cstatus:match("CapBnd:%s+(%x+)")
     assert.is_true(cap_bit(bnd, 0), bnd)

@@ -116,15 +116,12 @@ end
 --   --network none: podman's default network is a namespace joined by
 --     path (linux.namespaces[].path), which the exec branch brings;
 --     remove this after that merge
---   --security-opt seccomp=unconfined: podman's default profile needs
---     argument conditions and errnoRet (the init-fields branch); remove
---     after that merge
 --   --pids-limit -1 where the cgroup2 mount has no pids controller (a
 --     hybrid host such as this one: the limit cannot be set there, and
 --     sandboxlua refuses rather than drop it); podman's default of 2048 is
 --     kept where it can be honoured (the VM)
 function Podman:flags()
-  return self:base_flags() .. " --network none --security-opt seccomp=unconfined"
+  return self:base_flags() .. " --network none"
 end
 
 -- the flags that stay after those merges (spec/engines_after_merge.lua.txt)
