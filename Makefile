@@ -33,8 +33,8 @@ LIBS     := -lcap -lseccomp -luring
 # libsbx (the host side) and sbx-init (the jail's pid 1, a static program
 # of its own, embedded in libsbx through core/init_image.S)
 LIB_SRC  := $(addprefix core/,cgroup.c cgparse.c spawn.c supervise.c timeline.c seccomp.c caps.c \
-              ctx.c userns.c clone.c image.c plan.c priv.c devices.c err.c util.c exec.c)
-INIT_SRC := $(addprefix core/,init.c command.c mount.c net.c priv.c plan.c \
+              ctx.c userns.c clone.c image.c plan.c priv.c devices.c err.c util.c hook.c exec.c)
+INIT_SRC := $(addprefix core/,init.c initext.c command.c mount.c net.c priv.c plan.c \
               err.c util.c join.c)
 CORE_HDR := core/sbx.h core/util.h core/jail.h core/cgparse.h
 LIB_OBJ  := $(LIB_SRC:core/%.c=$(B)/core/%.o) $(B)/core/init_image.o
@@ -55,7 +55,7 @@ BUILD_PKGS := lua5.4 liblua5.4-dev lua-argparse lua-dkjson libcap-dev liburing-d
 TEST_PKGS  := lua-busted busybox-static runc qemu-system-x86 iproute2 procps uidmap util-linux bsdutils \
               clang libclang-rt-14-dev bpftool libxml2-utils jq python3-junitparser python3-jsonschema \
               luarocks groff-base man-db chromium chromium-driver python3-selenium \
-              slurm-wlm munge
+              slurm-wlm munge podman conmon containernetworking-plugins catatonit containerd
 BENCH_PKGS := bubblewrap crun runc util-linux
 ROCK_PKGS  := luarocks zip
 

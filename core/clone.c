@@ -19,6 +19,7 @@
 #include "util.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <string.h>
@@ -32,6 +33,10 @@
 #define CLONE_CLEAR_SIGHAND 0x100000000ULL
 #endif
 #define STACK_SIZE (64 * 1024)
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#endif
 
 struct child_arg {
 	struct sbx_clone_req *r;
@@ -41,6 +46,27 @@ struct child_arg {
 static long raw(long nr, long a, long b, long c, long d, long e)
 {
 	return syscall(nr, a, b, c, d, e);
+}
+
+/* In a new user namespace the child holds every capability there until
+ * its exec, which, unmapped (the maps come after it), would cost them
+ * all: raised into the ambient set they survive it, so that init can take
+ * the namespace's root ids once the maps are written, also where the
+ * map's root is not the caller (podman --uidmap 0:100000:65536 as root).
+ * init drops the inheritable and ambient sets again before its re-exec. */
+static void caps_across_exec(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (raw(SYS_capget, (long)&h, (long)d, 0, 0, 0) < 0)
+		return;
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		d[i].inheritable = d[i].permitted;
+	if (raw(SYS_capset, (long)&h, (long)d, 0, 0, 0) < 0)
+		return;
+	for (long c = 0; c < 64; c++) /* past the last one: EINVAL */
+		raw(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
 }
 
 /* the child: raw system calls only (see above); returns only on failure */
@@ -64,6 +90,8 @@ static int child(void *p)
 			raw(SYS_prlimit64, 0, RLIMIT_NOFILE, (long)&rl, 0, 0);
 		}
 	}
+	if (r->flags & CLONE_NEWUSER)
+		caps_across_exec();
 	raw(SYS_execveat, SBX_INIT_IMAGE, (long)"", (long)a->argv, (long)envp,
 	    AT_EMPTY_PATH);
 fail:

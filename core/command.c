@@ -41,6 +41,25 @@ void sbx_msg_send(int sock, int type, int status, int fd)
 	sendmsg(sock, &mh, MSG_NOSIGNAL);
 }
 
+/* every mount made, the old root still there: the runtime's hooks run
+ * now (they see the container's namespaces as they are before
+ * pivot_root); RESUME goes on, anything else ends the jail */
+int sbx_init_pause(int sock, struct sbx_err *e)
+{
+	uint32_t rec[16];
+	ssize_t n;
+
+	sbx_msg_send(sock, SBX_MSG_PAUSED, 0, -1);
+	while ((n = recv(sock, rec, sizeof rec, 0)) < 0 && errno == EINTR)
+		;
+	if (n >= 4 && rec[0] == SBX_REC_RESUME)
+		return 0;
+	sbx_err_set(e, n < 0 ? errno : n == 0 ? EPIPE : EPROTO, "hooks",
+		    "the runtime did not let the container go on before "
+		    "pivot_root");
+	return -1;
+}
+
 void sbx_msg_send_err(int sock, const struct sbx_err *e, int code)
 {
 	struct sbx_msg m = { .type = SBX_MSG_ERROR, .errnum = e->errnum,
@@ -194,7 +213,7 @@ static __attribute__((noreturn)) void command_main(
 		;
 	if (got != 1)
 		_exit(125);
-	if (sbx_seccomp_load(cx->bpf, &e) < 0)
+	if (sbx_seccomp_load_flags(cx->bpf, cx->bpf_flags, &e) < 0)
 		fail(cx->sock, &e, 125);
 	exec_path(p->argv[0], (char *const *)p->argv, (char *const *)p->envp);
 	int err = errno;

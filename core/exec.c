@@ -114,7 +114,8 @@ static struct sbx_plan join_plan(const struct sbx_plan *p)
 	q.devices = NULL;
 	q.ndevices = 0;
 	q.masked = q.readonly = NULL;
-	q.park = q.async_start = q.trace = false;
+	q.park = q.async_start = q.trace = q.pause_before_root = false;
+	q.on_pause = NULL;
 	q.raw_plan = NULL;
 	q.ns_join = NULL; /* joined by the jail's init already: in ns_flags */
 	q.nns_join = 0;

@@ -21,6 +21,7 @@
 #include "jail.h"
 #include "util.h"
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -201,9 +202,31 @@ static void take_stdio(int sock, const struct sbx_initplan *ip, struct rec *r,
 		fail_msg(sock, EPROTO, "plan", "plan: stdio: unexpected fds");
 }
 
+/* The maps are written: take the namespace's root ids where it has a root
+ * (the capabilities clone.c carried over the first exec allow it), then
+ * drop the inheritable set, and with it the ambient one, to what a plain
+ * exec leaves; the re-exec gives root its full set in the namespace. */
+static void take_userns_root(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (setresgid(0, 0, 0) == 0 && setresuid(0, 0, 0) == 0) {
+		/* the namespace's root now */
+	}
+	if (syscall(SYS_capget, &h, d) == 0) {
+		for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+			d[i].inheritable = 0;
+		if (syscall(SYS_capset, &h, d) < 0) {
+			/* the re-exec as a non-root uid clears them anyway */
+		}
+	}
+}
+
 /* GO: the host has placed us in the cgroup and written the id maps.  In a
- * user namespace the first exec ran unmapped, which cost every capability:
- * exec again, now as the namespace's root. */
+ * user namespace the first exec ran unmapped, which cost every capability
+ * but those carried as ambient ones: exec again, now as the namespace's
+ * root. */
 static void await_go(int sock)
 {
 	unsigned char buf[64];
@@ -221,6 +244,7 @@ static void await_go(int sock)
 		fail_msg(sock, EPROTO, "init", "init: expected GO");
 	if (flags & SBX_GO_REEXEC) {
 		static char *const argv[] = { SBX_INIT_NAME, NULL };
+		take_userns_root();
 		static char *const envp[] = { NULL };
 		fcntl(SBX_INIT_IMAGE, F_SETFD, FD_CLOEXEC);
 		syscall(SYS_execveat, SBX_INIT_IMAGE, "", argv, envp,
@@ -241,6 +265,8 @@ static void setup(const struct sbx_plan *p, struct sbx_jailctx *cx)
 		fail(cx->sock, &e);
 	}
 	sbx_trace_mark("hostname");
+	if (sbx_init_apply_ext(p, &e) < 0)
+		fail(cx->sock, &e);
 	if ((p->ns_flags & CLONE_NEWNET) && p->net_loopback &&
 	    sbx_net_loopback_up(&e) < 0)
 		fail(cx->sock, &e);
@@ -477,6 +503,7 @@ int main(int argc, char **argv)
 	cx.tty = -1;
 	cx.rootfd = -1;
 	cx.bpf = &ip.cmd_bpf;
+	cx.bpf_flags = ip.cmd_bpf_flags;
 	cx.umask = host_umask;
 	/* namespaces to join by path: their fds came last; joined before
 	 * anything is set up in them */
@@ -531,6 +558,14 @@ int main(int argc, char **argv)
 		sbx_err_wrap(&e, "init");
 		fail(sock, &e);
 	}
+	/* init's own filter before the command can run: from its first
+	 * instruction the command may read /proc/1/status, and must see init
+	 * as it stays (the list covers what follows: the release and done
+	 * pipes, the reports, the reap loop) */
+	if (sbx_seccomp_load(&sbx_init_filter, &e) < 0) {
+		kill(cmd, SIGKILL);
+		fail(sock, &e);
+	}
 	sbx_trace_mark("drop init");
 	/* the command may exec now: one byte, since a bare EOF means init
 	 * died (and took the parent-death signal with it, if before it was
@@ -551,9 +586,5 @@ int main(int argc, char **argv)
 		close(i);
 	sbx_msg_send(sock, SBX_MSG_READY, 0, pidfd);
 	sbx_closep(&pidfd);
-	if (sbx_seccomp_load(&sbx_init_filter, &e) < 0) {
-		kill(cmd, SIGKILL);
-		fail(sock, &e);
-	}
 	reap_loop(sock, cmd, &all);
 }

@@ -19,6 +19,7 @@ enum sbx_rec_type {
 	SBX_REC_PLAN_END,    /* the last chunk */
 	SBX_REC_JOB,         /* a chunk of a parked jail's job, more follow */
 	SBX_REC_JOB_END,     /* the last chunk of the job */
+	SBX_REC_RESUME,      /* after PAUSED: go on to pivot_root */
 };
 #define SBX_GO_REEXEC 1u     /* exec the image again: the first exec ran
 			      * before the id maps, without capabilities */
@@ -34,6 +35,8 @@ enum sbx_msg_type {
 	SBX_MSG_PARKED,      /* set up, waiting for a JOB (pools) */
 	SBX_MSG_TRACE,       /* msg: init's steps, "step=us;..." */
 	SBX_MSG_CREATED,     /* plan->detached: built, waiting on the fifo */
+	SBX_MSG_PAUSED,      /* plan->pause_before_root: mounts made, waiting
+			      * for RESUME before pivot_root */
 };
 struct sbx_msg {
 	int type;
@@ -63,6 +66,7 @@ void sbx_arena_free(struct sbx_arena *a);
 struct sbx_initplan {
 	struct sbx_plan p;             /* the fields init uses */
 	struct sbx_bpf cmd_bpf;
+	uint32_t cmd_bpf_flags;        /* SECCOMP_FILTER_FLAG_* to load it with */
 	bool have_job;                 /* argv/envp/cwd/stdio are set */
 	unsigned stdio_fds;            /* bit i: stdio i came as an fd */
 	struct sbx_arena arena;
@@ -139,7 +143,11 @@ struct sbx_jailctx {
 	bool sibling;              /* exec: the command is forked as the
 				    * host's child (CLONE_PARENT), without a
 				    * parent-death signal */
+	uint32_t bpf_flags;        /* SECCOMP_FILTER_FLAG_* for it */
 };
+/* the plan's kernel settings init applies (initext.c): sysctls,
+ * oom_score_adj, domainname, personality; before the mount table */
+int sbx_init_apply_ext(const struct sbx_plan *p, struct sbx_err *e);
 
 const char *sbx_mount_kind_name(enum sbx_mount_kind k);
 int sbx_mount_prepare(const struct sbx_plan *p, struct sbx_jailctx *cx,
@@ -160,5 +168,7 @@ __attribute__((noreturn)) void sbx_join_main(struct sbx_initplan *ip,
 					     struct sbx_jailctx *cx, int nsfd);
 /* with plan->trace: the end of a setup step (init.c; a no-op otherwise) */
 void sbx_trace_mark(const char *step);
+/* plan->pause_before_root, in init: PAUSED, then RESUME or the end */
+int sbx_init_pause(int sock, struct sbx_err *e);
 void sbx_msg_send(int sock, int type, int status, int fd);
 #endif

@@ -7,6 +7,7 @@
 #include "sbx.h"
 #include "util.h"
 #include "jail.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -303,8 +304,25 @@ static int dev_extra(int d, const char *dst, const struct sbx_plan *p,
 	return 0;
 }
 
+/* the dev mount's data: "<tmpfs options>\n<more devpts options>", each
+ * part optional (an OCI config's size and mode of /dev, gid=5 of pts) */
+static void dev_options(const struct sbx_mount *m, char *fs, size_t fslen,
+			char *pts, size_t ptslen)
+{
+	const char *d = m->data ? m->data : "";
+	const char *nl = strchr(d, '\n');
+	size_t n = nl ? (size_t)(nl - d) : strlen(d);
+	if (n)
+		snprintf(fs, fslen, "%.*s", (int)n, d);
+	else
+		snprintf(fs, fslen, "mode=0755,size=512k");
+	snprintf(pts, ptslen, "newinstance,ptmxmode=0666,mode=0620%s%s",
+		 nl && nl[1] ? "," : "", nl ? nl + 1 : "");
+}
+
 static int build_dev(struct sbx_own_mounts *own, int t, const char *dst,
-		     const struct sbx_plan *p, struct sbx_err *e)
+		     const struct sbx_plan *p, const struct sbx_mount *m,
+		     struct sbx_err *e)
 {
 	static const struct { const char *name; unsigned maj, min; } nodes[] = {
 		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
@@ -317,9 +335,11 @@ static int build_dev(struct sbx_own_mounts *own, int t, const char *dst,
 	};
 	const char *what = "mount dev";
 	cleanup_fd int d = -1;
+	char fsopts[256], ptsopts[256];
 
+	dev_options(m, fsopts, sizeof fsopts, ptsopts, sizeof ptsopts);
 	/* the mount's own fd is its root, below which we work */
-	if ((d = new_fs("tmpfs", "mode=0755,size=512k",
+	if ((d = new_fs("tmpfs", fsopts,
 			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)) < 0 ||
 	    attach(d, t) < 0)
 		goto fail;
@@ -335,8 +355,7 @@ static int build_dev(struct sbx_own_mounts *own, int t, const char *dst,
 	if (dev_extra(d, dst, p, &what) < 0)
 		goto fail;
 	what = "mount devpts -> pts";
-	if (subdir_fs(d, "pts", 0755, "devpts",
-		      "newinstance,ptmxmode=0666,mode=0620",
+	if (subdir_fs(d, "pts", 0755, "devpts", ptsopts,
 		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
 		goto fail;
 	what = "mount tmpfs -> shm";
@@ -427,6 +446,127 @@ static int fresh_target(struct sbx_own_mounts *own, int root, const char *dst)
 	return openat2_in(root, dst, O_PATH | O_DIRECTORY);
 }
 
+/* ---- tmpcopyup: a tmpfs that starts with what the directory held ---- */
+#define COPYUP_DEPTH 64
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+static int copy_file(int from, const char *name, int to,
+		     const struct stat *st)
+{
+	char buf[65536];
+	ssize_t n;
+	cleanup_fd int s = openat(from, name, O_RDONLY | O_NOFOLLOW |
+						O_CLOEXEC);
+	cleanup_fd int d = s < 0 ? -1
+				 : openat(to, name, O_WRONLY | O_CREAT |
+							    O_EXCL | O_NOFOLLOW |
+							    O_CLOEXEC,
+					  st->st_mode & 0700);
+	if (d < 0)
+		return -1;
+	while ((n = read(s, buf, sizeof buf)) > 0)
+		if (sbx_write_all(d, buf, (size_t)n) < 0)
+			return -1;
+	return n < 0 ? -1 : 0;
+}
+
+static int copy_tree(int from, int to, int depth);
+
+/* one entry, by name, from a directory fd into another: directories,
+ * files, symlinks and fifos with their owner and mode (sockets and device
+ * nodes are left out: the tmpfs is nodev) */
+static int copy_entry(int from, const char *name, int to, int depth)
+{
+	struct stat st;
+	if (fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdirat(to, name, 0700) < 0)
+			return -1;
+		cleanup_fd int f = openat(from, name, O_RDONLY | O_DIRECTORY |
+							 O_NOFOLLOW | O_CLOEXEC);
+		cleanup_fd int t = openat(to, name, O_RDONLY | O_DIRECTORY |
+						     O_NOFOLLOW | O_CLOEXEC);
+		if (f < 0 || t < 0 || copy_tree(f, t, depth + 1) < 0)
+			return -1;
+	} else if (S_ISREG(st.st_mode)) {
+		if (copy_file(from, name, to, &st) < 0)
+			return -1;
+	} else if (S_ISLNK(st.st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlinkat(from, name, target, sizeof target - 1);
+		if (n < 0)
+			return -1;
+		target[n] = '\0';
+		if (symlinkat(target, to, name) < 0)
+			return -1;
+	} else if (S_ISFIFO(st.st_mode)) {
+		if (mkfifoat(to, name, 0600) < 0)
+			return -1;
+	} else {
+		return 0;
+	}
+	/* an owner the user namespace does not map stays ours (EINVAL) */
+	if (fchownat(to, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno != EINVAL)
+		return -1;
+	if (!S_ISLNK(st.st_mode) && fchmodat(to, name, st.st_mode & 07777, 0) < 0)
+		return -1;
+	return 0;
+}
+
+static int copy_tree(int from, int to, int depth)
+{
+	if (depth > COPYUP_DEPTH) {
+		errno = ELOOP;
+		return -1;
+	}
+	int fd = fcntl(from, F_DUPFD_CLOEXEC, 0);
+	__attribute__((cleanup(closedirp))) DIR *d =
+		fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (copy_entry(from, de->d_name, to, depth) < 0)
+			return -1;
+		errno = 0;
+	}
+	return errno ? -1 : 0;
+}
+
+/* the tmpfs on dst, then what dst held copied in (opened before the mount
+ * covers it), then read-only if asked.  -1: the mount failed; -2: the copy */
+static int tmpfs_copyup_at(struct sbx_own_mounts *own, int root,
+			   const struct sbx_mount *m)
+{
+	uint64_t attrs = attrs_of(m) | MOUNT_ATTR_NOSUID;
+	cleanup_fd int below = openat2_in(root, m->dst, O_RDONLY | O_DIRECTORY);
+	if (below < 0 && errno != ENOENT)
+		return -1;
+	if (mount_fs_at(own, root, m->dst, "tmpfs", m->data,
+			attrs & ~(uint64_t)MOUNT_ATTR_RDONLY) < 0)
+		return -1;
+	cleanup_fd int top = openat2_in(root, m->dst, O_RDONLY | O_DIRECTORY);
+	if (top < 0 || (below >= 0 && copy_tree(below, top, 0) < 0))
+		return -2;
+	if ((attrs & MOUNT_ATTR_RDONLY) &&
+	    setattr_fd(top, MOUNT_ATTR_RDONLY, false) < 0)
+		return -1;
+	return 0;
+}
+
 static int do_mount(struct sbx_own_mounts *own, int root,
 		    const struct sbx_plan *p, const struct sbx_mount *m,
 		    int srcfd, struct sbx_err *e)
@@ -451,6 +591,17 @@ static int do_mount(struct sbx_own_mounts *own, int root,
 		return 0;
 	}
 	case SBX_MNT_TMPFS: /* nodev unless the recipe says nodev = false */
+		if (m->copyup) {
+			int r = tmpfs_copyup_at(own, root, m);
+			if (r == -2) {
+				sbx_err_set(e, errno, "mount", "tmpcopyup %s: "
+					    "copy what it held", d);
+				return -1;
+			}
+			if (r < 0)
+				goto fail;
+			return 0;
+		}
 		if (mount_fs_at(own, root, d, "tmpfs", m->data,
 				attrs_of(m) | MOUNT_ATTR_NOSUID) < 0)
 			goto fail;
@@ -489,7 +640,7 @@ static int do_mount(struct sbx_own_mounts *own, int root,
 		cleanup_fd int t = fresh_target(own, root, d);
 		if (t < 0)
 			goto fail;
-		return build_dev(own, t, d, p, e);
+		return build_dev(own, t, d, p, m, e);
 	}
 	case SBX_MNT_OVERLAY:
 		if (overlay_at(own, root, m, srcfd) < 0)
@@ -677,6 +828,37 @@ int sbx_mount_prepare(const struct sbx_plan *p, struct sbx_jailctx *cx,
 	return 0;
 }
 
+/* root_mountpoints (an OCI bundle's rootfs, as runc treats it): setup may
+ * create missing mount points on the root's own mount (every lookup still
+ * resolved in root).  A read-only root is writable for that while the
+ * table is built, its top mount only; submounts stay as prepare left them */
+static int root_mountpoints_open(struct sbx_own_mounts *own, int root,
+				 const struct sbx_plan *p, struct sbx_err *e)
+{
+	if (!p->root_mountpoints)
+		return 0;
+	own_add(own, root);
+	if (p->root_readonly && setattr_clr(root, 0, MOUNT_ATTR_RDONLY,
+					    false) < 0) {
+		sbx_err_set(e, errno, "rootfs",
+			    "make the root writable for its mount points");
+		return -1;
+	}
+	return 0;
+}
+
+static int root_mountpoints_close(int root, const struct sbx_plan *p,
+				  struct sbx_err *e)
+{
+	if (!p->root_mountpoints || !p->root_readonly)
+		return 0;
+	if (setattr_fd(root, MOUNT_ATTR_RDONLY, false) < 0) {
+		sbx_err_set(e, errno, "rootfs", "make the root read-only again");
+		return -1;
+	}
+	return 0;
+}
+
 /* attach the root somewhere, build the table, pivot_root (or chroot) */
 int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		    struct sbx_err *e)
@@ -702,6 +884,8 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		return -1;
 	}
 	sbx_trace_mark("attach root");
+	if (root_mountpoints_open(&cx->own, root, p, e) < 0)
+		return -1;
 	for (size_t i = 0; i < p->nmounts && i < SBX_MAX_MOUNTS; i++) {
 		const struct sbx_mount *m = &p->mounts[i];
 		if (m->kind == SBX_MNT_BIND && cx->srcfd[i] < 0)
@@ -713,6 +897,8 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		}
 		sbx_trace_mark(sbx_mount_kind_name(m->kind));
 	}
+	if (root_mountpoints_close(root, p, e) < 0)
+		return -1;
 	for (const char *const *r = p->readonly; r && *r; r++)
 		if (readonly_in(root, *r, e) < 0)
 			return -1;
@@ -727,6 +913,8 @@ int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 	sbx_closep(&tmpl[0]);
 	sbx_closep(&tmpl[1]);
 	sbx_trace_mark("masks");
+	if (p->pause_before_root && sbx_init_pause(cx->sock, e) < 0)
+		return -1;
 	if (fchdir(root) < 0) {
 		sbx_err_set(e, errno, "pivot_root", "chdir to the new root");
 		return -1;

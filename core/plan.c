@@ -28,9 +28,15 @@
 
 enum { F_ROOT_RO = 1, F_CHROOT = 2, F_LOOPBACK = 4, F_NNP = 8, F_TTY = 16,
        F_PARK = 32, F_TRACE = 64, F_ROOT_NODEV = 128, F_DETACHED = 256,
-       F_JOIN = 512, F_NSJOIN = 1024 };
+       F_EXT = 512, F_PAUSE = 1024,
+       F_ROOT_MOUNTPOINTS = 2048, F_JOIN = 4096, F_NSJOIN = 8192 };
+/* the extension block (F_EXT): after everything else, u32 count, then
+ * items { u32 tag, u32 length, payload }; only when a plan uses one, so
+ * other plans' bytes stay as they were.  A new field is a new tag. */
+enum { X_SECCOMP_FLAGS = 1, X_CAPS5, X_SYSCTL, X_OOM_SCORE_ADJ,
+       X_DOMAINNAME, X_PERSONALITY };
 enum { M_RO = 1, M_REC = 2, M_NOSUID = 4, M_NODEV = 8, M_NOEXEC = 16,
-       M_OPTIONAL = 32 };
+       M_OPTIONAL = 32, M_COPYUP = 64 };
 
 /* ---- encoding ----------------------------------------------------------- */
 void sbx_wbuf_free(struct sbx_wbuf *w)
@@ -151,6 +157,75 @@ static bool argv_ok(const struct sbx_plan *p, struct sbx_err *e)
 	return true;
 }
 
+static uint32_t seccomp_flags(const struct sbx_plan *p)
+{
+	return p->seccomp.enabled ? p->seccomp.flags : 0;
+}
+
+static bool has_ext(const struct sbx_plan *p)
+{
+	return seccomp_flags(p) || p->caps5 || (p->sysctl && p->sysctl[0]) ||
+	       p->set_oom_score_adj || p->domainname || p->set_personality;
+}
+
+/* one item: its tag, then its payload's length patched in afterwards */
+static size_t ext_begin(struct sbx_wbuf *w, uint32_t tag)
+{
+	put_u32(w, tag);
+	put_u32(w, 0);
+	return w->len;
+}
+
+static void ext_end(struct sbx_wbuf *w, size_t at)
+{
+	if (w->oom)
+		return;
+	uint32_t n = (uint32_t)(w->len - at);
+	memcpy(w->p + at - 4, &n, 4);
+}
+
+static void put_ext(struct sbx_wbuf *w, const struct sbx_plan *p)
+{
+	size_t at;
+	uint32_t n = (seccomp_flags(p) != 0) + p->caps5 +
+		     (p->sysctl && p->sysctl[0]) + p->set_oom_score_adj +
+		     (p->domainname != NULL) + p->set_personality;
+	put_u32(w, n);
+	if (seccomp_flags(p)) {
+		at = ext_begin(w, X_SECCOMP_FLAGS);
+		put_u32(w, seccomp_flags(p));
+		ext_end(w, at);
+	}
+	if (p->caps5) {
+		at = ext_begin(w, X_CAPS5);
+		put_u64(w, p->cap_eff);
+		put_u64(w, p->cap_prm);
+		put_u64(w, p->cap_inh);
+		put_u64(w, p->cap_amb);
+		ext_end(w, at);
+	}
+	if (p->sysctl && p->sysctl[0]) {
+		at = ext_begin(w, X_SYSCTL);
+		put_strv(w, p->sysctl);
+		ext_end(w, at);
+	}
+	if (p->set_oom_score_adj) {
+		at = ext_begin(w, X_OOM_SCORE_ADJ);
+		put_u32(w, (uint32_t)p->oom_score_adj);
+		ext_end(w, at);
+	}
+	if (p->domainname) {
+		at = ext_begin(w, X_DOMAINNAME);
+		put_str(w, p->domainname);
+		ext_end(w, at);
+	}
+	if (p->set_personality) {
+		at = ext_begin(w, X_PERSONALITY);
+		put_u32(w, p->personality);
+		ext_end(w, at);
+	}
+}
+
 int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 		    struct sbx_wbuf *w, struct sbx_err *e)
 {
@@ -163,7 +238,10 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 		   (p->no_new_privs ? F_NNP : 0) | (p->tty ? F_TTY : 0) |
 		   (p->park ? F_PARK : 0) | (p->trace ? F_TRACE : 0) |
 		   (p->root_nodev ? F_ROOT_NODEV : 0) |
-		   (p->detached ? F_DETACHED : 0) | (p->join ? F_JOIN : 0) |
+		   (p->detached ? F_DETACHED : 0) |
+		   (p->pause_before_root ? F_PAUSE : 0) |
+		   (p->root_mountpoints ? F_ROOT_MOUNTPOINTS : 0) |
+		   (has_ext(p) ? F_EXT : 0) | (p->join ? F_JOIN : 0) |
 		   (p->nns_join ? F_NSJOIN : 0));
 	put_u64(w, (uint64_t)(unsigned)p->ns_flags);
 	put_str(w, p->rootfs);
@@ -188,7 +266,8 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 			      (m->nosuid ? M_NOSUID : 0) |
 			      (m->nodev ? M_NODEV : 0) |
 			      (m->noexec ? M_NOEXEC : 0) |
-			      (m->optional ? M_OPTIONAL : 0));
+			      (m->optional ? M_OPTIONAL : 0) |
+			      (m->copyup ? M_COPYUP : 0));
 		put_u32(w, m->mode);
 		put_str(w, m->src);
 		put_str(w, m->dst);
@@ -229,6 +308,8 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 	put_u8(w, !p->park);
 	if (!p->park)
 		put_job(w, p);
+	if (has_ext(p))
+		put_ext(w, p);
 	return finish(w, e);
 }
 
@@ -473,7 +554,7 @@ static bool get_mounts(struct rd *r, struct sbx_plan *p)
 		unsigned kind, fl, has_data;
 		uint32_t mode;
 		if (!get_u8(r, &kind, SBX_MNT_CGROUP, "mounts.kind") ||
-		    !get_u8(r, &fl, 63, "mounts.flags") ||
+		    !get_u8(r, &fl, 127, "mounts.flags") ||
 		    !get_u32(r, &mode, "mounts.mode") ||
 		    !get_str(r, &m->src, true, "mounts.src") ||
 		    !get_str(r, &m->dst, false, "mounts.dst") ||
@@ -490,6 +571,7 @@ static bool get_mounts(struct rd *r, struct sbx_plan *p)
 		m->nodev = fl & M_NODEV;
 		m->noexec = fl & M_NOEXEC;
 		m->optional = fl & M_OPTIONAL;
+		m->copyup = fl & M_COPYUP;
 		if (has_data) {
 			const void *d;
 			if (!get_bytes(r, &d, &m->datalen, SBX_PLAN_MAX,
@@ -566,6 +648,106 @@ static bool get_nsjoin(struct rd *r, struct sbx_plan *p)
 	return js != NULL;
 }
 
+/* a sysctl's key: a path below /proc/sys, no "." or ".." part */
+static bool sysctl_key_ok(const char *k)
+{
+	if (!*k || *k == '/')
+		return false;
+	for (const char *c = k; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' ||
+		      *c == '.' || *c == '/' || *c == '@' || *c == ':'))
+			return false;
+	for (const char *seg = k; seg; seg = strchr(seg, '/')) {
+		if (*seg == '/')
+			seg++;
+		size_t n = strcspn(seg, "/");
+		if (n == 0 || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return false;
+	}
+	return true;
+}
+
+static bool get_ext_item(struct rd *r, struct sbx_initplan *ip,
+			 uint32_t tag)
+{
+	struct sbx_plan *p = &ip->p;
+	uint32_t u32;
+	size_t n;
+	switch (tag) {
+	case X_SECCOMP_FLAGS:
+		if (!get_u32(r, &u32, "seccomp.flags"))
+			return false;
+		if (u32 & ~SBX_SECCOMP_FLAGS_OK)
+			return bad(r, "seccomp.flags", "unknown flags");
+		ip->cmd_bpf_flags = u32;
+		return true;
+	case X_CAPS5:
+		p->caps5 = true;
+		return get_u64(r, &p->cap_eff, "caps.effective") &&
+		       get_u64(r, &p->cap_prm, "caps.permitted") &&
+		       get_u64(r, &p->cap_inh, "caps.inheritable") &&
+		       get_u64(r, &p->cap_amb, "caps.ambient");
+	case X_SYSCTL:
+		if (!get_strv(r, &p->sysctl, &n, "sysctl"))
+			return false;
+		if (n % 2)
+			return bad(r, "sysctl", "a key without a value");
+		for (size_t i = 0; i < n; i += 2)
+			if (!sysctl_key_ok(p->sysctl[i]))
+				return bad(r, "sysctl", "not a sysctl key");
+		return true;
+	case X_OOM_SCORE_ADJ:
+		if (!get_u32(r, &u32, "oom_score_adj"))
+			return false;
+		if ((int32_t)u32 < -1000 || (int32_t)u32 > 1000)
+			return bad(r, "oom_score_adj", "out of range");
+		p->set_oom_score_adj = true;
+		p->oom_score_adj = (int32_t)u32;
+		return true;
+	case X_DOMAINNAME:
+		if (!get_str(r, &p->domainname, false, "domainname"))
+			return false;
+		if (strlen(p->domainname) > 64)
+			return bad(r, "domainname", "over 64 bytes");
+		return true;
+	case X_PERSONALITY:
+		p->set_personality = true;
+		return get_u32(r, &p->personality, "personality");
+	}
+	return bad(r, "extension", "unknown item");
+}
+
+static bool get_ext(struct rd *r, struct sbx_initplan *ip)
+{
+	size_t n;
+	unsigned seen = 0;
+	if (!get_count(r, &n, 64, 8, "extension"))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t tag, len;
+		if (!get_u32(r, &tag, "extension") ||
+		    !get_u32(r, &len, "extension"))
+			return false;
+		if (len > r->len - r->off)
+			return bad(r, "extension", "item exceeds the plan");
+		if (tag < 32 && (seen & (1u << tag)))
+			return bad(r, "extension", "an item given twice");
+		if (tag < 32)
+			seen |= 1u << tag;
+		size_t end = r->off + len, full = r->len;
+		r->len = end; /* the item's payload, exactly */
+		bool ok = get_ext_item(r, ip, tag);
+		if (ok && r->off != end)
+			ok = bad(r, "extension", "item longer than its fields");
+		r->len = full;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 static bool get_body(struct rd *r, struct sbx_initplan *ip)
 {
 	struct sbx_plan *p = &ip->p;
@@ -576,7 +758,7 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 
 	if (!get_u32(r, &fl, "flags") || !get_u64(r, &ns, "namespaces"))
 		return false;
-	if (fl > 2047)
+	if (fl > 16383)
 		return bad(r, "flags", "unknown flags");
 	if (ns & ~(uint64_t)(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
 			     CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
@@ -591,6 +773,8 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 	p->trace = fl & F_TRACE;
 	p->root_nodev = fl & F_ROOT_NODEV;
 	p->join = fl & F_JOIN;
+	p->pause_before_root = fl & F_PAUSE;
+	p->root_mountpoints = fl & F_ROOT_MOUNTPOINTS;
 	p->ns_flags = (int)ns;
 	if (!get_str(r, &p->rootfs, true, "rootfs") ||
 	    !get_str(r, &p->hostname, true, "hostname") ||
@@ -646,7 +830,9 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 	if (has_job == p->park)
 		return bad(r, "job", p->park ? "a parked plan has a job"
 					     : "no job");
-	return !has_job || get_job(r, ip);
+	if (has_job && !get_job(r, ip))
+		return false;
+	return !(fl & F_EXT) || get_ext(r, ip);
 }
 
 static int done(struct rd *r, struct sbx_initplan *ip)

@@ -1,8 +1,10 @@
 /* Process privileges (jail side): for the command right before seccomp and
  * execve, and for init itself once the command runs.  Supplementary
- * groups, gid, uid and the five capability sets reduced to caps_keep, then
- * PR_SET_NO_NEW_PRIVS.  Raw capget/capset and prctl: no allocation, so it
- * is safe in any child.
+ * groups, gid, uid and the five capability sets reduced to caps_keep (or,
+ * with plan->caps5, bounding = caps_keep and the other four as the plan
+ * gives them), then PR_SET_NO_NEW_PRIVS.  Raw capget/capset and prctl (the
+ * static sbx-init has no libcap): no allocation, so it is safe in any
+ * child.
  *
  * Order (as runc does it):
  *   1. clear the ambient set (nothing may leak through execve by accident)
@@ -11,9 +13,12 @@
  *   3. setgroups, setresgid (need CAP_SETGID)
  *   4. PR_SET_KEEPCAPS, setresuid, PR_SET_KEEPCAPS off: the permitted set
  *      survives the switch to a non-zero uid (the effective set does not)
- *   5. effective = permitted = inheritable = caps_keep (capset)
+ *   5. effective = permitted = inheritable = caps_keep (capset); with
+ *      caps5 each its own set (the recipe layer checked what the kernel
+ *      requires: effective within permitted, inheritable within bounding)
  *   6. raise each kept capability into the ambient set, so that a non-root
  *      uid keeps it across execve of a file without file capabilities
+ *      (caps5: the ambient set, within permitted and inheritable)
  *   7. PR_SET_NO_NEW_PRIVS when asked
  *
  * With caps_keep == 0 every set (CapInh/CapPrm/CapEff/CapBnd/CapAmb) is
@@ -154,6 +159,15 @@ int sbx_priv_drop(const struct sbx_plan *p, uint64_t bset,
 {
 	int last = sbx_cap_last();
 	uint64_t keep = p->caps_keep & known_caps(), eff, prm, inh;
+	/* the five sets: bounding = keep; the others as given (or keep) */
+	uint64_t s_eff = keep, s_prm = keep, s_inh = keep, s_amb = keep;
+	if (p->caps5) {
+		s_eff = p->cap_eff & known_caps();
+		s_prm = p->cap_prm & known_caps();
+		s_inh = p->cap_inh & known_caps();
+		s_amb = p->cap_amb & known_caps();
+	}
+	uint64_t held = s_eff | s_prm | s_inh | s_amb;
 
 	/* a kept capability must be held now: we can only lose, not gain */
 	if (cap_sets(&eff, &prm, &inh, false) < 0) {
@@ -162,10 +176,12 @@ int sbx_priv_drop(const struct sbx_plan *p, uint64_t bset,
 		return -1;
 	}
 	for (int i = 0; i <= last; i++) {
-		if (!(keep & (UINT64_C(1) << i)))
+		uint64_t bit = UINT64_C(1) << i;
+		if (!((keep | held) & bit))
 			continue;
-		if (!(prm & (UINT64_C(1) << i)) ||
-		    prctl(PR_CAPBSET_READ, (unsigned long)i, 0UL, 0UL, 0UL) != 1) {
+		if (!(prm & bit) ||
+		    ((keep & bit) &&
+		     prctl(PR_CAPBSET_READ, (unsigned long)i, 0UL, 0UL, 0UL) != 1)) {
 			sbx_err_set(e, EPERM, "capabilities",
 				    "drop capabilities: cannot keep "
 				    "capability %d (%s): the sandbox host "
@@ -221,18 +237,22 @@ int sbx_priv_drop(const struct sbx_plan *p, uint64_t bset,
 		return -1;
 	}
 
-	/* 5. effective = permitted = inheritable = keep */
-	eff = prm = inh = keep;
+	/* 5. effective, permitted, inheritable (each keep, or as given) */
+	eff = s_eff;
+	prm = s_prm;
+	inh = s_inh;
 	if (cap_sets(&eff, &prm, &inh, true) < 0) {
 		sbx_err_set(e, errno, "capabilities",
-			    "drop capabilities: set effective/permitted/"
-			    "inheritable sets to 0x%llx", (unsigned long long)keep);
+			    "drop capabilities: set the effective (0x%llx), "
+			    "permitted (0x%llx) and inheritable (0x%llx) sets",
+			    (unsigned long long)s_eff, (unsigned long long)s_prm,
+			    (unsigned long long)s_inh);
 		return -1;
 	}
 
 	/* 6. ambient (needs each cap in permitted and inheritable) */
 	for (int i = 0; i <= last; i++) {
-		if (!(keep & (UINT64_C(1) << i)))
+		if (!(s_amb & (UINT64_C(1) << i)))
 			continue;
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
 			  (unsigned long)i, 0UL, 0UL) < 0) {
@@ -264,6 +284,12 @@ static bool have_sys_admin(void)
 /* load a compiled program (the host made it); no allocation */
 int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e)
 {
+	return sbx_seccomp_load_flags(b, 0, e);
+}
+
+int sbx_seccomp_load_flags(const struct sbx_bpf *b, uint32_t flags,
+			   struct sbx_err *e)
+{
 	if (!b || !b->len)
 		return 0;
 	struct sock_fprog prog = { .len = (unsigned short)b->len,
@@ -275,8 +301,11 @@ int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e)
 		sbx_err_set(e, errno, "seccomp", "set no_new_privs");
 		return -1;
 	}
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0UL, 0UL) < 0) {
-		sbx_err_set(e, errno, "seccomp", "load the seccomp filter");
+	if (flags ? syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog)
+		  : prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0UL, 0UL)) {
+		sbx_err_set(e, errno, "seccomp", flags ? "load the seccomp "
+			    "filter with flags 0x%x" : "load the seccomp filter",
+			    flags);
 		return -1;
 	}
 	return 0;

@@ -145,6 +145,7 @@ struct sbx_mount {
 	const char *data;  /* fs options ("size=64m,mode=1777") or content */
 	size_t datalen;
 	bool ro, rec, nosuid, nodev, noexec, optional;
+	bool copyup;       /* tmpfs: the directory's contents copied in */
 	unsigned mode;     /* dir/file mode, 0 = default */
 };
 /* a device rule: the jail may use these nodes (cgroup device program);
@@ -182,8 +183,39 @@ struct sbx_stdio {
 };
 enum sbx_seccomp_default { SBX_SECCOMP_OFF, SBX_SECCOMP_ERRNO,
 			   SBX_SECCOMP_KILL, SBX_SECCOMP_ALLOW };
+/* the rules form (an OCI profile, a recipe's seccomp.rules): each rule
+ * is names + an action + argument conditions (AND-ed; a rule comparing
+ * one argument twice becomes one rule per condition, as runc does) */
+enum sbx_seccomp_act { SBX_SCA_ALLOW, SBX_SCA_ERRNO, SBX_SCA_KILL_THREAD,
+		       SBX_SCA_KILL_PROCESS, SBX_SCA_TRAP, SBX_SCA_LOG,
+		       SBX_SCA_TRACE };
+enum sbx_seccomp_op { SBX_CMP_NE, SBX_CMP_LT, SBX_CMP_LE, SBX_CMP_EQ,
+		      SBX_CMP_GE, SBX_CMP_GT, SBX_CMP_MASKED_EQ };
+struct sbx_seccomp_cond {
+	unsigned arg;                /* 0..5 */
+	enum sbx_seccomp_op op;
+	uint64_t a, b;               /* MASKED_EQ: a = mask, b = value */
+};
+struct sbx_seccomp_rule {
+	const char *const *names;    /* NULL-terminated */
+	enum sbx_seccomp_act act;
+	int value;                   /* ERRNO's errno, TRACE's message */
+	const struct sbx_seccomp_cond *conds; size_t nconds;
+};
+/* SECCOMP_FILTER_FLAG_* the command's filter is loaded with */
+#define SBX_SECCOMP_FLAGS_OK 0x17u /* TSYNC LOG SPEC_ALLOW TSYNC_ESRCH */
 struct sbx_seccomp {
 	bool enabled;
+	/* the rules form: replaces def/allow/deny/denylist */
+	bool rules_mode;
+	enum sbx_seccomp_act def_act;/* for calls no rule matches */
+	int def_value;
+	const struct sbx_seccomp_rule *rules; size_t nrules;
+	const char *const *arches;   /* more ABIs ("x86", "x32"), NULL: none */
+	bool skip_unknown;           /* names libseccomp or every arch of
+				      * the filter lacks are skipped (runc) */
+	uint32_t flags;              /* SECCOMP_FILTER_FLAG_* (the plan
+				      * carries them; not in the BPF) */
 	bool use_default_denylist;   /* Docker-like deny list */
 	bool keep_sys_admin;         /* allow mount/umount/pivot_root/... */
 	enum sbx_seccomp_default def;/* action for syscalls not listed */
@@ -206,6 +238,8 @@ struct sbx_plan {
 	const char *rootfs;          /* NULL: host / read-only */
 	bool root_readonly;
 	bool root_nodev;             /* no device node of the root works */
+	bool root_mountpoints;       /* setup may create missing mount points
+	                                in the root (an OCI bundle's rootfs) */
 	enum sbx_root_switch root_switch;
 	int ns_flags;                /* CLONE_NEW* */
 	bool net_loopback;           /* bring lo up in a new net ns */
@@ -271,11 +305,30 @@ struct sbx_plan {
 				      * ns_flags namespaces of a running
 				      * jail's init; only the process part
 				      * is used */
+	/* OCI hooks that run in the runtime's namespaces before pivot_root
+	 * (prestart, createRuntime, and createContainer through a join):
+	 * init stops there, with every mount made, and the host calls
+	 * on_pause(pause_arg, init's pid); 0 lets init go on, -1 (e set)
+	 * fails the spawn.  Only with detached. */
+	bool pause_before_root;
+	int (*on_pause)(void *arg, pid_t pid, struct sbx_err *e);
+	void *pause_arg;
 	int64_t sample_ns;           /* timeline: sample the cgroup this
 				      * often (0: no timeline) */
 	size_t sample_max;           /* points kept; 0: 1000 (then the
 				      * interval doubles and pairs merge) */
 	int cap_last;                /* jail side: the host's sbx_cap_last() */
+	/* --- the plan's extension block (plan.c: F_EXT), appended --- */
+	/* five capability sets: with caps5, caps_keep is the bounding set */
+	bool caps5;
+	uint64_t cap_eff, cap_prm, cap_inh, cap_amb;
+	const char *const *sysctl;   /* "key", "value" pairs (key a path
+				      * below /proc/sys), NULL-terminated */
+	bool set_oom_score_adj;
+	int oom_score_adj;           /* -1000..1000 */
+	const char *domainname;      /* setdomainname in the uts namespace */
+	bool set_personality;
+	uint32_t personality;        /* personality(2)'s persona */
 };
 
 /* ---- the spawning context ---------------------------------------------- */
@@ -303,7 +356,7 @@ int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e);
 struct sbx_bpf { void *insns; size_t len; };
 int sbx_seccomp_compile(struct sbx_ctx *c, const struct sbx_seccomp *s,
 			const struct sbx_bpf **out, struct sbx_err *e);
-/* the jail init's own policy (init_filter), loaded once its command runs;
+/* the jail init's own policy (init_filter), loaded before its command may run;
  * compiled at build time into sbx-init as sbx_init_filter */
 extern const struct sbx_seccomp sbx_seccomp_init_policy;
 extern const struct sbx_bpf sbx_init_filter;
@@ -318,6 +371,9 @@ extern const struct sbx_seccomp_prebuilt sbx_seccomp_prebuilt[];
 extern const size_t sbx_seccomp_nprebuilt;
 /* jail side: load it (no allocation, no libseccomp) */
 int sbx_seccomp_load(const struct sbx_bpf *b, struct sbx_err *e);
+/* the same with SECCOMP_FILTER_FLAG_* (seccomp(2) rather than prctl) */
+int sbx_seccomp_load_flags(const struct sbx_bpf *b, uint32_t flags,
+			   struct sbx_err *e);
 /* the name of nr in an audit arch (AUDIT_ARCH_I386, ...), written into
  * buf; NULL when unknown */
 const char *sbx_syscall_name_arch(uint32_t arch, int nr, char *buf,
@@ -404,6 +460,7 @@ struct sbx_jail {
 	bool got_exit_record;
 	bool ready, sock_eof;        /* READY seen; the sync socket closed */
 	bool created;                /* plan->detached: CREATED seen */
+	bool paused;                 /* plan->pause_before_root: PAUSED seen */
 	int inotify_wd;
 	unsigned pending;            /* io_uring ops in flight for this jail */
 	struct sbx_result res;
@@ -493,5 +550,18 @@ void sbx_sup_kill_all(struct sbx_sup *s);
 void sbx_sup_tty_resize(struct sbx_sup *s);
 
 int64_t sbx_now_ns(void);
+
+/* ---- OCI hooks (hook.c) ------------------------------------------------- */
+struct sbx_hook {
+	const char *path;
+	char *const *argv;  /* NULL-terminated, argv[0] as given */
+	char *const *envp;  /* exactly these */
+	int timeout_s;      /* 0: none */
+};
+/* run h with state on stdin, wait: *status is its exit code or 128+N;
+ * out gets the tail of its stdout+stderr.  -1 (e set): it could not run,
+ * or its timeout passed (ETIMEDOUT, then it is killed) */
+int sbx_hook_run(const struct sbx_hook *h, const char *state, size_t len,
+		 int *status, char *out, size_t outsz, struct sbx_err *e);
 
 #endif

@@ -1,6 +1,8 @@
 /* Seccomp filters (libseccomp) for the jailed command.
  *
- * Policy, for an enabled struct sbx_seccomp:
+ * Two forms.  The rules form (rules_mode: an OCI profile, a recipe's
+ * seccomp.rules) is exactly its rules: see build_rules below.  The list
+ * form, for an enabled struct sbx_seccomp without rules_mode:
  *
  *   def  ALLOW (or OFF): default ALLOW; `deny` names -> ERRNO(EPERM);
  *                        `allow` names are validated but change nothing.
@@ -105,7 +107,7 @@ static const char *const deny_sys_admin[] = {
 static const char *const allow_init[] = {
 	"rt_sigtimedwait", "rt_sigreturn", "rt_sigprocmask", "restart_syscall",
 	"wait4", "waitid", "kill", "pidfd_send_signal", "sendto", "sendmsg",
-	"close", "exit", "exit_group", NULL,
+	"read", "write", "close", "exit", "exit_group", NULL,
 };
 const struct sbx_seccomp sbx_seccomp_init_policy = {
 	.enabled = true, .init_filter = true, .def = SBX_SECCOMP_ERRNO,
@@ -334,7 +336,17 @@ static uint32_t default_action(enum sbx_seccomp_default d)
 }
 
 /* build the whole filter; NULL with *e set on failure */
+static scmp_filter_ctx build_lists(const struct sbx_seccomp *s,
+				   struct sbx_err *e);
+static scmp_filter_ctx build_rules(const struct sbx_seccomp *s,
+				   struct sbx_err *e);
 static scmp_filter_ctx build(const struct sbx_seccomp *s, struct sbx_err *e)
+{
+	return s->rules_mode ? build_rules(s, e) : build_lists(s, e);
+}
+
+static scmp_filter_ctx build_lists(const struct sbx_seccomp *s,
+				   struct sbx_err *e)
 {
 	uint32_t def = s->init_filter ? SCMP_ACT_ERRNO(EPERM)
 				      : default_action(s->def);
@@ -445,6 +457,151 @@ fail:
 	return NULL;
 }
 
+/* ---- the rules form ------------------------------------------------------
+ * Exactly the rules given, as runc builds an OCI profile: the default
+ * action for anything no rule matches, then each rule's names with its
+ * action and conditions; a rule whose action is the default adds nothing.
+ * Conditions on distinct arguments are AND-ed in one rule; when one
+ * argument is compared twice, each condition is a rule of its own (OR-ed),
+ * as runc does.  The architectures listed join the native one (others are
+ * killed).  No implicit allows: execve must be allowed by the rules. */
+static uint32_t rule_action(enum sbx_seccomp_act a, int value)
+{
+	switch (a) {
+	case SBX_SCA_ALLOW: return SCMP_ACT_ALLOW;
+	case SBX_SCA_ERRNO: return SCMP_ACT_ERRNO((uint16_t)value);
+	case SBX_SCA_KILL_THREAD: return SCMP_ACT_KILL;
+	case SBX_SCA_KILL_PROCESS: return SCMP_ACT_KILL_PROCESS;
+	case SBX_SCA_TRAP: return SCMP_ACT_TRAP;
+	case SBX_SCA_LOG: return SCMP_ACT_LOG;
+	case SBX_SCA_TRACE: return SCMP_ACT_TRACE((uint16_t)value);
+	}
+	return SCMP_ACT_KILL_PROCESS;
+}
+
+static enum scmp_compare cmp_op(enum sbx_seccomp_op op)
+{
+	switch (op) {
+	case SBX_CMP_NE: return SCMP_CMP_NE;
+	case SBX_CMP_LT: return SCMP_CMP_LT;
+	case SBX_CMP_LE: return SCMP_CMP_LE;
+	case SBX_CMP_EQ: return SCMP_CMP_EQ;
+	case SBX_CMP_GE: return SCMP_CMP_GE;
+	case SBX_CMP_GT: return SCMP_CMP_GT;
+	case SBX_CMP_MASKED_EQ: return SCMP_CMP_MASKED_EQ;
+	}
+	return _SCMP_CMP_MIN;
+}
+
+static int add_arches(scmp_filter_ctx ctx, const char *const *arches,
+		      struct sbx_err *e)
+{
+	for (size_t i = 0; arches && arches[i]; i++) {
+		uint32_t a = seccomp_arch_resolve_name(arches[i]);
+		if (!a) {
+			sbx_err_set(e, EINVAL, "seccomp",
+				    "unknown architecture \"%s\"", arches[i]);
+			return -1;
+		}
+		int rc = seccomp_arch_add(ctx, a);
+		if (rc < 0 && rc != -EEXIST) {
+			sbx_err_set(e, -rc, "seccomp", "add the architecture %s",
+				    arches[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* one name of a rule: its conditions together, or one rule each */
+static int add_named_rule(scmp_filter_ctx ctx, const struct sbx_seccomp *s,
+			  const struct sbx_seccomp_rule *r, const char *name,
+			  uint32_t act, bool add, struct sbx_err *e)
+{
+	struct scmp_arg_cmp c[6];
+	unsigned seen = 0;
+	bool split = false;
+	int nr = *name ? seccomp_syscall_resolve_name(name) : __NR_SCMP_ERROR;
+
+	if (nr == __NR_SCMP_ERROR) {
+		if (s->skip_unknown)
+			return 0;
+		sbx_err_set(e, EINVAL, "seccomp", "unknown syscall \"%s\" (in "
+			    "rules)", name);
+		return -1;
+	}
+	if (r->nconds > 6) {
+		sbx_err_set(e, EINVAL, "seccomp", "%s: more than 6 argument "
+			    "conditions", name);
+		return -1;
+	}
+	for (size_t i = 0; i < r->nconds; i++) {
+		const struct sbx_seccomp_cond *k = &r->conds[i];
+		if (k->arg > 5) {
+			sbx_err_set(e, EINVAL, "seccomp", "%s: argument %u: "
+				    "a call has 6 (0 to 5)", name, k->arg);
+			return -1;
+		}
+		split = split || (seen & (1u << k->arg));
+		seen |= 1u << k->arg;
+		c[i] = (struct scmp_arg_cmp){ .arg = k->arg, .op = cmp_op(k->op),
+					      .datum_a = k->a, .datum_b = k->b };
+	}
+	if (!add) /* the default action already: runc skips it too */
+		return 0;
+	for (size_t i = 0; i < (split ? r->nconds : 1); i++) {
+		unsigned cnt = split ? 1 : (unsigned)r->nconds;
+		int rc = seccomp_rule_add_array(ctx, act, nr, cnt,
+						split ? &c[i] : c);
+		/* a name none of the filter's ABIs has (a pseudo number) */
+		if (rc == -EDOM && nr < 0 && s->skip_unknown)
+			return 0;
+		if (rc < 0) {
+			sbx_err_set(e, -rc, "seccomp", "add the rule for %s",
+				    name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static scmp_filter_ctx build_rules(const struct sbx_seccomp *s,
+				   struct sbx_err *e)
+{
+	uint32_t def = rule_action(s->def_act, s->def_value);
+	scmp_filter_ctx ctx = seccomp_init(def);
+	int rc;
+
+	if (!ctx) {
+		sbx_err_set(e, EINVAL, "seccomp", "seccomp_init");
+		return NULL;
+	}
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+			      SCMP_ACT_KILL_PROCESS);
+	if (rc < 0) {
+		sbx_err_set(e, -rc, "seccomp", "set the bad-arch action");
+		goto fail;
+	}
+	if (add_arches(ctx, s->arches, e) < 0)
+		goto fail;
+	for (size_t i = 0; i < s->nrules; i++) {
+		const struct sbx_seccomp_rule *r = &s->rules[i];
+		uint32_t act = rule_action(r->act, r->value);
+		for (size_t j = 0; r->names && r->names[j]; j++)
+			if (add_named_rule(ctx, s, r, r->names[j], act,
+					   act != def, e) < 0) {
+				sbx_err_wrap(e, "rules[%zu]", i + 1);
+				goto fail;
+			}
+	}
+	return ctx;
+fail:
+	seccomp_release(ctx);
+	return NULL;
+}
+
 int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e)
 {
 	if (!s || !s->enabled)
@@ -477,6 +634,35 @@ static bool key_add(char **k, size_t *len, const char *s)
 	return true;
 }
 
+/* the rules form's key: "R", the default, the arches, each rule (its
+ * action, its conditions, its names) */
+static char *rules_key(const struct sbx_seccomp *s, size_t *len)
+{
+	char buf[160], *k = NULL;
+	bool ok;
+	snprintf(buf, sizeof buf, "R%d:%d:%d", (int)s->def_act, s->def_value,
+		 s->skip_unknown);
+	ok = key_add(&k, len, buf);
+	for (const char *const *a = s->arches; ok && a && *a; a++)
+		ok = key_add(&k, len, "a") && key_add(&k, len, *a);
+	for (size_t i = 0; ok && i < s->nrules; i++) {
+		const struct sbx_seccomp_rule *r = &s->rules[i];
+		snprintf(buf, sizeof buf, "r%d:%d:%zu", (int)r->act, r->value,
+			 r->nconds);
+		ok = key_add(&k, len, buf);
+		for (size_t j = 0; ok && j < r->nconds; j++) {
+			const struct sbx_seccomp_cond *c = &r->conds[j];
+			snprintf(buf, sizeof buf, "c%u:%d:%llx:%llx", c->arg,
+				 (int)c->op, (unsigned long long)c->a,
+				 (unsigned long long)c->b);
+			ok = key_add(&k, len, buf);
+		}
+		for (const char *const *n = r->names; ok && n && *n; n++)
+			ok = key_add(&k, len, *n);
+	}
+	return ok ? k : NULL;
+}
+
 /* the policy as bytes (names NUL-separated, so *len counts them all);
  * NULL when out of memory */
 char *sbx_seccomp_key(const struct sbx_seccomp *s, size_t *len)
@@ -484,6 +670,8 @@ char *sbx_seccomp_key(const struct sbx_seccomp *s, size_t *len)
 	char head[64], *k = NULL;
 	bool ok;
 	*len = 0;
+	if (s->rules_mode)
+		return rules_key(s, len);
 	snprintf(head, sizeof head, "%d%d%d%d", s->use_default_denylist,
 		 s->keep_sys_admin, (int)s->def, s->init_filter);
 	ok = key_add(&k, len, head) && key_add(&k, len, "A");
@@ -536,6 +724,14 @@ int sbx_seccomp_export(const struct sbx_seccomp *s, struct sbx_bpf *out,
 	seccomp_release(ctx);
 	out->insns = buf;
 	out->len = (size_t)st.st_size / sizeof(struct sock_filter);
+	if (out->len > BPF_MAXINSNS) { /* the kernel's limit for one filter */
+		sbx_err_set(e, E2BIG, "seccomp", "the filter compiles to %zu "
+			    "instructions; the kernel takes at most %d",
+			    out->len, BPF_MAXINSNS);
+		free(buf);
+		out->insns = NULL;
+		return -1;
+	}
 	return 0;
 }
 

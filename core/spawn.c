@@ -44,6 +44,12 @@ static uint32_t controllers_of(const struct sbx_plan *p, bool optional)
 	return set;
 }
 
+/* statistics: memory, io, pids and cpu where the parent has them, best
+ * effort (a limit's controller is not optional); enabled before the jail
+ * exists, so what it uses from its first page is charged and counted */
+#define STATS_CTLS (SBX_CTL_BIT(SBX_CTL_MEMORY) | SBX_CTL_BIT(SBX_CTL_IO) | \
+		    SBX_CTL_BIT(SBX_CTL_PIDS) | SBX_CTL_BIT(SBX_CTL_CPU))
+
 /* join (or make) exactly p->cgroup_path: a cgroup of the jail's alone, so
  * one with processes already, or with controllers enabled for children,
  * is refused */
@@ -63,10 +69,10 @@ static int join_cgroup(struct sbx_ctx *c, const struct sbx_plan *p,
 	}
 	*sl = '\0';
 	if ((p->cgroup_create
-		     ? sbx_cgroup_prepare_chain(c, parent, need, opt, 0, missing,
-						e)
-		     : sbx_cgroup_prepare_parent(c, parent, need, opt, 0,
-						 missing, e)) < 0)
+		     ? sbx_cgroup_prepare_chain(c, parent, need, opt, STATS_CTLS,
+						missing, e)
+		     : sbx_cgroup_prepare_parent(c, parent, need, opt,
+						 STATS_CTLS, missing, e)) < 0)
 		return -1;
 	bool made = mkdir(path, 0755) == 0;
 	if (!made && errno != EEXIST) {
@@ -228,16 +234,13 @@ static int setup_cgroup(struct sbx_ctx *c, const struct sbx_plan *p,
 		}
 		return -1;
 	}
-	/* statistics: memory, io, pids and cpu where the parent has them,
-	 * best effort (a limit's controller is not optional) */
-	uint32_t stats = SBX_CTL_BIT(SBX_CTL_MEMORY) | SBX_CTL_BIT(SBX_CTL_IO) |
-			 SBX_CTL_BIT(SBX_CTL_PIDS) | SBX_CTL_BIT(SBX_CTL_CPU);
 	for (int tries = 0;; tries++) {
 		if ((p->cgroup_create
 			     ? sbx_cgroup_prepare_chain(c, parent, need, opt,
-							stats, &missing, e)
+							STATS_CTLS, &missing, e)
 			     : sbx_cgroup_prepare_parent(c, parent, need, opt,
-							 stats, &missing, e)) < 0)
+							 STATS_CTLS, &missing,
+							 e)) < 0)
 			return -1;
 		/* once per parent per context: leaves of hosts that died */
 		if (strcmp(c->reaped, parent) != 0) {
@@ -427,6 +430,10 @@ static void drain_msgs(struct sbx_jail *j, bool block)
 			j->got_exit_record = true;
 		} else if (m.type == SBX_MSG_CREATED) {
 			j->created = true;
+			if (block)
+				return;
+		} else if (m.type == SBX_MSG_PAUSED) {
+			j->paused = true;
 			if (block)
 				return;
 		} else if (m.type == SBX_MSG_READY ||
@@ -668,6 +675,28 @@ static void set_failed(struct sbx_jail *j, const struct sbx_err *e)
 	j->res.exit_hint = 125;
 }
 
+/* PAUSED (before pivot_root): the caller's hooks, then RESUME and the
+ * rest of the build (until CREATED) */
+static int resume_after_hooks(const struct sbx_plan *p, struct sbx_jail *j,
+			      struct sbx_err *e)
+{
+	uint32_t rec = SBX_REC_RESUME;
+
+	j->paused = false;
+	if (!p->pause_before_root || !p->on_pause) {
+		sbx_err_set(e, EPROTO, "spawn", "init paused unasked");
+		return -1;
+	}
+	if (p->on_pause(p->pause_arg, j->pid, e) < 0)
+		return -1;
+	if (send(j->sockfd, &rec, sizeof rec, MSG_NOSIGNAL) < 0) {
+		sbx_err_set(e, errno, "spawn", "resume the jail after its hooks");
+		return -1;
+	}
+	drain_msgs(j, true);
+	return 0;
+}
+
 int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 		   struct sbx_jail *j, struct sbx_err *e)
 {
@@ -682,6 +711,11 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 	jail_init(j, p);
 	if (open_nsjoin(p, nsfd, e) < 0)
 		goto fail;
+	if (p->pause_before_root && !p->detached) {
+		sbx_err_set(e, EINVAL, "spawn", "a pause before pivot_root "
+			    "is for a detached (OCI) jail");
+		goto fail;
+	}
 	if (p->detached && (p->park || p->async_start)) {
 		sbx_err_set(e, EINVAL, "spawn", "a detached (OCI) jail has no "
 			    "pool or asynchronous start");
@@ -812,6 +846,8 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 		return 0; /* the supervisor reads READY, PARKED or ERROR */
 	drain_msgs(j, true); /* until READY/PARKED/CREATED, or EOF when init
 			      * died */
+	if (j->paused && resume_after_hooks(p, j, e) < 0)
+		goto fail_child;
 	hmark(j, "host", "wait for READY");
 	if (j->ttyfd >= 0)
 		sbx_jail_tty_resize(j);

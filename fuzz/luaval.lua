@@ -18,6 +18,11 @@ M.DICT = {
   "/dev/null", "..", "/proc/sys", "10M", "1.5G", "30s", "500ms", "2h", "0.5", "0755",
   "0-3", "0,2", "/sys/fs/cgroup", "root_nodev", "trace", "park", "io", "cpuset", "cpus",
   "mems", "weight", "high", "hugetlb", "job", "data", "src", "dst", "target", "", "a\0b",
+  -- the fields OCI configs need (appended: earlier seeds decode as before)
+  "rules", "names", "action", "args", "value", "default_errno", "architectures", "flags",
+  "skip_unknown", "==", "&=", "kill_thread", "trap", "log", "x86", "sysctl", "oom_score_adj",
+  "domainname", "personality", "linux32", "no_new_privs", "bounding", "effective", "permitted",
+  "inheritable", "ambient", "pts_gid", "pts_mode", "net.ipv4.ping_group_range", "kernel.shmmni",
 }
 local INDEX = {}
 for i, s in ipairs(M.DICT) do INDEX[s] = i - 1 end

@@ -250,6 +250,168 @@ static void read_stdio(lua_State *L, int t, struct sbx_stdio *s, int i)
 	lua_pop(L, 1);
 }
 
+/* ---- the seccomp rules form and the plan's extension fields ------------ */
+static enum sbx_seccomp_act seccomp_act(lua_State *L, const char *a,
+					const char *where)
+{
+	static const struct named t[] = {
+		{ "allow", SBX_SCA_ALLOW }, { "errno", SBX_SCA_ERRNO },
+		{ "kill", SBX_SCA_KILL_PROCESS },
+		{ "kill_process", SBX_SCA_KILL_PROCESS },
+		{ "kill_thread", SBX_SCA_KILL_THREAD }, { "trap", SBX_SCA_TRAP },
+		{ "log", SBX_SCA_LOG }, { "trace", SBX_SCA_TRACE },
+	};
+	int v = a ? LOOKUP(t, a, -1) : -1;
+	if (v < 0)
+		luaL_error(L, "plan.seccomp.%s: unknown action %s", where,
+			   a ? a : "(none)");
+	return (enum sbx_seccomp_act)v;
+}
+
+static enum sbx_seccomp_op seccomp_op(lua_State *L, const char *o, int i)
+{
+	static const struct named t[] = {
+		{ "!=", SBX_CMP_NE }, { "<", SBX_CMP_LT }, { "<=", SBX_CMP_LE },
+		{ "==", SBX_CMP_EQ }, { ">=", SBX_CMP_GE }, { ">", SBX_CMP_GT },
+		{ "&=", SBX_CMP_MASKED_EQ },
+	};
+	int v = o ? LOOKUP(t, o, -1) : -1;
+	if (v < 0)
+		luaL_error(L, "plan.seccomp.rules[%d]: unknown comparison %s", i,
+			   o ? o : "(none)");
+	return (enum sbx_seccomp_op)v;
+}
+
+static uint64_t raw_u64(lua_State *L, int t, lua_Integer k, int i)
+{
+	int isnum;
+	lua_rawgeti(L, t, k);
+	lua_Integer v = lua_tointegerx(L, -1, &isnum);
+	if (!isnum && !lua_isnil(L, -1))
+		luaL_error(L, "plan.seccomp.rules[%d]: a condition's value is "
+			   "not an integer", i);
+	lua_pop(L, 1);
+	return (uint64_t)v;
+}
+
+/* rules[i].args: { { arg, op, a [, b] }, ... } */
+static void read_conds(lua_State *L, int r, int i, struct sbx_seccomp_rule *ru)
+{
+	if (getf(L, r, "args") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return;
+	}
+	int a = lua_gettop(L);
+	size_t n = lua_rawlen(L, a);
+	if (n > 6)
+		luaL_error(L, "plan.seccomp.rules[%d]: more than 6 conditions", i);
+	struct sbx_seccomp_cond *c = scratch(L, n * sizeof *c);
+	for (size_t j = 0; j < n; j++) {
+		if (lua_rawgeti(L, a, (lua_Integer)j + 1) != LUA_TTABLE)
+			luaL_error(L, "plan.seccomp.rules[%d].args[%d]: expected "
+				   "{ arg, op, value }", i, (int)j + 1);
+		int k = lua_gettop(L);
+		uint64_t arg = raw_u64(L, k, 1, i);
+		if (arg > 5)
+			luaL_error(L, "plan.seccomp.rules[%d].args[%d]: argument "
+				   "out of range", i, (int)j + 1);
+		lua_rawgeti(L, k, 2);
+		const char *op = lua_type(L, -1) == LUA_TSTRING
+					 ? lua_tostring(L, -1) : NULL;
+		c[j].op = seccomp_op(L, op, i);
+		lua_pop(L, 1);
+		c[j].arg = (unsigned)arg;
+		c[j].a = raw_u64(L, k, 3, i);
+		c[j].b = raw_u64(L, k, 4, i);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	ru->conds = c;
+	ru->nconds = n;
+}
+
+static void read_seccomp_rules(lua_State *L, int s, struct sbx_seccomp *sc)
+{
+	sc->flags = (uint32_t)opt_range(L, s, "flags", 0, 0,
+					SBX_SECCOMP_FLAGS_OK);
+	if (getf(L, s, "rules") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return;
+	}
+	int rs = lua_gettop(L);
+	size_t n = lua_rawlen(L, rs);
+	if (n > 65536)
+		luaL_error(L, "plan.seccomp.rules: more than 65536 rules");
+	struct sbx_seccomp_rule *ru = scratch(L, n * sizeof *ru);
+	sc->rules_mode = true;
+	sc->def_act = seccomp_act(L, opt_str(L, s, "default"), "default");
+	sc->def_value = (int)opt_range(L, s, "default_value", 1, 0, 65535);
+	sc->arches = str_list(L, s, "arches", NULL);
+	sc->skip_unknown = opt_bool(L, s, "skip_unknown", false);
+	for (size_t i = 0; i < n; i++) {
+		if (lua_rawgeti(L, rs, (lua_Integer)i + 1) != LUA_TTABLE)
+			luaL_error(L, "plan.seccomp.rules[%d]: expected a table",
+				   (int)i + 1);
+		int r = lua_gettop(L);
+		ru[i].names = str_list(L, r, "names", NULL);
+		if (!ru[i].names)
+			luaL_error(L, "plan.seccomp.rules[%d]: no names", (int)i + 1);
+		ru[i].act = seccomp_act(L, opt_str(L, r, "action"), "rules");
+		ru[i].value = (int)opt_range(L, r, "value", 1, 0, 65535);
+		read_conds(L, r, (int)i + 1, &ru[i]);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	sc->rules = ru;
+	sc->nrules = n;
+}
+
+static uint64_t cap_bits(lua_State *L, int t, const char *k)
+{
+	size_t n;
+	uint64_t bits = 0;
+	const char *const *v = str_list(L, t, k, &n);
+	for (size_t i = 0; i < n; i++) {
+		int c = sbx_cap_from_name(v[i]);
+		if (c < 0 || c > 63)
+			luaL_error(L, "plan.caps5.%s: unknown capability %s", k,
+				   v[i]);
+		bits |= 1ULL << c;
+	}
+	return bits;
+}
+
+/* caps5, sysctl, oom_score_adj, domainname, personality */
+static void read_plan_ext(lua_State *L, int t, struct sbx_plan *p)
+{
+	size_t n;
+	if (getf(L, t, "caps5") == LUA_TTABLE) {
+		int c = lua_gettop(L);
+		p->caps5 = true;
+		p->cap_eff = cap_bits(L, c, "effective");
+		p->cap_prm = cap_bits(L, c, "permitted");
+		p->cap_inh = cap_bits(L, c, "inheritable");
+		p->cap_amb = cap_bits(L, c, "ambient");
+	}
+	lua_pop(L, 1);
+	p->sysctl = str_list(L, t, "sysctl", &n);
+	if (n % 2)
+		luaL_error(L, "plan.sysctl: key/value pairs");
+	if (getf(L, t, "oom_score_adj") != LUA_TNIL) {
+		p->set_oom_score_adj = true;
+		p->oom_score_adj = (int)opt_range(L, t, "oom_score_adj", 0,
+						  -1000, 1000);
+	}
+	lua_pop(L, 1);
+	p->domainname = opt_str(L, t, "domainname");
+	if (getf(L, t, "personality") != LUA_TNIL) {
+		p->set_personality = true;
+		p->personality = (uint32_t)opt_range(L, t, "personality", 0, 0,
+						     0xffffffff);
+	}
+	lua_pop(L, 1);
+}
+
 /* fill *p from the plan table at index t; arrays are pushed on the stack */
 static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 {
@@ -268,6 +430,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 	p->rootfs = opt_str(L, t, "rootfs");
 	p->root_readonly = opt_bool(L, t, "root_readonly", true);
 	p->root_nodev = opt_bool(L, t, "root_nodev", true);
+	p->root_mountpoints = opt_bool(L, t, "root_mountpoints", false);
 	const char *rs = opt_str(L, t, "root_switch");
 	p->root_switch = rs && !strcmp(rs, "chroot") ? SBX_ROOT_CHROOT
 						     : SBX_ROOT_PIVOT;
@@ -364,6 +527,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 			ms[i].nodev = opt_bool(L, e, "nodev", true);
 			ms[i].noexec = opt_bool(L, e, "noexec", false);
 			ms[i].optional = opt_bool(L, e, "optional", false);
+			ms[i].copyup = opt_bool(L, e, "copyup", false);
 			ms[i].mode = (unsigned)opt_range(L, e, "mode", 0, 0, 07777);
 			lua_pop(L, 1);
 		}
@@ -478,8 +642,10 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 							   : SBX_SECCOMP_ERRNO;
 		p->seccomp.allow = str_list(L, s, "allow", NULL);
 		p->seccomp.deny = str_list(L, s, "deny", NULL);
+		read_seccomp_rules(L, s, &p->seccomp);
 	}
 	lua_pop(L, 1);
+	read_plan_ext(L, t, p);
 	if (getf(L, t, "rlimits") == LUA_TTABLE) {
 		size_t r = lua_rawlen(L, -1);
 		struct sbx_rlim *rl = scratch(L, r * sizeof *rl);
@@ -666,9 +832,30 @@ static int push_errno(lua_State *L, int err, const char *what)
 	return 3;
 }
 
-/* core.create(plan) -> pid, cgroup_path, ttyfd|nil | nil, msg, errno_name: a
- * detached jail (plan.detached = the fifo's path) is built and let go;
- * its init waits on the fifo, and this process may exit */
+/* create's on_pause: the Lua function at stack index 2, called with
+ * init's pid; true goes on, nil/false + message (or an error) fails */
+static int call_on_pause(void *arg, pid_t pid, struct sbx_err *e)
+{
+	lua_State *L = arg;
+	lua_pushvalue(L, 2);
+	lua_pushinteger(L, pid);
+	int rc = lua_pcall(L, 1, 2, 0);
+	if (rc == LUA_OK && lua_toboolean(L, -2)) {
+		lua_pop(L, 2);
+		return 0;
+	}
+	const char *msg = lua_tostring(L, -1);
+	sbx_err_set(e, 0, "hooks", "%s",
+		    msg ? msg : "the hooks before pivot_root failed");
+	lua_pop(L, rc == LUA_OK ? 2 : 1);
+	return -1;
+}
+
+/* core.create(plan [, on_pause]) -> pid, cgroup_path, ttyfd|nil | nil, msg,
+ * errno_name: a detached jail (plan.detached = the fifo's path) is built
+ * and let go; its init waits on the fifo, and this process may exit.
+ * With on_pause, init stops before pivot_root and on_pause(pid) runs
+ * (the OCI hooks of the runtime's namespaces) */
 static int l_create(lua_State *L)
 {
 	struct sbx_plan p;
@@ -678,6 +865,12 @@ static int l_create(lua_State *L)
 	read_plan(L, 1, &p);
 	if (!p.detached)
 		luaL_error(L, "core.create: plan.detached (the fifo) is missing");
+	if (!lua_isnoneornil(L, 2)) {
+		luaL_checktype(L, 2, LUA_TFUNCTION);
+		p.pause_before_root = true;
+		p.on_pause = call_on_pause;
+		p.pause_arg = L;
+	}
 	struct lhost *h = get_host(L);
 	int rc = sbx_jail_spawn(h->ctx, &p, &j, &e);
 	release_scratch(L);
@@ -705,6 +898,20 @@ static int l_mkfifo(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	if (mkfifo(path, (mode_t)luaL_optinteger(L, 2, 0600)) < 0)
+		return push_errno(L, errno, path);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* core.chown(path, uid, gid) -> true | nil, msg, errno_name; the link
+ * itself, never what it points at */
+static int l_chown(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	lua_Integer uid = luaL_checkinteger(L, 2), gid = luaL_checkinteger(L, 3);
+	luaL_argcheck(L, uid >= 0 && uid <= 0xfffffffeLL, 2, "a uid");
+	luaL_argcheck(L, gid >= 0 && gid <= 0xfffffffeLL, 3, "a gid");
+	if (lchown(path, (uid_t)uid, (gid_t)gid) < 0)
 		return push_errno(L, errno, path);
 	lua_pushboolean(L, 1);
 	return 1;
@@ -884,6 +1091,55 @@ static int l_sleep(lua_State *L)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 	return 0;
+}
+
+/* a NULL-terminated array of the strings of list t[field] (absent: empty),
+ * in a userdata left on the stack; the strings stay referenced by t */
+static char **strv(lua_State *L, int t, const char *field)
+{
+	int kind = lua_getfield(L, t, field);
+	lua_Integer n = kind == LUA_TTABLE ? luaL_len(L, -1) : 0;
+	if (kind != LUA_TTABLE && kind != LUA_TNIL)
+		luaL_error(L, "run_hook: %s: expected a list of strings", field);
+	if (n < 0 || n > 65536)
+		luaL_error(L, "run_hook: %s: too long", field);
+	char **v = lua_newuserdatauv(L, ((size_t)n + 1) * sizeof *v, 0);
+	for (lua_Integer i = 1; i <= n; i++) {
+		if (lua_geti(L, -2, i) != LUA_TSTRING)
+			luaL_error(L, "run_hook: %s[%d]: expected a string",
+				   field, (int)i);
+		v[i - 1] = (char *)lua_tostring(L, -1);
+		lua_pop(L, 1);
+	}
+	v[n] = NULL;
+	lua_remove(L, -2); /* the list: t still holds it */
+	return v;
+}
+
+/* core.run_hook{ path, args, env, timeout, stdin } -> status, output |
+ * nil, msg, errno_name: an OCI hook, run and waited for (its output is
+ * the tail of its stdout and stderr) */
+static int l_run_hook(lua_State *L)
+{
+	struct sbx_err e = { 0 };
+	char out[2048];
+	size_t len;
+	int status;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_getfield(L, 1, "path");
+	struct sbx_hook h = { .path = luaL_checkstring(L, -1) };
+	h.argv = strv(L, 1, "args");
+	h.envp = strv(L, 1, "env");
+	lua_getfield(L, 1, "timeout");
+	h.timeout_s = (int)luaL_optinteger(L, -1, 0);
+	lua_getfield(L, 1, "stdin");
+	const char *in = luaL_optlstring(L, -1, "", &len);
+	if (sbx_hook_run(&h, in, len, &status, out, sizeof out, &e) < 0)
+		return push_err(L, &e);
+	lua_pushinteger(L, status);
+	lua_pushstring(L, out);
+	return 2;
 }
 
 /* core.realtime() -> seconds, nanoseconds (CLOCK_REALTIME) */
@@ -1914,6 +2170,7 @@ static void seccomp_arg(lua_State *L, int idx, struct sbx_seccomp *s)
 	s->def = !d || !strcmp(d, "allow") ? SBX_SECCOMP_ALLOW
 		 : !strcmp(d, "kill")	   ? SBX_SECCOMP_KILL
 					   : SBX_SECCOMP_ERRNO;
+	read_seccomp_rules(L, idx, s);
 }
 
 static int l_seccomp_check(lua_State *L)
@@ -2154,6 +2411,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "blockdev", l_blockdev },
 		{ "create", l_create },
 		{ "mkfifo", l_mkfifo },
+		{ "chown", l_chown },
 		{ "mkdir", l_mkdir },
 		{ "flock", l_flock },
 		{ "close_fd", l_close_fd },
@@ -2169,6 +2427,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "exec_wait", l_exec_wait },
 		{ "send_console", l_send_console },
 		{ "set_winsize", l_set_winsize },
+		{ "run_hook", l_run_hook },
 		{ NULL, NULL },
 	};
 	luaL_newmetatable(L, JAIL_MT);

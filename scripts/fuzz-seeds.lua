@@ -30,6 +30,17 @@ local recipes = {
   no_seccomp = { command = { "/bin/true" }, seccomp = false, namespaces = { "mount", "pid", "user" },
                  masked_paths = {}, readonly_paths = { "/proc/sys" }, sys = false, root_switch = "chroot" },
   tty = { command = { "/bin/sh" }, tty = true, network = "host" },
+  -- the plan's extension block: seccomp flags, five capability sets,
+  -- sysctls, oom_score_adj, domainname, personality
+  kernel_fields = { command = { "/bin/true" },
+    seccomp = { default = "errno", default_errno = 38, architectures = { "x86" }, flags = { "log" },
+                rules = { { "execve", "exit_group", action = "allow" },
+                          { "personality", action = "allow", args = { { 0, "==", 0xffffffff } } },
+                          { "socket", action = "errno", errno = 97, args = { { 0, "&=", 0xff, 40 } } } } },
+    capabilities = { bounding = { "kill", "chown" }, permitted = { "kill" }, effective = { "kill" },
+                     inheritable = { "kill" }, ambient = { "kill" } },
+    sysctl = { ["net.ipv4.ping_group_range"] = "0 1", ["kernel.shmmni"] = 10 },
+    oom_score_adj = 100, domainname = "fuzz.example", personality = "linux32" },
 }
 local n = 0
 for name, r in pairs(recipes) do

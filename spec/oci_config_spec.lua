@@ -97,6 +97,22 @@ describe("oci config.json", function()
     assert.is_true(tonumber(lines[3]) >= 1)
   end)
 
+  it("runs in a user namespace whose root is not the caller (0 -> 100000), as its root: host name set, uid 0", function()
+    local c = base("id -u; id -g; hostname; cat /proc/self/uid_map; grep -E '^(Uid|CapEff|CapAmb|CapInh)' /proc/self/status")
+    c.linux.namespaces[#c.linux.namespaces + 1] = { type = "user" }
+    c.linux.uidMappings = { { containerID = 0, hostID = 100000, size = 65536 } }
+    c.linux.gidMappings = { { containerID = 0, hostID = 100000, size = 65536 } }
+    c.hostname = "mapped"
+    local out = run(recipe_of(c))
+    assert.truthy(out:find("^0\n0\nmapped\n%s+0%s+100000%s+65536\nUid:\t0\t0\t0\t0\n"), out)
+    -- the full set the first exec carried over (ambient) is gone again:
+    -- the config's three capabilities (kill, net_bind_service,
+    -- audit_write) effective, and its empty inheritable and ambient sets
+    assert.truthy(out:find("CapEff:\t0000000020000420\n", 1, true), out)
+    assert.truthy(out:find("CapInh:\t0000000000000000\n", 1, true), out)
+    assert.truthy(out:find("CapAmb:\t0000000000000000\n", 1, true), out)
+  end)
+
   it("mounts the container's own cgroup, read-only, when it has a cgroup namespace", function()
     local c = base()
     c.linux.namespaces[#c.linux.namespaces + 1] = { type = "cgroup" }
@@ -161,11 +177,54 @@ describe("oci config.json", function()
     for i = 7, 9 do assert.truthy(l[i]:match("^Cap%a+:%s+0+$"), l[i]) end
   end)
 
+  it("translates seccomp rule for rule: actions, errnos, conditions, flags and architectures", function()
+    local c = base()
+    c.linux.seccomp = { defaultAction = "SCMP_ACT_TRACE", defaultErrnoRet = 3,
+      architectures = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86" }, flags = { "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW" },
+      syscalls = {
+        { names = { "socket" }, action = "SCMP_ACT_ERRNO", errnoRet = 97,
+          args = { { index = 0, value = 255, valueTwo = 40, op = "SCMP_CMP_MASKED_EQ" }, { index = 2, value = 9, op = "SCMP_CMP_NE" } } },
+        { names = { "getpid", "gettid" }, action = "SCMP_ACT_ALLOW" },
+        { names = { "ptrace" }, action = "SCMP_ACT_KILL" },
+        { names = { "kill" }, action = "SCMP_ACT_KILL_PROCESS" },
+        { names = { "uname" }, action = "SCMP_ACT_LOG" },
+        { names = { "reboot" }, action = "SCMP_ACT_TRAP" },
+        { names = { "mount" }, action = "SCMP_ACT_TRACE", errnoRet = 5 },
+        { names = { "umount2" }, action = "SCMP_ACT_ERRNO" },
+      } }
+    local r = recipe_of(c)
+    assert.are.same({ default = "trace", default_errno = 3, architectures = { "x86_64", "x86" },
+      flags = { "log", "spec_allow" }, skip_unknown = true, rules = {
+        { names = { "socket" }, action = "errno", errno = 97, args = { { 0, "&=", 255, 40 }, { 2, "!=", 9 } } },
+        { names = { "getpid", "gettid" }, action = "allow" },
+        { names = { "ptrace" }, action = "kill_thread" },
+        { names = { "kill" }, action = "kill_process" },
+        { names = { "uname" }, action = "log" },
+        { names = { "reboot" }, action = "trap" },
+        { names = { "mount" }, action = "trace", value = 5 },
+        { names = { "umount2" }, action = "errno", errno = 1 },
+      } }, r.seccomp)
+    -- and the recipe compiles (libseccomp takes every rule)
+    assert.truthy(sb.compile(r).seccomp.rules)
+  end)
+
+  it("translates the five capability sets as they are, and notes ambient ones the kernel would not raise", function()
+    local c = base()
+    c.process.capabilities = { bounding = { "CAP_KILL", "CAP_CHOWN" }, permitted = { "CAP_KILL" }, effective = { "CAP_KILL" },
+                               inheritable = { "CAP_CHOWN" }, ambient = { "CAP_CHOWN", "CAP_KILL" } }
+    local r, notes = recipe_of(c)
+    assert.are.same({ bounding = { "chown", "kill" }, permitted = { "kill" }, effective = { "kill" },
+                      inheritable = { "chown" }, ambient = {} }, r.capabilities)
+    assert.are.same({ "config.json: process.capabilities.ambient: CAP_CHOWN, CAP_KILL not raised: an ambient capability "
+      .. "must be permitted and inheritable (the kernel refuses it, and runc goes on without it)" }, notes)
+  end)
+
   it("applies its seccomp profile, its device nodes and rlimits in the kernel", function()
     local c = base("mkdir /tmp/d 2>&1; cat /mnt/hostname; touch /mnt/x 2>&1; grep Seccomp: /proc/self/status; ls -l /dev/mynull; echo hi > /dev/mynull && echo wrote; ulimit -Hn; ulimit -Sn")
     c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", architectures = { "SCMP_ARCH_X86_64" },
                         syscalls = { { names = { "mkdir", "mkdirat", "no_such_call_here" }, action = "SCMP_ACT_ERRNO" } } }
-    c.linux.devices = { { type = "c", path = "/dev/mynull", major = 1, minor = 3, fileMode = 416 } }
+    -- the whole st_mode, as podman passes it (S_IFCHR | 0640)
+    c.linux.devices = { { type = "c", path = "/dev/mynull", major = 1, minor = 3, fileMode = 8192 + 416 } }
     c.process.rlimits = { { type = "RLIMIT_NOFILE", soft = 100, hard = 200 } }
     -- a bind of type "bind" alone, read-only: the rootfs's /etc at /mnt
     c.mounts[#c.mounts + 1] = { destination = "/mnt", type = "bind", source = BUSYBOX .. "/etc", options = { "ro" } }
@@ -175,6 +234,36 @@ describe("oci config.json", function()
     assert.truthy(out:find("Seccomp:\t2", 1, true), out)
     assert.truthy(out:find("\ncrw%-r%-%-%-%-%- [^\n]* 1,%s+3 [^\n]*/dev/mynull\n"), out)
     assert.truthy(out:find("\nwrote\n200\n100\n", 1, true), out)
+  end)
+
+  it("makes missing mount points in the rootfs as runc does, read-only root included; tmpcopyup fills a tmpfs", function()
+    local rootfs = H.tmpdir()
+    finally(function() os.execute("rm -rf " .. rootfs) end)
+    assert(os.execute(("cp -a %s/. %s/"):format(BUSYBOX, rootfs)))
+    local src = H.tmpdir()
+    finally(function() os.execute("rm -rf " .. src) end)
+    H.write(src .. "/extra", "from the host\n")
+    local c = base("cat /etc/passwd /etc/extra; ls -d /newdir/sub; touch /etc/w && echo etc-writable; "
+      .. "touch /x 2>&1; grep -E ' /(etc|newdir/sub) ' /proc/self/mountinfo")
+    c.root.path = rootfs
+    c.root.readonly = true
+    local m = c.mounts
+    m[#m + 1] = { destination = "/etc", type = "tmpfs", source = "tmpfs", options = { "nosuid", "tmpcopyup", "mode=755" } }
+    m[#m + 1] = { destination = "/etc/extra", type = "bind", source = src .. "/extra", options = { "bind", "ro" } }
+    m[#m + 1] = { destination = "/newdir/sub", type = "bind", source = src, options = { "rbind", "ro" } }
+    local r = recipe_of(c)
+    assert.is_true(r.root_mountpoints)
+    assert.is_true(r.mounts[#r.mounts - 2].copyup)
+    local out = run(r)
+    assert.truthy(out:find("^root:x:0:0:root:/root:/bin/sh\nnobody:[^\n]*\nfrom the host\n/newdir/sub\netc%-writable\n"
+      .. "touch: /x: Read%-only file system\n"), out)
+    assert.truthy(out:find(" /etc rw,[^\n]* %- tmpfs "), out)
+    assert.truthy(out:find(" /newdir/sub ro,", 1, true), out)
+    -- the rootfs got the directory mount point (as runc makes it); the
+    -- file went to the tmpfs, and the rootfs's /etc is as it was
+    assert.is_true(os.execute("test -d " .. rootfs .. "/newdir/sub") == true)
+    assert.is_false(os.execute("test -e " .. rootfs .. "/etc/extra") == true)
+    assert.is_false(os.execute("test -e " .. rootfs .. "/etc/w") == true)
   end)
 
   it("maps resources to limits (runc's conversions) and compiles those the recipes have", function()
@@ -243,16 +332,14 @@ describe("oci config.json", function()
         "config.json: linux.namespaces: a mount namespace is required: sandboxlua always builds the container's own mount table" },
       { function(c) table.remove(c.linux.namespaces, 1) end,
         "config.json: linux.namespaces: a pid namespace is required: sandboxlua's init is the container's pid 1" },
-      { function(c) c.process.capabilities.effective = { "CAP_KILL" } end,
-        "config.json: process.capabilities.effective: differs from bounding: a recipe keeps one set of capabilities for all five (separate sets are not supported yet)" },
-      { function(c) c.process.capabilities.inheritable = { "CAP_KILL" } end,
-        "config.json: process.capabilities.inheritable: neither empty nor the bounding set: a recipe keeps one set of capabilities for all five (separate sets are not supported yet)" },
-      { function(c) c.process.user = { uid = 1000, gid = 1000 }; c.process.capabilities.ambient = nil end,
-        "config.json: process.capabilities.inheritable: a recipe raises its capabilities into the inheritable set, which for a non-root user (uid 1000) gives more than this config asks: list the bounding set here too, or keep no capability" },
+      { function(c) c.process.capabilities.effective = { "CAP_KILL", "CAP_SYS_ADMIN" } end,
+        "config.json: process.capabilities.effective[1]: CAP_SYS_ADMIN is not in permitted: the kernel keeps the effective set within the permitted one" },
+      { function(c) c.process.capabilities.inheritable = { "CAP_CHOWN" } end,
+        "config.json: process.capabilities.inheritable[0]: CAP_CHOWN is not in bounding: the kernel raises into the inheritable set only what the bounding set holds" },
       { function(c) c.process.capabilities.bounding[1] = "CAP_NO_SUCH" end,
         "config.json: process.capabilities.bounding[0]: unknown capability CAP_NO_SUCH" },
-      { function(c) c.process.oomScoreAdj = 100 end,
-        "config.json: process.oomScoreAdj: setting the OOM score adjustment is not supported yet" },
+      { function(c) c.process.oomScoreAdj = 1001 end,
+        "config.json: process.oomScoreAdj: expected an integer from -1000 to 1000, got 1001" },
       { function(c) c.process.apparmorProfile = "docker-default" end,
         "config.json: process.apparmorProfile: AppArmor profiles are not supported" },
       { function(c) c.process.selinuxLabel = "system_u:system_r:container_t:s0" end,
@@ -271,18 +358,24 @@ describe("oci config.json", function()
         'config.json: process.env[1]: the name "A.B" is not one a recipe\'s environment takes (letters, digits and _, not starting with a digit)' },
       { function(c) c.process.user.username = "me" end,
         "config.json: process.user.username: a Windows field: not for a Linux container" },
-      { function(c) c.hooks = { prestart = { { path = "/bin/true" } } } end,
-        "config.json: hooks.prestart[0]: hooks are not supported yet" },
-      { function(c) c.hooks = { poststop = { { path = "/bin/true" } } } end,
-        "config.json: hooks.poststop[0]: hooks are not supported yet" },
-      { function(c) c.domainname = "example.org" end,
-        "config.json: domainname: setting the NIS domain name is not supported yet" },
+      { function(c) c.hooks = { startContainer = { { path = "/bin/true" } } } end,
+        "config.json: hooks.startContainer[0]: hooks in the container's namespaces (createContainer, startContainer) are not supported yet" },
+      { function(c) c.hooks = { poststop = { { path = "true" } } } end,
+        'config.json: hooks.poststop[0].path: expected an absolute path, got "true"' },
+      { function(c) c.domainname = "example.org"; c.hostname = nil; table.remove(c.linux.namespaces, 4) end,
+        "config.json: domainname: setting the NIS domain name needs a uts namespace" },
       { function(c) table.remove(c.linux.namespaces, 4) end,
         "config.json: hostname: setting the host name needs a uts namespace" },
-      { function(c) c.linux.sysctl = { ["net.ipv4.ip_forward"] = "1" } end,
-        'config.json: linux.sysctl["net.ipv4.ip_forward"]: setting sysctls is not supported yet' },
-      { function(c) c.linux.personality = { domain = "LINUX32" } end,
-        "config.json: linux.personality.domain: setting a personality is not supported yet" },
+      { function(c) c.linux.sysctl = { ["kernel.pid_max"] = "4096" } end,
+        'config.json: linux.sysctl["kernel.pid_max"]: not a namespaced sysctl (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, kernel.hostname, kernel.domainname): writing it would change the host' },
+      { function(c) c.linux.sysctl = { ["net.ipv4.ip_forward"] = "1" }; table.remove(c.linux.namespaces, 2) end,
+        'config.json: linux.sysctl["net.ipv4.ip_forward"]: this sysctl belongs to the network namespace, and the container has none of its own' },
+      { function(c) c.linux.sysctl = { ["net.ipv4.ip_forward"] = 1 } end,
+        'config.json: linux.sysctl["net.ipv4.ip_forward"]: expected a string, got 1' },
+      { function(c) c.linux.sysctl = { ["net/../kernel/pid_max"] = "1" } end,
+        'config.json: linux.sysctl["net/../kernel/pid_max"]: expected a sysctl name like "net.ipv4.ip_forward", got "net/../kernel/pid_max"' },
+      { function(c) c.linux.personality = { domain = "LINUX32", flags = { "ADDR_NO_RANDOMIZE" } } end,
+        "config.json: linux.personality.flags: personality flags are not supported yet" },
       { function(c) c.linux.timeOffsets = { monotonic = { secs = 10 } } end,
         "config.json: linux.timeOffsets.monotonic: clock offsets in a time namespace are not supported yet" },
       { function(c) c.linux.mountLabel = "system_u:object_r:container_file_t:s0" end,
@@ -324,19 +417,31 @@ describe("oci config.json", function()
         "config.json: linux.resources.devices[2]: a denial inside an earlier, wider allow is not supported: the device allow-list has no exceptions" },
       { function(c) c.linux.devices = { { type = "p", path = "/dev/fifo", major = 0, minor = 0 } } end,
         "config.json: linux.devices[0].type: fifos are not supported as devices" },
+      { function(c) c.linux.devices = { { type = "c", path = "/dev/x", major = 1, minor = 3, fileMode = 24576 + 438 } } end,
+        "config.json: linux.devices[0].fileMode: the file type bits (060000) are not those of a c device" },
       { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO",
-          syscalls = { { names = { "personality" }, action = "SCMP_ACT_ALLOW", args = { { index = 0, value = 0, op = "SCMP_CMP_EQ" } } } } } end,
-        "config.json: linux.seccomp.syscalls[0].args: argument conditions are not supported yet" },
-      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO", defaultErrnoRet = 38 } end,
-        "config.json: linux.seccomp.defaultErrnoRet: only EPERM (1) is supported as the errno a denied call returns" },
-      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_LOG" } end,
-        "config.json: linux.seccomp.defaultAction: the action SCMP_ACT_LOG is not supported" },
-      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", flags = { "SECCOMP_FILTER_FLAG_LOG" } } end,
-        "config.json: linux.seccomp.flags: seccomp filter flags are not supported yet" },
+          syscalls = { { names = { "personality" }, action = "SCMP_ACT_ALLOW", args = { { index = 0, value = 0, valueTwo = 3, op = "SCMP_CMP_EQ" } } } } } end,
+        "config.json: linux.seccomp.syscalls[0].args[0].valueTwo: goes only with SCMP_CMP_MASKED_EQ, not SCMP_CMP_EQ" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO",
+          syscalls = { { names = { "personality" }, action = "SCMP_ACT_ALLOW", args = { { index = 6, value = 0, op = "SCMP_CMP_EQ" } } } } } end,
+        "config.json: linux.seccomp.syscalls[0].args[0].index: expected an integer from 0 to 5, got 6" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO",
+          syscalls = { { names = { "personality" }, action = "SCMP_ACT_ALLOW", args = { { index = 0, value = 0, op = "SCMP_CMP_LIKE" } } } } } end,
+        'config.json: linux.seccomp.syscalls[0].args[0].op: expected one of SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_LE, SCMP_CMP_LT, SCMP_CMP_MASKED_EQ, SCMP_CMP_NE, got "SCMP_CMP_LIKE"' },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", defaultErrnoRet = 38 } end,
+        "config.json: linux.seccomp.defaultErrnoRet: goes only with SCMP_ACT_ERRNO or SCMP_ACT_TRACE" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_NOTIFY" } end,
+        "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY needs a seccomp listener (listenerPath), which is not supported" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", syscalls = { { names = { "getpid" }, action = "SCMP_ACT_NOTIFY" } } } end,
+        "config.json: linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY needs a seccomp listener (listenerPath), which is not supported" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", flags = { "SECCOMP_FILTER_FLAG_NEW_LISTENER" } } end,
+        'config.json: linux.seccomp.flags[0]: the filter flag "SECCOMP_FILTER_FLAG_NEW_LISTENER" is not supported (SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_SPEC_ALLOW, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_FILTER_FLAG_TSYNC_ESRCH are)' },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", architectures = { "SCMP_ARCH_VAX" } } end,
+        'config.json: linux.seccomp.architectures[0]: expected an architecture like "SCMP_ARCH_X86_64", got "SCMP_ARCH_VAX"' },
       { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", listenerPath = "/run/seccomp.sock" } end,
         "config.json: linux.seccomp.listenerPath: seccomp notification (SCMP_ACT_NOTIFY) is not supported" },
-      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ALLOW", syscalls = { { names = { "getpid" }, action = "SCMP_ACT_KILL" } } } end,
-        "config.json: linux.seccomp.syscalls[0].action: SCMP_ACT_KILL with a default action of SCMP_ACT_ALLOW is not supported yet (a recipe denies with EPERM)" },
+      { function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO", syscalls = { { names = { "getpid" }, action = "SCMP_ACT_ALLOW", errnoRet = 5 } } } end,
+        "config.json: linux.seccomp.syscalls[0].errnoRet: goes only with SCMP_ACT_ERRNO or SCMP_ACT_TRACE" },
       { function(c) c.windows = { layerFolders = {} } end, "config.json: windows: not a Linux container's field" },
       { function(c) c.ociVersion = "2.0.0" end, "config.json: ociVersion: version 2.0.0 is not supported (1.0 to 1.2 are)" },
       { function(c) c.process.args = {} end, "config.json: process.args: expected a command (a non-empty array)" },
@@ -390,7 +495,7 @@ describe("oci config.json", function()
 
     it("refuses a privileged config with its own message", function()
       local c = base()
-      for _, s in ipairs { "bounding", "effective", "permitted", "ambient" } do
+      for _, s in ipairs { "bounding", "effective", "permitted" } do
         table.insert(c.process.capabilities[s], "CAP_SYS_ADMIN")
       end
       local r, err = oci.apply_policy(policy_file, c, recipe_of(c))
@@ -459,6 +564,25 @@ describe("oci config.json", function()
       os.remove(f)
       os.remove(g)
     end)
+
+    it("sees a config the translation refused: its own refusal is shown, else the translation's", function()
+      local c = base()
+      c.process.scheduler = { policy = "SCHED_IDLE" }
+      local r0, refusal = oci.to_recipe(c, "/b", { syscall_exists = function() return true end })
+      assert.is_nil(r0)
+      local seen
+      local _, err = oci.apply_policy(function(config, recipe, why)
+        seen = { config.process.scheduler.policy, recipe, why }
+        return nil, "site policy: no idle scheduling here"
+      end, c, r0, refusal)
+      assert.are.same({ "SCHED_IDLE", nil, refusal }, seen)
+      assert.are.equal("site policy: no idle scheduling here", err)
+      -- a policy that lets it pass, or returns a recipe of nothing: the refusal stands
+      local _, err2 = oci.apply_policy(function(_, recipe, why) return recipe, why end, c, r0, refusal)
+      assert.are.equal(refusal, err2)
+      local _, err3 = oci.apply_policy(function() return { command = { "/bin/true" } } end, c, r0, refusal)
+      assert.are.equal(refusal, err3)
+    end)
   end)
 
   describe("sandboxlua oci", function()
@@ -468,8 +592,8 @@ describe("oci config.json", function()
       local f = assert(oci.decode(out, "features"))
       assert.are.equal("1.0.0", f.ociVersionMin)
       assert.are.equal("1.2.0", f.ociVersionMax)
-      assert.are.equal(0, #f.hooks)
-      assert.are.equal(getmetatable(f.hooks), oci.array_mt) -- [], not {}
+      assert.are.same({ "prestart", "createRuntime", "poststart", "poststop" }, { table.unpack(f.hooks) })
+      assert.are.equal(getmetatable(f.hooks), oci.array_mt)
       assert.is_true(f.linux.seccomp.enabled)
       assert.is_true(f.linux.cgroup.v2)
       assert.is_false(f.linux.cgroup.systemd)
@@ -480,6 +604,13 @@ describe("oci config.json", function()
       for _, x in ipairs(f.mountOptions) do set[x] = true end
       assert.is_true(set.rbind and set.ro and set.nosuid)
       assert.is_nil(set.rshared)
+      local sc = f.linux.seccomp
+      for _, l in ipairs { sc.actions, sc.operators, sc.archs, sc.supportedFlags } do
+        set = {}
+        for _, x in ipairs(l) do set[x] = true end
+        assert.is_true(set.SCMP_ACT_TRACE or set.SCMP_CMP_MASKED_EQ or set.SCMP_ARCH_X86 or set.SECCOMP_FILTER_FLAG_LOG)
+        assert.is_nil(set.SCMP_ACT_NOTIFY or set.SECCOMP_FILTER_FLAG_NEW_LISTENER)
+      end
       if have("runc") then
         -- the same keys as runc's document, at the top and under linux
         local rf = assert(oci.decode((H.sh("runc features")), "runc features"))

@@ -122,7 +122,8 @@ describe("oci runtime", function()
     for p in read(cg .. "/cgroup.procs"):gmatch("%d+") do procs[#procs + 1] = tonumber(p) end
     assert.are.equal(2, #procs)
     local cmd = procs[1] == pid and procs[2] or procs[1]
-    assert.matches("Name:%s+sleep", read("/proc/" .. cmd .. "/status"))
+    -- the marker comes before sh's exec of sleep: wait for the exec
+    assert.is_true(wait_for(function() return (read("/proc/" .. cmd .. "/status") or ""):match("Name:%s+sleep") end))
     assert.matches("NSpid:%s+" .. cmd .. "%s+2\n", read("/proc/" .. cmd .. "/status"))
     out = ours(root, dir, "ps --format json c1")
     local listed = assert(require("dkjson").decode(out))

@@ -13,6 +13,7 @@
 -- JSON is Debian's lua-dkjson, in its pure-Lua mode (lpeg is never asked
 -- for).  Nothing here spawns or touches the kernel, except reading files.
 local units = require "cgsandbox.units"
+local recipe_mod = require "cgsandbox.recipe"
 
 local M = {}
 
@@ -254,12 +255,34 @@ M.MOUNT_OPTIONS = {} -- those we take (oci features)
 for k in pairs(OPT_FLAG) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
 for k in pairs(OPT_ATIME) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
 for k in pairs(OPT_PROP_OK) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
-for _, k in ipairs { "bind", "rbind", "defaults" } do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
+for _, k in ipairs { "bind", "rbind", "defaults", "tmpcopyup" } do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = k end
 table.sort(M.MOUNT_OPTIONS)
 
-local SECCOMP_ACTIONS = { SCMP_ACT_ALLOW = "allow", SCMP_ACT_ERRNO = "errno", SCMP_ACT_KILL = "kill",
-                          SCMP_ACT_KILL_PROCESS = "kill" }
-M.SECCOMP_ACTIONS = { "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS" }
+local SECCOMP_ACTIONS = { SCMP_ACT_ALLOW = "allow", SCMP_ACT_ERRNO = "errno", SCMP_ACT_KILL = "kill_thread",
+                          SCMP_ACT_KILL_THREAD = "kill_thread", SCMP_ACT_KILL_PROCESS = "kill_process",
+                          SCMP_ACT_TRAP = "trap", SCMP_ACT_LOG = "log", SCMP_ACT_TRACE = "trace" }
+M.SECCOMP_ACTIONS = {}
+for k in pairs(SECCOMP_ACTIONS) do M.SECCOMP_ACTIONS[#M.SECCOMP_ACTIONS + 1] = k end
+table.sort(M.SECCOMP_ACTIONS)
+local SECCOMP_OPS = { SCMP_CMP_NE = "!=", SCMP_CMP_LT = "<", SCMP_CMP_LE = "<=", SCMP_CMP_EQ = "==",
+                      SCMP_CMP_GE = ">=", SCMP_CMP_GT = ">", SCMP_CMP_MASKED_EQ = "&=" }
+M.SECCOMP_OPERATORS = {}
+for k in pairs(SECCOMP_OPS) do M.SECCOMP_OPERATORS[#M.SECCOMP_OPERATORS + 1] = k end
+table.sort(M.SECCOMP_OPERATORS)
+local SECCOMP_FLAGS = { SECCOMP_FILTER_FLAG_TSYNC = "tsync", SECCOMP_FILTER_FLAG_LOG = "log",
+                        SECCOMP_FILTER_FLAG_SPEC_ALLOW = "spec_allow",
+                        SECCOMP_FILTER_FLAG_TSYNC_ESRCH = "tsync_esrch" }
+M.SECCOMP_FLAGS = {}
+for k in pairs(SECCOMP_FLAGS) do M.SECCOMP_FLAGS[#M.SECCOMP_FLAGS + 1] = k end
+table.sort(M.SECCOMP_FLAGS)
+-- libseccomp's architecture names
+local SECCOMP_ARCHES = {}
+for _, a in ipairs { "x86", "x86_64", "x32", "arm", "aarch64", "mips", "mips64", "mips64n32", "mipsel",
+                     "mipsel64", "mipsel64n32", "ppc", "ppc64", "ppc64le", "s390", "s390x", "parisc",
+                     "parisc64", "riscv64", "loongarch64", "m68k", "sheb", "sh" } do
+  SECCOMP_ARCHES["SCMP_ARCH_" .. a:upper()] = a
+end
+M.SECCOMP_ARCHES = SECCOMP_ARCHES
 M.NAMESPACES = { "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts" }
 
 -- sets of capability names, lower case without cap_
@@ -273,46 +296,44 @@ local function capset(v, path, known)
   end
   return set, list
 end
-local function same(a, b)
-  for k in pairs(a) do if not b[k] then return false end end
-  for k in pairs(b) do if not a[k] then return false end end
-  return true
-end
-
-local function translate_caps(p, path, uid, r, notes, opts)
+-- the five sets, as the config gives them (an absent set is empty); what
+-- the kernel would refuse is refused here, naming the config's field
+local CAPSETS = { "bounding", "effective", "permitted", "inheritable", "ambient" }
+local function translate_caps(p, path, r, notes, opts)
   local caps = object(p.capabilities, path, { bounding = true, effective = true, permitted = true,
                                                inheritable = true, ambient = true }, notes)
   if not caps then r.capabilities = {} return end
   local known = opts.cap_names
   if known == nil and the_core() then known = core.cap_names() end
-  local bnd, list = capset(caps.bounding, path .. ".bounding", known)
-  local sets = {}
-  for _, s in ipairs { "effective", "permitted", "inheritable", "ambient" } do
-    sets[s] = capset(caps[s], path .. "." .. s, known)
-  end
-  -- a recipe keeps one set K: bounding = effective = permitted =
-  -- inheritable = ambient = K.  For root, execve gives root K anyway
-  -- (with no_new_privs, bounding & permitted); K in ambient and
-  -- inheritable changes what a non-root user gets: refused there.
-  for _, s in ipairs { "effective", "permitted" } do
-    if not same(sets[s], bnd) then
-      refuse(path .. "." .. s, "differs from bounding: a recipe keeps one set of capabilities for "
-        .. "all five (separate sets are not supported yet)")
+  local sets, lists = {}, {}
+  for _, s in ipairs(CAPSETS) do sets[s], lists[s] = capset(caps[s], path .. "." .. s, known) end
+  local function within(a, bs, why)
+    for i, c in ipairs(strings(caps[a], path .. "." .. a)) do
+      local n = c:lower():gsub("^cap_", "")
+      for _, b in ipairs(bs) do
+        if not sets[b][n] then
+          refuse(at(path .. "." .. a, i), ("%s is not in %s: %s"):format(c, b, why))
+        end
+      end
     end
   end
-  for _, s in ipairs { "inheritable", "ambient" } do
-    if next(sets[s]) and not same(sets[s], bnd) then
-      refuse(path .. "." .. s, "neither empty nor the bounding set: a recipe keeps one set of "
-        .. "capabilities for all five (separate sets are not supported yet)")
-    end
-    if uid ~= 0 and next(bnd) and not same(sets[s], bnd) then
-      refuse(path .. "." .. s, ("a recipe raises its capabilities into the %s set, which for a "
-        .. "non-root user (uid %d) gives more than this config asks: list the bounding set here too, "
-        .. "or keep no capability"):format(s, uid))
-    end
+  within("effective", { "permitted" }, "the kernel keeps the effective set within the permitted one")
+  within("inheritable", { "bounding" }, "the kernel raises into the inheritable set only what the bounding set holds")
+  -- an ambient capability must be permitted and inheritable: the kernel
+  -- refuses to raise one that is not, and runc goes on without it
+  local amb, dropped = {}, {}
+  for _, c in ipairs(lists.ambient) do
+    if sets.permitted[c] and sets.inheritable[c] then amb[#amb + 1] = c
+    else dropped[#dropped + 1] = "CAP_" .. c:upper() end
   end
-  table.sort(list)
-  r.capabilities = list
+  if #dropped > 0 then
+    notes[#notes + 1] = ("config.json: %s.ambient: %s not raised: an ambient capability must be permitted "
+      .. "and inheritable (the kernel refuses it, and runc goes on without it)"):format(path, table.concat(dropped, ", "))
+  end
+  lists.ambient = amb
+  local out = {}
+  for _, s in ipairs(CAPSETS) do table.sort(lists[s]); out[s] = lists[s] end
+  r.capabilities = out
 end
 
 local function translate_process(p, r, notes, opts)
@@ -359,7 +380,7 @@ local function translate_process(p, r, notes, opts)
   end
   if u.umask ~= nil then r.umask = int(u.umask, path .. ".user.umask", 0, 511) end
 
-  translate_caps(p, path .. ".capabilities", uid, r, notes, opts)
+  translate_caps(p, path .. ".capabilities", r, notes, opts)
 
   local nnp = bool(p.noNewPrivileges, path .. ".noNewPrivileges")
   if not nnp then
@@ -387,10 +408,7 @@ local function translate_process(p, r, notes, opts)
 
   refuse_if(p.apparmorProfile, path .. ".apparmorProfile", "AppArmor profiles are not supported")
   refuse_if(p.selinuxLabel, path .. ".selinuxLabel", "SELinux labels are not supported")
-  if p.oomScoreAdj ~= nil then
-    int(p.oomScoreAdj, path .. ".oomScoreAdj", -1000, 1000)
-    refuse(path .. ".oomScoreAdj", "setting the OOM score adjustment is not supported yet")
-  end
+  if p.oomScoreAdj ~= nil then r.oom_score_adj = int(p.oomScoreAdj, path .. ".oomScoreAdj", -1000, 1000) end
   refuse_if(p.scheduler, path .. ".scheduler", "scheduling policies are not supported yet")
   refuse_if(p.ioPriority, path .. ".ioPriority", "I/O priorities are not supported yet")
   refuse_if(p.execCPUAffinity, path .. ".execCPUAffinity", "CPU affinity at exec is not supported yet")
@@ -428,6 +446,8 @@ local function translate_mount(m, path, bundle, st, notes)
       refuse(op, ("mount propagation %q is not supported: the jail's mounts are private"):format(o))
     elseif o:find("=", 1, true) or (o == "newinstance" and ty == "devpts") then
       data[#data + 1] = o
+    elseif o == "tmpcopyup" and ty == "tmpfs" then
+      flags.copyup = true -- runc's and crun's extension: podman's --tmpfs, --read-only
     else
       refuse(op, ("the mount option %q is not supported"):format(o))
     end
@@ -461,12 +481,26 @@ local function translate_mount(m, path, bundle, st, notes)
   if ty == "tmpfs" then
     if dst == "/dev" then
       -- sandboxlua's own /dev: the default devices (null, zero, full,
-      -- random, urandom, tty), ptmx, devpts at pts, a tmpfs at shm
+      -- random, urandom, tty), ptmx, devpts at pts, a tmpfs at shm; the
+      -- tmpfs's size and mode as the config gives them
       st.dev = true
       st.own_dev = true
+      for _, d in ipairs(data) do
+        local k, v = d:match("^([^=]+)=(.*)$")
+        if k == "size" and not v:match("%%$") then
+          st.dev_opts = st.dev_opts or {}
+          st.dev_opts.size = size_of(v, path .. ".options")
+        elseif k == "mode" and units.mode(v) then
+          st.dev_opts = st.dev_opts or {}
+          st.dev_opts.mode = v
+        else
+          notes[#notes + 1] = ("config.json: %s.options: %s not applied: sandboxlua's /dev takes size and mode")
+            :format(path, d)
+        end
+      end
       return nil
     end
-    local out = { "tmpfs", dst, ro = flags.ro or false }
+    local out = { "tmpfs", dst, ro = flags.ro or false, copyup = flags.copyup }
     local rest = {}
     for _, d in ipairs(data) do
       local k, v = d:match("^([^=]+)=(.*)$")
@@ -492,11 +526,20 @@ local function translate_mount(m, path, bundle, st, notes)
     if dst ~= "/dev/pts" or not st.dev then
       refuse(path, "devpts is mounted only as sandboxlua's /dev/pts (below a tmpfs /dev)")
     end
-    -- sandboxlua's /dev/pts: newinstance,ptmxmode=0666,mode=0620
+    -- sandboxlua's /dev/pts: newinstance,ptmxmode=0666,mode=0620, and the
+    -- config's gid and mode
     for _, d in ipairs(data) do
-      if d ~= "newinstance" and d ~= "ptmxmode=0666" and d ~= "mode=0620" and d ~= "mode=620" then
+      local k, v = d:match("^([^=]+)=(.*)$")
+      if d == "newinstance" or d == "ptmxmode=0666" then -- as sandboxlua's
+      elseif k == "gid" and v:match("^%d+$") then
+        st.dev_opts = st.dev_opts or {}
+        st.dev_opts.pts_gid = int(tonumber(v), path .. ".options", 0, 4294967294)
+      elseif k == "mode" and units.mode(v) and units.mode(v) <= 511 then
+        st.dev_opts = st.dev_opts or {}
+        st.dev_opts.pts_mode = v
+      else
         notes[#notes + 1] = ("config.json: %s.options: %s not applied: sandboxlua's /dev/pts is "
-          .. "newinstance,ptmxmode=0666,mode=0620"):format(path, d)
+          .. "newinstance,ptmxmode=0666 with the config's gid and mode"):format(path, d)
       end
     end
     return nil
@@ -761,71 +804,129 @@ local function translate_resources(res, path, r, notes, st)
   if next(l) then r.limits = l end
 end
 
-local function translate_seccomp(s, path, r, notes, opts)
+-- linux.seccomp -> the recipe's seccomp rules form, rule for rule (as
+-- runc builds it): names libseccomp does not know are skipped
+local function translate_seccomp(s, path, r, notes)
   object(s, path, { defaultAction = true, defaultErrnoRet = true, architectures = true, flags = true,
                     listenerPath = true, listenerMetadata = true, syscalls = true }, notes)
-  local da = str(s.defaultAction, path .. ".defaultAction")
-  local def = SECCOMP_ACTIONS[da]
-  if not def then refuse(path .. ".defaultAction", ("the action %s is not supported"):format(da)) end
-  local function errno_ok(v, p)
-    if v ~= nil and int(v, p, 0) ~= 1 then
-      refuse(p, "only EPERM (1) is supported as the errno a denied call returns")
+  local function action(v, p)
+    local a = str(v, p)
+    if a == "SCMP_ACT_NOTIFY" then
+      refuse(p, "SCMP_ACT_NOTIFY needs a seccomp listener (listenerPath), which is not supported")
     end
+    local x = SECCOMP_ACTIONS[a]
+    if not x then expect(p, "one of " .. table.concat(M.SECCOMP_ACTIONS, ", "), a) end
+    return x
   end
-  errno_ok(s.defaultErrnoRet, path .. ".defaultErrnoRet")
-  local native = { SCMP_ARCH_X86_64 = true, SCMP_ARCH_X86 = true, SCMP_ARCH_X32 = true }
-  for i, a in ipairs(strings(s.architectures, path .. ".architectures")) do
-    if not a:match("^SCMP_ARCH_[%u%d_]+$") then expect(at(path .. ".architectures", i), 'a name like "SCMP_ARCH_X86_64"', a) end
-    if a ~= "SCMP_ARCH_X86_64" and native[a] then
-      notes[#notes + 1] = ("config.json: %s: %s: the filter covers the native ABI only; calls through "
-        .. "other ABIs are killed"):format(at(path .. ".architectures", i), a)
-    end
+  local function value(act, v, p)
+    if v == nil then return nil end
+    if act ~= "errno" and act ~= "trace" then refuse(p, "goes only with SCMP_ACT_ERRNO or SCMP_ACT_TRACE") end
+    return int(v, p, 0, 4095)
   end
-  refuse_if(s.flags, path .. ".flags", "seccomp filter flags are not supported yet")
   refuse_if(s.listenerPath, path .. ".listenerPath", "seccomp notification (SCMP_ACT_NOTIFY) is not supported")
   refuse_if(s.listenerMetadata, path .. ".listenerMetadata", "seccomp notification (SCMP_ACT_NOTIFY) is not supported")
-  local exists = opts.syscall_exists
-  if exists == nil and the_core() then
-    local cache = {}
-    exists = function(name)
-      if cache[name] == nil then
-        cache[name] = core.seccomp_check({ default = "allow", deny = { name }, denylist = false }) == true
-      end
-      return cache[name]
-    end
+  local def = action(s.defaultAction, path .. ".defaultAction")
+  local out = { rules = {}, default = def, skip_unknown = true }
+  local dv = value(def, s.defaultErrnoRet, path .. ".defaultErrnoRet")
+  if def == "errno" or def == "trace" then out.default_errno = dv or 1 end
+  local arches = {}
+  for i, a in ipairs(strings(s.architectures, path .. ".architectures")) do
+    local x = SECCOMP_ARCHES[a]
+    if not x then expect(at(path .. ".architectures", i), 'an architecture like "SCMP_ARCH_X86_64"', a) end
+    arches[#arches + 1] = x
   end
-  local allow, deny = {}, {}
+  if #arches > 0 then out.architectures = arches end
+  local flags = {}
+  for i, f in ipairs(strings(s.flags, path .. ".flags")) do
+    local x = SECCOMP_FLAGS[f]
+    if not x then
+      refuse(at(path .. ".flags", i), ("the filter flag %s is not supported (%s are)"):format(shown(f),
+        table.concat(M.SECCOMP_FLAGS, ", ")))
+    end
+    flags[#flags + 1] = x
+  end
+  if #flags > 0 then out.flags = flags end
   local _, n = array(s.syscalls, path .. ".syscalls")
   for i = 1, n do
     local p = at(path .. ".syscalls", i)
     local e = object(s.syscalls[i], p, { names = true, action = true, errnoRet = true, args = true }, notes)
     local names = strings(e.names, p .. ".names")
     if #names == 0 then refuse(p .. ".names", "expected at least one name") end
-    local act = str(e.action, p .. ".action")
-    local a = SECCOMP_ACTIONS[act]
-    if not a then refuse(p .. ".action", ("the action %s is not supported"):format(act)) end
-    if nonempty(e.args) then
-      refuse(p .. ".args", "argument conditions are not supported yet")
-    end
-    if a == "errno" then errno_ok(e.errnoRet, p .. ".errnoRet") end
     for j, name in ipairs(names) do
       if not name:match("^[%w_]+$") then expect(at(p .. ".names", j), 'a system call name like "openat"', name) end
-      if a == def then
-        -- the default already: nothing to add
-      elseif exists and not exists(name) then
-        -- a name this architecture does not have: as runc, skipped
-      elseif a == "allow" then
-        allow[#allow + 1] = name
-      elseif a == "errno" and def ~= "errno" then
-        deny[#deny + 1] = name
-      else
-        refuse(p .. ".action", ("%s with a default action of %s is not supported yet (a recipe denies "
-          .. "with EPERM)"):format(act, da))
+    end
+    local act = action(e.action, p .. ".action")
+    local rule = { names = names, action = act }
+    local v = value(act, e.errnoRet, p .. ".errnoRet")
+    if act == "errno" then rule.errno = v or 1 elseif act == "trace" then rule.value = v or 1 end
+    local _, na = array(e.args, p .. ".args")
+    if na > 6 then refuse(p .. ".args", "a system call has 6 arguments: more than 6 conditions") end
+    if na > 0 then
+      rule.args = {}
+      for j = 1, na do
+        local ap = at(p .. ".args", j)
+        local c = object(e.args[j], ap, { index = true, value = true, valueTwo = true, op = true }, notes)
+        local op = str(c.op, ap .. ".op")
+        local o = SECCOMP_OPS[op]
+        if not o then expect(ap .. ".op", "one of " .. table.concat(M.SECCOMP_OPERATORS, ", "), op) end
+        local idx = int(c.index, ap .. ".index", 0, 5)
+        if idx == nil then refuse(ap .. ".index", "missing") end
+        local a1 = int(c.value or 0, ap .. ".value", 0)
+        local a2 = int(c.valueTwo or 0, ap .. ".valueTwo", 0)
+        -- SCMP_CMP_MASKED_EQ: value is the mask, valueTwo what the masked
+        -- argument must equal (as runc passes them to libseccomp)
+        if o == "&=" then rule.args[j] = { idx, o, a1, a2 }
+        else
+          if a2 ~= 0 then refuse(ap .. ".valueTwo", ("goes only with SCMP_CMP_MASKED_EQ, not %s"):format(op)) end
+          rule.args[j] = { idx, o, a1 }
+        end
       end
     end
+    out.rules[#out.rules + 1] = rule
   end
-  r.seccomp = { default = def, allow = #allow > 0 and allow or nil, deny = #deny > 0 and deny or nil,
-                denylist = false }
+  r.seccomp = out
+end
+
+-- the kinds, in the order of a container's life
+M.HOOK_KINDS = { "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" }
+local HOOK_FIELDS = {}
+for _, k in ipairs(M.HOOK_KINDS) do HOOK_FIELDS[k] = true end
+-- the runtime's namespaces (the others run inside the container, which
+-- needs a join: not yet)
+local HOOK_RUNTIME_NS = { prestart = true, createRuntime = true, poststart = true, poststop = true }
+
+-- hooks -> { kind = { { path, args, env, timeout }, ... } }
+local function translate_hooks(v, notes)
+  local out = {}
+  local hooks = object(v, "hooks", HOOK_FIELDS, notes)
+  if not hooks then return out end
+  for _, kind in ipairs(M.HOOK_KINDS) do
+    local list, n = array(hooks[kind], "hooks." .. kind)
+    local got = {}
+    for i = 1, n do
+      local p = at("hooks." .. kind, i)
+      local h = object(list[i], p, { path = true, args = true, env = true, timeout = true }, notes)
+      if not h then expect(p, "an object", list[i]) end
+      if not HOOK_RUNTIME_NS[kind] then
+        refuse(p, "hooks in the container's namespaces (createContainer, startContainer) are not supported yet")
+      end
+      local path = abs(h.path, p .. ".path")
+      local args = h.args ~= nil and strings(h.args, p .. ".args") or { path }
+      local env = h.env ~= nil and strings(h.env, p .. ".env") or {}
+      for j, e in ipairs(env) do
+        if not e:find("=", 1, true) then expect(at(p .. ".env", j), 'a "NAME=value" string', e) end
+      end
+      local timeout = h.timeout ~= nil and int(h.timeout, p .. ".timeout", 1, 86400) or nil
+      got[#got + 1] = { path = path, args = args, env = env, timeout = timeout }
+    end
+    if #got > 0 then out[kind] = got end
+  end
+  return out
+end
+
+-- hooks(config) -> { kind = { { path, args, env, timeout } } } | nil, message
+function M.hooks(config)
+  return guard(function() return translate_hooks(config.hooks, {}) end)
 end
 
 local function cgroup_path(v, path, opts)
@@ -882,6 +983,8 @@ local function translate(c, bundle, opts)
   if rp == "" then expect("root.path", "a directory", rp) end
   r.rootfs = join(bundle, rp)
   r.root_readonly = bool(root.readonly, "root.readonly") == true
+  -- as runc does: missing mount points are made in the rootfs (resolved in it)
+  r.root_mountpoints = true
 
   -- process
   if c.process == nil then refuse("process", "missing: nothing to run") end
@@ -964,7 +1067,14 @@ local function translate(c, bundle, opts)
   elseif seen.uts and not joined.uts then
     r.hostname = host_hostname() -- a new uts namespace starts with the host's name
   end
-  refuse_if(str(c.domainname, "domainname", true), "domainname", "setting the NIS domain name is not supported yet")
+  local dn = str(c.domainname, "domainname", true)
+  if nonempty(dn) then
+    if not seen.uts then refuse("domainname", "setting the NIS domain name needs a uts namespace") end
+    if #dn > 64 or not dn:match("^[%w][%w%-%._]*$") then
+      expect("domainname", "a NIS domain name (letters, digits, '-', '_', '.'; up to 64)", dn)
+    end
+    r.domainname = dn
+  end
 
   -- mounts
   local mounts = {}
@@ -975,6 +1085,7 @@ local function translate(c, bundle, opts)
   end
   r.mounts = mounts
   r.dev = st.dev
+  if st.dev and st.dev_opts then r.dev = st.dev_opts end
 
   -- devices: nodes (linux.devices) and the allow-list (resources.devices)
   local devices = {}
@@ -993,8 +1104,15 @@ local function translate(c, bundle, opts)
     if (d.uid or 0) ~= 0 or (d.gid or 0) ~= 0 then
       refuse(p, "a node's owner other than root is not supported yet")
     end
+    -- podman passes the host node's whole st_mode (0o20666): the type
+    -- bits, when there, must be the node's type
+    local mode = int(d.fileMode or 438, p .. ".fileMode", 0, 0xffff)
+    local fmt = mode & 0xf000
+    if fmt ~= 0 and fmt ~= (t == "b" and 0x6000 or 0x2000) then
+      refuse(p .. ".fileMode", ("the file type bits (0%o) are not those of a %s device"):format(fmt, t))
+    end
     devices[#devices + 1] = { t, int(d.major, p .. ".major", 0, 0xfff), int(d.minor, p .. ".minor", 0, 0xfffff),
-                              "rwm", path = dp, mode = int(d.fileMode or 438, p .. ".fileMode", 0, 4095) & 4095 }
+                              "rwm", path = dp, mode = mode & 4095 }
   end
   if lx.resources ~= nil then translate_resources(lx.resources, "linux.resources", r, notes, st) end
   for _, a in ipairs(st.device_rules or {}) do devices[#devices + 1] = a end
@@ -1005,7 +1123,7 @@ local function translate(c, bundle, opts)
     if p then r.cgroup = { path = p, create = true } end -- its parents too, as runc makes them
   end
 
-  if lx.seccomp ~= nil then translate_seccomp(lx.seccomp, "linux.seccomp", r, notes, opts)
+  if lx.seccomp ~= nil then translate_seccomp(lx.seccomp, "linux.seccomp", r, notes)
   else r.seccomp = false end
 
   r.masked_paths = {}
@@ -1021,9 +1139,29 @@ local function translate(c, bundle, opts)
   if nonempty(lx.sysctl) then
     object(lx.sysctl, "linux.sysctl")
     local ks = {}
-    for k in pairs(lx.sysctl) do ks[#ks + 1] = tostring(k) end
+    for k in pairs(lx.sysctl) do ks[#ks + 1] = k end
     table.sort(ks)
-    refuse(key("linux.sysctl", ks[1]), "setting sysctls is not supported yet")
+    local need = { net = "network", ipc = "ipc", uts = "uts" }
+    local have = { net = seen.network, ipc = seen.ipc, uts = seen.uts }
+    local out = {}
+    for _, k in ipairs(ks) do
+      local p = key("linux.sysctl", k)
+      local v = str(lx.sysctl[k], p)
+      if not k:match("^[%w_][%w_%-%.%/@:]*$") or k:find("..", 1, true) or k:find("//", 1, true)
+         or k:find("/%.") then
+        expect(p, 'a sysctl name like "net.ipv4.ip_forward"', k)
+      end
+      local ns = recipe_mod.sysctl_namespace((k:gsub("/", ".")))
+      if not ns then
+        refuse(p, "not a namespaced sysctl (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, "
+          .. "kernel.hostname, kernel.domainname): writing it would change the host")
+      end
+      if not have[ns] then refuse(p, ("this sysctl belongs to the %s namespace, and the container has none of its own")
+        :format(need[ns])) end
+      if v:find("\0", 1, true) then expect(p, "a value without NUL bytes", v) end
+      out[k] = v
+    end
+    r.sysctl = out
   end
   local prop = str(lx.rootfsPropagation, "linux.rootfsPropagation", true)
   if nonempty(prop) and prop ~= "private" and prop ~= "rprivate" then
@@ -1035,21 +1173,14 @@ local function translate(c, bundle, opts)
     local pe = object(lx.personality, "linux.personality", { domain = true, flags = true }, notes)
     local d = str(pe.domain, "linux.personality.domain")
     if d ~= "LINUX" and d ~= "LINUX32" then expect("linux.personality.domain", '"LINUX" or "LINUX32"', d) end
-    if d ~= "LINUX" then refuse("linux.personality.domain", "setting a personality is not supported yet") end
+    if d == "LINUX32" then r.personality = "linux32" end
     refuse_if(pe.flags, "linux.personality.flags", "personality flags are not supported yet")
   end
   refuse_if(lx.memoryPolicy, "linux.memoryPolicy", "NUMA memory policies are not supported yet")
   refuse_if(lx.netDevices, "linux.netDevices", "moving network devices in is not supported yet")
 
-  -- hooks
-  local hooks = object(c.hooks, "hooks", { prestart = true, createRuntime = true, createContainer = true,
-    startContainer = true, poststart = true, poststop = true }, notes)
-  if hooks then
-    for _, h in ipairs { "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" } do
-      local _, nh = array(hooks[h], "hooks." .. h)
-      if nh > 0 then refuse(at("hooks." .. h, 1), "hooks are not supported yet") end
-    end
-  end
+  -- hooks: checked here, run by the runtime (M.hooks gives them)
+  translate_hooks(c.hooks, notes)
 
   -- annotations: for the policy (M.apply_policy sees the whole config)
   if c.annotations ~= nil then
@@ -1075,9 +1206,26 @@ end
 -- notes: the lines where sandboxlua does more than the config asks (never
 -- less), e.g. no_new_privs always.  opts: id (the recipe's name),
 -- cgroup_mountpoint, cgroup_parent, cap_names (set of lower-case names),
--- syscall_exists(name); the C core answers those it leaves out.
+-- the C core answers those it leaves out.
 function M.to_recipe(config, bundle, opts)
   return guard(translate, config, bundle or ".", opts or {})
+end
+
+-- resources_to_limits(res) -> limits, notes | nil, "resources.<field>: <why>":
+-- a LinuxResources object (`update --resources`) as a recipe's limits,
+-- translated as config.json's linux.resources is
+function M.resources_to_limits(res)
+  local limits, notes = guard(function()
+    if not is_obj(res) then expect("resources", "an object", res) end
+    local r, notes, st = {}, {}, {}
+    translate_resources(res, "resources", r, notes, st)
+    if st.device_rules then
+      refuse("resources.devices", "changing a running container's device rules is not supported yet")
+    end
+    return r.limits or {}, notes
+  end)
+  if not limits then return nil, (notes:gsub("^config%.json: ", "")) end
+  return limits, notes
 end
 
 ------------------------------------------------------------------------
@@ -1127,10 +1275,15 @@ function M.load_policy(file)
   return fn
 end
 
--- apply_policy(policy, config, recipe) -> recipe | nil, message for the
--- engine's user.  policy: a function or a file name; it gets copies of
--- the config and the recipe, and returns the recipe to run or nil, why.
-function M.apply_policy(policy, config, recipe)
+-- apply_policy(policy, config, recipe[, refusal]) -> recipe | nil, message
+-- for the engine's user.  policy: a function or a file name; it gets
+-- copies of the config and the recipe, and returns the recipe to run or
+-- nil, why.  When the translation refused the config (recipe nil,
+-- refusal its message), the policy still sees it: its own refusal is the
+-- one shown (`podman run --privileged` meets the site's rule, not the
+-- first field sandboxlua lacks); whatever else it returns, the
+-- translation's refusal stands.
+function M.apply_policy(policy, config, recipe, refusal)
   local name = "policy"
   if type(policy) == "string" then
     name = "policy " .. policy
@@ -1139,9 +1292,13 @@ function M.apply_policy(policy, config, recipe)
     policy = fn
   end
   if type(policy) ~= "function" then return nil, "policy: expected a function(config, recipe)" end
-  local ok, res, why = pcall(policy, copy(config), copy(recipe))
+  local ok, res, why = pcall(policy, copy(config), copy(recipe), refusal)
   if not ok then
     return nil, ("%s failed: %s"):format(name, type(res) == "string" and res or tostring(res))
+  end
+  if recipe == nil then
+    if (res == nil or res == false) and why ~= nil and why ~= refusal then return nil, tostring(why) end
+    return nil, refusal or "no recipe"
   end
   if res == nil or res == false then
     if why == nil then return nil, "refused by the site policy" end
@@ -1169,7 +1326,7 @@ function M.default_config(rootless, uid, gid)
       env = arr { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm" },
       cwd = "/",
       capabilities = obj { bounding = arr(caps), effective = arr { table.unpack(caps) },
-                           permitted = arr { table.unpack(caps) }, ambient = arr { table.unpack(caps) } },
+                           permitted = arr { table.unpack(caps) } },
       rlimits = arr { obj { type = "RLIMIT_NOFILE", hard = 1024, soft = 1024 } },
       noNewPrivileges = true,
     },

@@ -38,12 +38,14 @@ commands:
   list [--format table|json] [--quiet]
   ps [--format table|json] ID             the processes of its cgroup
   pause ID / resume ID                    cgroup.freeze
+  update [--resources FILE|-] [--memory N] [--cpu-quota N] ... ID
+                                          new limits for a live container
   spec [--rootless] [--bundle DIR]        write a default config.json
   features                                what this runtime supports (JSON)
 
 exit status: 0 done, 1 failed, 2 usage, 3 no such container, 4 the
 container's state does not allow it, 5 config.json or the policy refused.
-update, events, checkpoint and restore are not supported yet.
+events, checkpoint and restore are not supported yet.
 See doc/oci.md.
 ]==]
 
@@ -82,21 +84,6 @@ local function die(code, fmt, ...)
   return code
 end
 
-local function native_arch()
-  local f = io.open("/proc/sys/kernel/arch")
-  local a = f and f:read("l")
-  if f then f:close() end
-  if not a then
-    local p = io.popen("uname -m 2>/dev/null")
-    a = p and p:read("l")
-    if p then p:close() end
-  end
-  local map = { x86_64 = "SCMP_ARCH_X86_64", aarch64 = "SCMP_ARCH_AARCH64", i686 = "SCMP_ARCH_X86",
-                armv7l = "SCMP_ARCH_ARM", ppc64le = "SCMP_ARCH_PPC64LE", s390x = "SCMP_ARCH_S390X",
-                riscv64 = "SCMP_ARCH_RISCV64" }
-  return map[a or ""]
-end
-
 -- the features document (runtime-spec features.md, as runc prints it):
 -- only what the translation honours
 function M.features()
@@ -106,11 +93,16 @@ function M.features()
   local caps = {}
   for n in pairs(sb.core.cap_names()) do caps[#caps + 1] = "CAP_" .. n:upper() end
   table.sort(caps)
-  local arch = native_arch()
+  -- the architectures this libseccomp can add to a filter
+  local archs = {}
+  for a, name in pairs(oci.SECCOMP_ARCHES) do
+    if sb.core.seccomp_check({ rules = {}, default = "allow", arches = { name } }) then archs[#archs + 1] = a end
+  end
+  table.sort(archs)
   return obj {
     ociVersionMin = oci.VERSION_MIN,
     ociVersionMax = oci.VERSION_MAX,
-    hooks = arr {},
+    hooks = arr { "prestart", "createRuntime", "poststart", "poststop" },
     mountOptions = arr { table.unpack(oci.MOUNT_OPTIONS) },
     linux = obj {
       namespaces = arr { table.unpack(oci.NAMESPACES) },
@@ -119,10 +111,10 @@ function M.features()
       seccomp = obj {
         enabled = true,
         actions = arr { table.unpack(oci.SECCOMP_ACTIONS) },
-        operators = arr {},
-        archs = arr { arch },
-        knownFlags = arr {},
-        supportedFlags = arr {},
+        operators = arr { table.unpack(oci.SECCOMP_OPERATORS) },
+        archs = arr(archs),
+        knownFlags = arr { table.unpack(oci.SECCOMP_FLAGS) },
+        supportedFlags = arr { table.unpack(oci.SECCOMP_FLAGS) },
       },
       apparmor = obj { enabled = false },
       selinux = obj { enabled = false },
@@ -227,14 +219,16 @@ local function cg_read(st, file)
   return v and v:gsub("%s+$", "")
 end
 
-local function cg_write(st, file, value)
-  local f, err = io.open(st.cgroup .. "/" .. file, "w")
+local function write_to(path, value)
+  local f, err = io.open(path, "w")
   if not f then return nil, err end
   local ok, werr = f:write(value)
   local cok, cerr = f:close()
   if not ok or not cok then return nil, werr or cerr end
   return true
 end
+
+local function cg_write(st, file, value) return write_to(st.cgroup .. "/" .. file, value) end
 
 -- the container's init is the saved pid with the saved start time, and
 -- not a zombie
@@ -285,6 +279,35 @@ local function state_json(st)
 end
 
 local function sleep(s) core_().sleep(s) end
+
+-- the hooks of one kind, in order, each with the state JSON on stdin.
+-- nil, "hooks.KIND[i]: why" at the first that fails
+local function run_hooks(st, kind)
+  local list = st.hooks and st.hooks[kind]
+  if not list then return true end
+  local state = state_json(st)
+  for i, h in ipairs(list) do
+    local where = ("hooks.%s[%d]"):format(kind, i - 1)
+    log("debug", ("%s: %s"):format(where, h.path))
+    local code, out, en = core_().run_hook { path = h.path, args = h.args, env = h.env, timeout = h.timeout,
+                                             stdin = state }
+    if not code then return nil, ("%s: %s"):format(where, out), en end
+    if code ~= 0 then
+      out = out:gsub("%s+$", ""):gsub("\n", " ")
+      return nil, ("%s: %s exited with status %d%s"):format(where, h.path, code, out ~= "" and (": " .. out) or "")
+    end
+  end
+  return true
+end
+
+-- poststart and poststop: a failure is a warning, and the rest goes on
+local function run_hooks_warn(st, kind)
+  local ok, err = run_hooks(st, kind)
+  if not ok then
+    io.stderr:write("sandboxlua oci: warning: ", err, "\n")
+    log("warning", err)
+  end
+end
 
 -- kill everything of it and wait (a few seconds) until it is gone
 local function destroy(st)
@@ -355,6 +378,16 @@ end
 
 local function no_container(id) return die(E_NOENT, 'container "%s" does not exist', id) end
 
+-- the host id that id 0 of a map ("inside outside count" lines) is, or nil
+local function host_root(map)
+  for line in (map or ""):gmatch("[^\n]+") do
+    local inside, outside, count = line:match("^%s*(%d+)%s+(%d+)%s+(%d+)%s*$")
+    inside, outside, count = tonumber(inside), tonumber(outside), tonumber(count)
+    if inside and inside <= 0 and inside + count > 0 then return math.tointeger(outside - inside) end
+  end
+  return nil
+end
+
 -- create: the container built, its init waiting on exec.fifo.  Returns
 -- the state (or nil, code)
 local function do_create(id, o)
@@ -390,36 +423,53 @@ local function do_create(id, o)
   -- namespaces and policy from it, not from a bundle changed since
   local ok_c, cerr = write_atomic(dir_of(id) .. "/config.json", read_file(bundle .. "/config.json") or "")
   if not ok_c then return undo(E_FAIL, "create: save the config: %s", cerr) end
+  local policy, perr = oci.policy_for(G.policy)
+  if perr then return undo(E_CONFIG, "%s", perr) end
   local recipe
   recipe, err = oci.to_recipe(config, bundle, { id = id })
+  -- the policy sees a refused config too: its own message comes first
+  if policy then recipe, err = oci.apply_policy(policy, config, recipe, err) end
   if not recipe then return undo(E_CONFIG, "%s", err) end
-  local policy
-  policy, err = oci.policy_for(G.policy)
-  if err then return undo(E_CONFIG, "%s", err) end
-  if policy then
-    recipe, err = oci.apply_policy(policy, config, recipe)
-    if not recipe then return undo(E_CONFIG, "%s", err) end
-  end
   if not recipe.cgroup then
     -- runc with cgroupfs and no cgroupsPath: a cgroup named after the id
     local parent = c.cgroup_parent()
     if not parent then return undo(E_FAIL, "create: no cgroup parent for the container") end
     recipe.cgroup = { path = parent .. "/" .. id, create = true }
   end
+  local hooks = assert(oci.hooks(config)) -- checked by to_recipe
   local pok, plan = pcall(sb.compile, recipe)
   if not pok then return undo(E_CONFIG, "%s", tostring(type(plan) == "table" and plan.msg or plan)) end
   local fifo = dir_of(id) .. "/exec.fifo"
   ok, err = c.mkfifo(fifo, tonumber("600", 8))
   if not ok then return undo(E_FAIL, "%s", err) end
+  -- init opens it as the container's root: in a user namespace, the host
+  -- ids the maps give root (as runc chowns its exec.fifo)
+  local ruid, rgid = host_root(recipe.uid_map), host_root(recipe.gid_map)
+  if ruid or rgid then
+    ok, err = c.chown(fifo, ruid or 0, rgid or 0)
+    if not ok then return undo(E_FAIL, "create: the start fifo: %s", err) end
+  end
   local sec, nsec = c.realtime()
   local root = type(config.root) == "table" and config.root.path or "rootfs"
   local st = { ociVersion = config.ociVersion, id = id, pid = 0, status = "creating", bundle = bundle,
                rootfs = root:sub(1, 1) == "/" and root or (bundle .. "/" .. root),
-               created = rfc3339(sec, nsec), owner = "", annotations = config.annotations }
+               created = rfc3339(sec, nsec), owner = "", annotations = config.annotations,
+               hooks = next(hooks) and hooks or nil }
   save_state(st)
   plan.detached = fifo
   log("debug", "create " .. id .. ": spawning")
-  local pid, cgpath, ttyfd = c.create(plan)
+  -- prestart and createRuntime: in the runtime's namespaces, the
+  -- container's made and its init stopped before pivot_root
+  local on_pause
+  if hooks.prestart or hooks.createRuntime then
+    on_pause = function(pid)
+      st.pid, st.pid_start = pid, c.proc_start(pid)
+      local okh, herr = run_hooks(st, "prestart")
+      if okh then okh, herr = run_hooks(st, "createRuntime") end
+      return okh, herr
+    end
+  end
+  local pid, cgpath, ttyfd = c.create(plan, on_pause)
   if not pid then return undo(E_FAIL, "create %s: %s", id, tostring(cgpath)) end
   st.pid, st.cgroup, st.status = pid, cgpath, "created"
   st.pid_start = c.proc_start(pid)
@@ -467,6 +517,7 @@ local function do_start(id)
   st.status = "running"
   save_state(st)
   unlock(lk)
+  run_hooks_warn(st, "poststart")
   return st
 end
 
@@ -511,6 +562,7 @@ function CMD.run(args)
   local status = core_().waitpid(st.pid)
   if not o.keep then
     destroy(st)
+    run_hooks_warn(st, "poststop")
     remove_dir(id)
   end
   return status or E_FAIL
@@ -578,6 +630,7 @@ function CMD.delete(args)
     unlock(lk)
     return die(E_FAIL, "delete %s: %s", id, derr)
   end
+  run_hooks_warn(st, "poststop")
   remove_dir(id)
   unlock(lk)
   return 0
@@ -845,6 +898,133 @@ function CMD.exec(args)
   return code
 end
 
+-- update's flags, as runc's: name -> { object, field, kind }
+local UPDATE_FLAGS = {
+  memory = { "memory", "limit", "size" }, ["memory-reservation"] = { "memory", "reservation", "size" },
+  ["memory-swap"] = { "memory", "swap", "size" }, ["kernel-memory"] = { "memory", "kernel", "size" },
+  ["kernel-memory-tcp"] = { "memory", "kernelTCP", "size" },
+  ["cpu-share"] = { "cpu", "shares", "int" }, ["cpu-quota"] = { "cpu", "quota", "int" },
+  ["cpu-period"] = { "cpu", "period", "int" }, ["cpu-burst"] = { "cpu", "burst", "int" },
+  ["cpu-rt-period"] = { "cpu", "realtimePeriod", "int" }, ["cpu-rt-runtime"] = { "cpu", "realtimeRuntime", "int" },
+  ["cpuset-cpus"] = { "cpu", "cpus", "string" }, ["cpuset-mems"] = { "cpu", "mems", "string" },
+  ["pids-limit"] = { "pids", "limit", "int" }, ["blkio-weight"] = { "blockIO", "weight", "int" },
+}
+
+-- runc's sizes (docker's RAMInBytes): 64m, 64MB, 64MiB are all binary; -1
+local function ram_bytes(v)
+  if v == "-1" then return -1 end
+  local n, u = v:lower():match("^(%d+)([kmgtp]?)i?b?$")
+  if not n or (u == "" and v:lower():match("[ib]$") and not v:match("^%d+[bB]$")) then return nil end
+  local shift = ({ [""] = 0, k = 10, m = 20, g = 30, t = 40, p = 50 })[u]
+  return math.tointeger(tonumber(n)) and (math.tointeger(tonumber(n)) << shift) or nil
+end
+
+-- the LinuxResources of update: --resources FILE ("-": stdin), then each
+-- flag over it
+local function update_resources(o)
+  local res = setmetatable({}, OBJ_MT)
+  if o.resources then
+    local text
+    if o.resources == "-" then text = io.stdin:read("a")
+    else
+      local f, err = io.open(o.resources, "r")
+      if not f then return nil, ("update: --resources: %s"):format(err) end
+      text = f:read("a")
+      f:close()
+    end
+    local v, err = oci.decode(text or "", o.resources == "-" and "resources (stdin)" or o.resources)
+    if v == nil then return nil, "update: " .. err end
+    res = v
+  end
+  for name, where in pairs(UPDATE_FLAGS) do
+    local v = o[name]
+    if v ~= nil then
+      local val
+      if where[3] == "size" then val = ram_bytes(v)
+      elseif where[3] == "int" then val = math.tointeger(tonumber(v))
+      else val = v end
+      if val == nil then return nil, ("update: --%s: invalid value %q"):format(name, v) end
+      if type(res) == "table" then
+        res[where[1]] = res[where[1]] or setmetatable({}, OBJ_MT)
+        res[where[1]][where[2]] = val
+      end
+    end
+  end
+  return res
+end
+
+-- update [--resources FILE|-] [runc's resource flags] ID: the new limits,
+-- checked as config.json's linux.resources, written to the live cgroup
+function CMD.update(args)
+  local spec = { resources = "value", r = "resources" }
+  for name in pairs(UPDATE_FLAGS) do spec[name] = "value" end
+  spec["l3-cache-schema"], spec["mem-bw-schema"] = "value", "value"
+  local o, pos = parse(args, spec, "update")
+  if not o then return die(E_USAGE, "%s", pos) end
+  local id, err = need_id(pos, "update")
+  if not id then return die(E_USAGE, "%s", err) end
+  if o["l3-cache-schema"] or o["mem-bw-schema"] then
+    return die(E_CONFIG, "update: Intel RDT (--l3-cache-schema, --mem-bw-schema) is not supported")
+  end
+  local res, rerr = update_resources(o)
+  if not res then return die(E_CONFIG, "%s", rerr) end
+  local limits, lerr = oci.resources_to_limits(res)
+  if not limits then return die(E_CONFIG, "update: %s", lerr) end
+  local recipe = require "cgsandbox.recipe"
+  local ok, writes = pcall(recipe.compile_cgroup_limits, limits, "update")
+  if not ok then
+    return die(E_CONFIG, "update: %s", tostring(type(writes) == "table" and (writes.message or writes.msg) or writes))
+  end
+  local lk = core_().flock(dir_of(id))
+  local st = lk and load_state(id)
+  if not st then unlock(lk) return no_container(id) end
+  local status = status_of(st)
+  if status == "stopped" then
+    unlock(lk)
+    return die(E_STATE, "cannot update container %s: it is stopped", id)
+  end
+  if not st.cgroup then unlock(lk) return die(E_FAIL, "update %s: it has no cgroup", id) end
+  local mem = type(res) == "table" and res.memory
+  if type(mem) == "table" and mem.checkBeforeUpdate == true and type(limits.memory) == "number" then
+    local cur = tonumber(cg_read(st, "memory.current") or "")
+    if cur and limits.memory < cur then
+      unlock(lk)
+      return die(E_STATE, "update %s: resources.memory.limit: %d is below the current usage %d",
+        id, limits.memory, cur)
+    end
+  end
+  -- a controller the container was made without is enabled first, as
+  -- set_limit does (in the parent's subtree_control)
+  local has = {}
+  for ctl in (cg_read(st, "cgroup.controllers") or ""):gmatch("%S+") do has[ctl] = true end
+  local parent = st.cgroup:match("^(.*)/[^/]+$")
+  for _, w in ipairs(writes) do
+    local ctl = w[1]:match("^(%l+)%.")
+    if ctl and recipe.CONTROLLERS[ctl] and not has[ctl] then
+      local offered = " " .. (read_file(parent .. "/cgroup.controllers") or "") .. " "
+      if not offered:find("%s" .. ctl .. "%s") then
+        unlock(lk)
+        return die(E_FAIL, "update %s: %s: the %s controller is not available to %s (see its cgroup.controllers)",
+          id, w[1], ctl, parent)
+      end
+      local okw, werr = write_to(parent .. "/cgroup.subtree_control", "+" .. ctl)
+      if not okw then
+        unlock(lk)
+        return die(E_FAIL, "update %s: enable the %s controller in %s: %s", id, ctl, parent, tostring(werr))
+      end
+      has[ctl] = true
+    end
+    local okw, werr = cg_write(st, w[1], w[2])
+    if not okw and not (w.optional and tostring(werr):match("No such file")) then
+      unlock(lk)
+      return die(E_FAIL, "update %s: %s: %s", id, w[1], tostring(werr))
+    end
+    log("debug", ("update %s: %s = %s"):format(id, w[1], w[2]))
+  end
+  unlock(lk)
+  return 0
+end
+
 -- the global flags, before the command (runc's)
 local function globals(args)
   local i = 1
@@ -903,7 +1083,7 @@ function M.main(args)
     return 0
   end
   if CMD[cmd] then return CMD[cmd](rest) end
-  local later = { update = true, events = true, checkpoint = true, restore = true }
+  local later = { events = true, checkpoint = true, restore = true }
   if later[cmd] then return die(2, "%s is not supported yet (see sandboxlua oci --help)", cmd) end
   return die(2, "unknown command %q (see sandboxlua oci --help)", cmd)
 end

@@ -101,6 +101,7 @@ M.DEFAULT_DEVICES = {
 }
 for major = 136, 143 do M.DEFAULT_DEVICES[#M.DEFAULT_DEVICES + 1] = dev("c", major, -1, 6, "pts") end
 
+local compile_dev_options -- below
 local TOP = {
   name = true, command = true, rootfs = true, root_readonly = true, root_switch = true,
   env = true, env_inherit = true, cwd = true, hostname = true, user = true,
@@ -108,7 +109,8 @@ local TOP = {
   dev = true, sys = true, masked_paths = true, readonly_paths = true,
   capabilities = true, seccomp = true, umask = true, stdio = true, cgroup = true,
   uid_map = true, gid_map = true, tty = true, root_nodev = true, devices = true,
-  host_paths = true, join = true,
+  host_paths = true, sysctl = true, oom_score_adj = true, domainname = true, personality = true,
+  no_new_privs = true, root_mountpoints = true, join = true,
   on_start = true, on_exit = true, on_oom = true, on_timeout = true, on_sample = true,
   sample = true,
 }
@@ -284,7 +286,7 @@ end
 -- { type = "bind", source = ..., target = ... }
 local MOUNT_KEYS = { type = true, source = true, target = true, ro = true, rec = true,
                      size = true, mode = true, options = true, optional = true,
-                     noexec = true, nosuid = true, nodev = true, content = true }
+                     noexec = true, nosuid = true, nodev = true, content = true, copyup = true }
 local KINDS = { bind = 2, tmpfs = 1, proc = 1, dev = 1, sysfs = 1, mqueue = 1, dir = 1,
                 symlink = 2, file = 2, overlay = 2, cgroup = 1 }
 
@@ -326,6 +328,8 @@ local function compile_mount(m, path)
     if m.options ~= nil then opts[#opts + 1] = no_nul(typed(m.options, "string", path .. ".options"), path .. ".options") end
     out.data = table.concat(opts, ",")
     out.ro = optbool(m.ro, false, path .. ".ro")
+    -- what the directory below held, copied in (OCI's tmpcopyup)
+    if m.copyup ~= nil then out.copyup = optbool(m.copyup, false, path .. ".copyup") end
   elseif kind == "proc" and m.options ~= nil then
     out.data = no_nul(typed(m.options, "string", path .. ".options"), path .. ".options")
   elseif kind == "sysfs" then
@@ -681,6 +685,260 @@ local function stdio_all(io_, path)
            stdio_of(io_.stderr, 3, path .. ".stdio") }
 end
 
+-- seccomp's rules form: { default, default_errno, architectures, flags,
+-- skip_unknown, rules = { { "name", ..., action = "errno", errno = 22,
+-- args = { { 0, "==", 16 } } } } }
+local ERRNO = { EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7,
+  ENOEXEC = 8, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14,
+  EBUSY = 16, EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22,
+  ENFILE = 23, EMFILE = 24, ENOTTY = 25, ETXTBSY = 26, EFBIG = 27, ENOSPC = 28, ESPIPE = 29,
+  EROFS = 30, EMLINK = 31, EPIPE = 32, EDOM = 33, ERANGE = 34, ENOSYS = 38, ENOTSUP = 95,
+  EOPNOTSUPP = 95, EPROTONOSUPPORT = 93, EAFNOSUPPORT = 97, ECONNREFUSED = 111 }
+M.ERRNO = ERRNO
+local SC_ACTIONS = { allow = true, errno = true, kill = true, kill_process = true, kill_thread = true,
+                     trap = true, log = true, trace = true }
+local SC_OPS = { ["=="] = true, ["!="] = true, ["<"] = true, ["<="] = true, [">"] = true, [">="] = true,
+                 ["&="] = true }
+local SC_FLAGS = { tsync = 1, log = 2, spec_allow = 4, tsync_esrch = 16 }
+M.SECCOMP_FLAGS = SC_FLAGS
+
+local function errno_of(v, path)
+  if type(v) == "string" and ERRNO[v] then return ERRNO[v] end
+  if math.type(v) == "integer" and v >= 0 and v <= 4095 then return v end
+  fail(path, 'an errno: a number from 0 to 4095 or a name like "EPERM"', v)
+end
+
+local function sc_action(a, path)
+  if a == "notify" then
+    failmsg(path, "notify needs a seccomp listener (a user-space supervisor), which sandboxlua does not have")
+  end
+  if type(a) ~= "string" or not SC_ACTIONS[a] then
+    fail(path, '"allow", "errno", "kill" (the process), "kill_thread", "trap", "log" or "trace"', a)
+  end
+  return a == "kill" and "kill_process" or a
+end
+
+local function sc_cond(c, path)
+  typed(c, "table", path, 'a condition like { 0, "==", 16 } (argument, comparison, value)')
+  check_keys(c, {}, path)
+  local arg, op, a, b = c[1], c[2], c[3], c[4]
+  if math.type(arg) ~= "integer" or arg < 0 or arg > 5 then fail(path .. "[1]", "an argument from 0 to 5", arg) end
+  if type(op) ~= "string" or not SC_OPS[op] then fail(path .. "[2]", 'one of ==, !=, <, <=, >, >=, &= (masked)', op) end
+  if math.type(a) ~= "integer" then fail(path .. "[3]", "an integer", a) end
+  if op == "&=" then
+    if math.type(b) ~= "integer" then fail(path .. "[4]", "the value the masked argument must equal", b) end
+  elseif b ~= nil and b ~= 0 then
+    failmsg(path .. "[4]", ("a second value goes only with &= (mask, value)"))
+  end
+  if #c > 4 then failmsg(path, "too many values") end
+  return { arg, op, a, b or 0 }
+end
+
+local function sc_rule(ru, path)
+  typed(ru, "table", path, 'a rule like { "personality", action = "allow", args = { { 0, "==", 0 } } }')
+  check_keys(ru, { names = true, action = true, errno = true, value = true, args = true }, path)
+  local names = {}
+  for i, n in ipairs(ru) do names[i] = n end
+  if ru.names ~= nil then
+    if #names > 0 then failmsg(path, "give the names in the list or as names, not both") end
+    names = ru.names
+  end
+  names = syscall_names(names, ru.names ~= nil and path .. ".names" or path)
+  if #names == 0 then failmsg(path, "a rule names at least one system call") end
+  local act = sc_action(ru.action, path .. ".action")
+  local out = { names = names, action = act }
+  if ru.errno ~= nil then
+    if act ~= "errno" then failmsg(path .. ".errno", 'goes with action = "errno"') end
+    out.value = errno_of(ru.errno, path .. ".errno")
+  elseif act == "errno" then
+    out.value = 1
+  end
+  if ru.value ~= nil then
+    if act ~= "trace" then failmsg(path .. ".value", 'goes with action = "trace" (the tracer\'s message)') end
+    if math.type(ru.value) ~= "integer" or ru.value < 0 or ru.value > 65535 then
+      fail(path .. ".value", "a number from 0 to 65535", ru.value)
+    end
+    out.value = ru.value
+  elseif act == "trace" then
+    out.value = 0
+  end
+  if ru.args ~= nil then
+    local args = list(ru.args, path .. ".args", "a list of conditions", 6)
+    out.args = {}
+    for i, c in ipairs(args) do out.args[i] = sc_cond(c, ("%s.args[%d]"):format(path, i)) end
+  end
+  return out
+end
+
+local function sc_flags(v, path)
+  local bits = 0
+  for i, f in ipairs(list_of_strings(v, path)) do
+    if not SC_FLAGS[f] then fail(("%s[%d]"):format(path, i), '"log", "spec_allow", "tsync" or "tsync_esrch"', f) end
+    bits = bits | SC_FLAGS[f]
+  end
+  return bits
+end
+
+local function compile_seccomp_rules(sc, path)
+  for _, k in ipairs { "allow", "deny", "denylist" } do
+    if sc[k] ~= nil then
+      failmsg(path .. "." .. k, "goes with the list form; with rules, each call is a rule of its own")
+    end
+  end
+  local out = { rules = {}, default = sc_action(sc.default or "errno", path .. ".default"),
+                default_value = 1, skip_unknown = optbool(sc.skip_unknown, false, path .. ".skip_unknown") }
+  if out.default == "trace" then out.default_value = 0 end
+  if sc.default_errno ~= nil then
+    if out.default ~= "errno" and out.default ~= "trace" then
+      failmsg(path .. ".default_errno", 'goes with default = "errno" (or "trace": its message)')
+    end
+    out.default_value = errno_of(sc.default_errno, path .. ".default_errno")
+  end
+  if sc.architectures ~= nil then
+    out.arches = list_of_strings(sc.architectures, path .. ".architectures")
+    for i, a in ipairs(out.arches) do
+      if not a:match("^[%w_]+$") then fail(("%s.architectures[%d]"):format(path, i), 'an architecture like "x86"', a) end
+    end
+  end
+  if sc.flags ~= nil then out.flags = sc_flags(sc.flags, path .. ".flags") end
+  for i, ru in ipairs(list(sc.rules, path .. ".rules", "a list of rules", 65536)) do
+    out.rules[i] = sc_rule(ru, ("%s.rules[%d]"):format(path, i))
+  end
+  return out
+end
+
+-- capabilities: a list (one set: bounding, effective, permitted,
+-- inheritable and ambient all = it), or the five sets by name
+local CAPSETS = { "bounding", "effective", "permitted", "inheritable", "ambient" }
+local function cap_list(v, path, opts)
+  local out, set = {}, {}
+  for i, c in ipairs(list_of_strings(v, path)) do
+    local n = c:lower():gsub("^cap_", "")
+    if opts.cap_names and not opts.cap_names[n] then
+      fail(("%s[%d]"):format(path, i), "a capability name like \"net_bind_service\"", c)
+    end
+    if not set[n] then out[#out + 1] = n; set[n] = true end
+  end
+  return out, set
+end
+local function compile_caps(v, plan, path, opts)
+  plan.caps = {}
+  if v == nil then return end
+  typed(v, "table", path, 'a list of names, or { bounding = ..., effective = ..., permitted = ..., inheritable = ..., ambient = ... }')
+  if rawget(v, 1) ~= nil or next(v) == nil then
+    plan.caps = cap_list(v, path, opts)
+    return
+  end
+  local allowed = {}
+  for _, s in ipairs(CAPSETS) do allowed[s] = true end
+  check_keys(v, allowed, path)
+  local lists, sets = {}, {}
+  for _, s in ipairs(CAPSETS) do lists[s], sets[s] = cap_list(v[s] or {}, path .. "." .. s, opts) end
+  local function within(a, b, msg)
+    for _, c in ipairs(lists[a]) do
+      local ok = true
+      for _, x in ipairs(b) do ok = ok and sets[x][c] end
+      if not ok then failmsg(path .. "." .. a, ("%s is not in %s: %s"):format(c, table.concat(b, " and "), msg)) end
+    end
+  end
+  within("effective", { "permitted" }, "the effective set is part of the permitted one")
+  within("inheritable", { "bounding" }, "the kernel takes into the inheritable set only what the bounding set holds")
+  within("ambient", { "permitted", "inheritable" }, "an ambient capability must be permitted and inheritable")
+  plan.caps = lists.bounding
+  plan.caps5 = { effective = lists.effective, permitted = lists.permitted,
+                 inheritable = lists.inheritable, ambient = lists.ambient }
+end
+
+-- the sysctls a namespace of the jail's own holds, and which one
+local function sysctl_ns(k)
+  if k:match("^net%.") then return "net" end
+  if k:match("^fs%.mqueue%.") or k:match("^kernel%.shm") or k:match("^kernel%.msg")
+     or k:match("^kernel%.sem") then return "ipc" end
+  if k == "kernel.hostname" or k == "kernel.domainname" then return "uts" end
+end
+M.sysctl_namespace = sysctl_ns
+local function compile_sysctl(v, plan, path, set)
+  typed(v, "table", path, '{ ["net.ipv4.ping_group_range"] = "0 2147483647" }')
+  local keys = {}
+  for k, x in next, v do
+    if type(k) ~= "string" then fail(path, "sysctl names as keys", k) end
+    local kp = path .. "[" .. quoted(k) .. "]" 
+    if not k:match("^[%w_][%w_%-%.%/@:]*$") or k:find("..", 1, true) or k:find("//", 1, true)
+       or k:find("/%.") then
+      fail(kp, 'a sysctl name like "net.ipv4.ip_forward"', k)
+    end
+    if type(x) ~= "string" and math.type(x) ~= "integer" then fail(kp, "a string or an integer", x) end
+    local dotted = k:gsub("/", ".")
+    local ns = sysctl_ns(dotted)
+    if not ns then
+      failmsg(kp, "not a namespaced sysctl (net.*, kernel.shm*/msg*/sem, fs.mqueue.*, kernel.hostname, "
+        .. "kernel.domainname): it would change the host")
+    end
+    if not set[ns] then failmsg(kp, ("needs the jail's own %s namespace"):format(ns)) end
+    keys[#keys + 1] = k
+  end
+  table.sort(keys)
+  if #keys == 0 then return end
+  plan.sysctl = {}
+  for _, k in ipairs(keys) do
+    local x = tostring(v[k])
+    no_nul(x, path .. "[" .. quoted(k) .. "]")
+    plan.sysctl[#plan.sysctl + 1] = k
+    plan.sysctl[#plan.sysctl + 1] = x
+  end
+end
+
+local PERSONALITIES = { linux = 0, linux32 = 8 }
+-- sysctl, oom_score_adj, domainname, personality, no_new_privs
+local function compile_kernel_settings(r, plan, path, set)
+  if r.sysctl ~= nil then compile_sysctl(r.sysctl, plan, path .. ".sysctl", set) end
+  if r.oom_score_adj ~= nil then
+    local v = r.oom_score_adj
+    if math.type(v) ~= "integer" or v < -1000 or v > 1000 then fail(path .. ".oom_score_adj", "an integer from -1000 to 1000", v) end
+    plan.oom_score_adj = v
+  end
+  if r.domainname ~= nil then
+    local d = r.domainname
+    if type(d) ~= "string" or #d == 0 or #d > 64 or not d:match("^[%w][%w%-%.%_]*$") then
+      fail(path .. ".domainname", "a NIS domain name (letters, digits, '-', '_', '.'; up to 64)", d)
+    end
+    if not set.uts then failmsg(path .. ".domainname", "needs the jail's own uts namespace") end
+    plan.domainname = d
+  end
+  if r.personality ~= nil then
+    local pe = PERSONALITIES[r.personality]
+    if not pe then fail(path .. ".personality", '"linux" or "linux32"', r.personality) end
+    plan.personality = pe
+  end
+  if r.no_new_privs ~= nil then
+    plan.no_new_privs = typed(r.no_new_privs, "boolean", path .. ".no_new_privs")
+  end
+end
+
+-- dev = { size = "64m", mode = "0755", pts_gid = 5, pts_mode = "0620" }:
+-- the jail's own /dev (a tmpfs, 512k and 0755 by default) and its devpts
+-- (mode 0620, the group of the opener by default); data for init is
+-- "<tmpfs options>\n<devpts options>"
+compile_dev_options = function(d, path)
+  check_keys(d, { size = true, mode = true, pts_gid = true, pts_mode = true }, path)
+  local fs, pts = {}, {}
+  if d.mode ~= nil then
+    local m = unit(units.mode, d.mode, path .. ".mode")
+    if m > 4095 then fail(path .. ".mode", 'a mode like "0755"', d.mode) end
+    fs[#fs + 1] = ("mode=%04o"):format(m)
+  else
+    fs[#fs + 1] = "mode=0755"
+  end
+  fs[#fs + 1] = "size=" .. (d.size ~= nil and tmpfs_size(d.size, path .. ".size") or "512k")
+  if d.pts_gid ~= nil then pts[#pts + 1] = "gid=" .. unit(units.id, d.pts_gid, path .. ".pts_gid") end
+  if d.pts_mode ~= nil then
+    local m = unit(units.mode, d.pts_mode, path .. ".pts_mode")
+    if m > 511 then fail(path .. ".pts_mode", 'permission bits like "0620"', d.pts_mode) end
+    pts[#pts + 1] = ("mode=%04o"):format(m)
+  end
+  return { kind = "dev", dst = "/dev", data = table.concat(fs, ",") .. "\n" .. table.concat(pts, ",") }
+end
+
 -- compile(recipe, opts) -> plan.  opts: cap_names (set of known caps),
 -- seccomp_check(fn), cgroup_parent (CLI override), getuid, getenv.
 function M.compile(r, opts)
@@ -821,7 +1079,9 @@ function M.compile(r, opts)
   if want(r.proc, "proc") and not targets["/proc"] then
     defaults[#defaults + 1] = { kind = "proc", dst = "/proc" }
   end
-  if want(r.dev, "dev") and not targets["/dev"] then
+  if type(r.dev) == "table" then
+    if not targets["/dev"] then defaults[#defaults + 1] = compile_dev_options(r.dev, path .. ".dev") end
+  elseif want(r.dev, "dev") and not targets["/dev"] then
     defaults[#defaults + 1] = { kind = "dev", dst = "/dev" }
   end
   local sys = r.sys == nil and "ro" or r.sys
@@ -859,6 +1119,9 @@ function M.compile(r, opts)
   plan.mounts = table.move(mounts, 1, #mounts, #defaults + 1, defaults)
   if r.root_nodev ~= nil then
     plan.root_nodev = typed(r.root_nodev, "boolean", path .. ".root_nodev")
+  end
+  if r.root_mountpoints ~= nil then
+    plan.root_mountpoints = typed(r.root_mountpoints, "boolean", path .. ".root_mountpoints")
   end
 
   -- copies: a plan is its caller's to change, the defaults are not
@@ -956,24 +1219,27 @@ function M.compile(r, opts)
   end
 
   -- privileges
-  plan.caps = {}
-  if r.capabilities ~= nil then
-    for i, c in ipairs(list_of_strings(r.capabilities, path .. ".capabilities")) do
-      local n = c:lower():gsub("^cap_", "")
-      if opts.cap_names and not opts.cap_names[n] then
-        fail(("%s.capabilities[%d]"):format(path, i), "a capability name like \"net_bind_service\"", c)
-      end
-      plan.caps[#plan.caps + 1] = n
-    end
-  end
+  compile_caps(r.capabilities, plan, path .. ".capabilities", opts)
   plan.no_new_privs = true
+  compile_kernel_settings(r, plan, path, set)
   local sc = r.seccomp
   if sc == nil or sc == true or sc == "default" then
     plan.seccomp = { denylist = true, default = "allow" }
   elseif sc == false then
     plan.seccomp = false
+  elseif type(sc) == "table" and sc.rules ~= nil then
+    check_keys(sc, { rules = true, default = true, default_errno = true, architectures = true, flags = true,
+                     skip_unknown = true, allow = true, deny = true, denylist = true }, path .. ".seccomp")
+    plan.seccomp = compile_seccomp_rules(sc, path .. ".seccomp")
+    if opts.seccomp_check then
+      local ok, msg = opts.seccomp_check(plan.seccomp)
+      if not ok then failmsg(path .. ".seccomp", msg) end
+    end
   elseif type(sc) == "table" then
-    check_keys(sc, { allow = true, deny = true, default = true, denylist = true }, path .. ".seccomp")
+    for _, k in ipairs { "default_errno", "architectures", "skip_unknown" } do
+      if sc[k] ~= nil then failmsg(path .. ".seccomp." .. k, "goes with rules (the rules form)") end
+    end
+    check_keys(sc, { allow = true, deny = true, default = true, denylist = true, flags = true }, path .. ".seccomp")
     local d = sc.default or "allow"
     if d ~= "allow" and d ~= "errno" and d ~= "kill" then
       fail(path .. ".seccomp.default", '"allow", "errno" or "kill"', d)
@@ -983,17 +1249,27 @@ function M.compile(r, opts)
       allow = sc.allow ~= nil and syscall_names(sc.allow, path .. ".seccomp.allow") or nil,
       deny = sc.deny ~= nil and syscall_names(sc.deny, path .. ".seccomp.deny") or nil,
       denylist = optbool(sc.denylist, d == "allow", path .. ".seccomp.denylist"),
+      flags = sc.flags ~= nil and sc_flags(sc.flags, path .. ".seccomp.flags") or nil,
     }
     if opts.seccomp_check then
       local ok, msg = opts.seccomp_check(plan.seccomp)
       if not ok then failmsg(path .. ".seccomp", msg) end
     end
   else
-    fail(path .. ".seccomp", 'true/"default", false, or { allow = ..., deny = ..., default = ... }', sc)
+    fail(path .. ".seccomp", 'true/"default", false, { allow = ..., deny = ..., default = ... } or { rules = ..., default = ... }', sc)
   end
   if plan.seccomp then
     for _, c in ipairs(plan.caps) do
       if c == "sys_admin" then plan.seccomp.keep_sys_admin = true end
+    end
+  end
+  if r.no_new_privs == false and plan.seccomp then
+    local eff = plan.caps5 and plan.caps5.effective or plan.caps
+    local admin = false
+    for _, c in ipairs(eff) do admin = admin or c == "sys_admin" end
+    if not admin then
+      failmsg(path .. ".no_new_privs", "false needs seccomp = false or sys_admin kept (effective): the "
+        .. "kernel loads a seccomp filter without no_new_privs only for CAP_SYS_ADMIN")
     end
   end
   if r.umask ~= nil then

@@ -82,6 +82,32 @@ local function decode(s)
 end
 M.decode = decode
 
+-- The Slurm step's cgroup on a cgroup-v2 node with task/cgroup (cgroup/v2
+-- plugin): the task runs in .../job_J/step_S/user/task_T, a leaf Slurm
+-- lists for its signals and accounting; its parent `user` is a domain with
+-- the step's controllers enabled (Slurm wrote its subtree_control) and
+-- the job's --mem as memory.max (job_J has it too).  Jails go there, next
+-- to the task: the step's limits and accounting hold over them, and the
+-- task keeps the host (Slurm still signals it).  text: /proc/self/cgroup;
+-- nil when this is not such a step (v1, task/none, no Slurm).
+function M.step_cgroup(text, mnt)
+  local own = text:match("^0::(/[^\n]*)\n?$")
+  local user = own and own:match("^(.*/job_%d+/step_[^/]+/user)/task_[^/]+$")
+  return user and mnt .. user or nil
+end
+
+-- the parent a node's jails take: the step's cgroup, unless the recipe,
+-- the compile options or $SANDBOXLUA_CGROUP name one
+local function node_parent(sb, r, copts)
+  if copts.cgroup_parent ~= nil or os.getenv("SANDBOXLUA_CGROUP") then return nil end
+  if type(r) == "table" and type(r.cgroup) == "table" and (r.cgroup.parent ~= nil or r.cgroup.path ~= nil) then
+    return nil
+  end
+  local ok, mnt = pcall(sb.core.cgroup_mountpoint)
+  if not ok or not mnt then return nil end
+  return M.step_cgroup(read("/proc/self/cgroup") or "", mnt)
+end
+
 -- the node's side: sandboxlua --slurm-task DIR (task from
 -- $SLURM_ARRAY_TASK_ID, or DIR TASK)
 function M.task(argv)
@@ -106,6 +132,8 @@ function M.task(argv)
   else
     local r = job.recipe
     local copts = job.compile or {}
+    local step_cg = node_parent(sb, r, copts)
+    if step_cg then copts.cgroup_parent = step_cg end
     local ok, p = pcall(sb.compile, r, copts)
     if not ok then
       res = setup_error(getmetatable(p) == sb.RecipeError and p.message or tostring(p))
@@ -117,6 +145,7 @@ function M.task(argv)
       sb.core.trap_signals()
       sb.on_signal = function(sig) sb.interrupt(sig, 1) end -- Slurm's KillWait follows
       res = sb.run_plan(r, plan)
+      res.slurm_cgroup = step_cg
       if res.status == "setup_error" then res.message = ("on node %s: %s"):format(node, res.message or "setup failed") end
     end
   end
@@ -180,7 +209,7 @@ end
 
 -- what Slurm said about a task, folded into the node's result (or in
 -- place of one)
-local function slurm_result(st, res, jobid, t, dir, sig)
+local function slurm_result(st, res, jobid, t, dir, sig, started)
   local sl_exit, sl_sig = (st.exit or ""):match("^(%d+):(%d+)$")
   sl_exit, sl_sig = tonumber(sl_exit), tonumber(sl_sig)
   local r = res or {}
@@ -192,12 +221,15 @@ local function slurm_result(st, res, jobid, t, dir, sig)
   local what = ("Slurm job %s_%d"):format(jobid, t)
   if sig then
     -- the host itself was interrupted and cancelled what it submitted
-    if st.state == "PENDING" or not res then
+    if st.state == "PENDING" or (not res and not started) then
       return { status = "skipped", message = "not started: the host was interrupted", name = r.name,
                slurm_job = r.slurm_job, slurm_state = st.state }
     end
     r.status, r.interrupted_by = "interrupted", ({ [1] = "SIGHUP", [2] = "SIGINT", [15] = "SIGTERM" })[sig] or sig
     r.exit_code = code
+    -- Slurm ended the task before its node wrote a result (scancel's
+    -- signals reach the whole step at once)
+    if not res then r.message = ("%s: %s before the node wrote its result"):format(what, st.state) end
     return r
   end
   if st.state == "TIMEOUT" or st.state == "DEADLINE" then
@@ -266,7 +298,11 @@ function M.run_all(list, plans, opts, sb)
   local parallel = opts.parallel or 4
   local args = { "sbatch", "--parsable", "--job-name=" .. q(so.name or "sandboxlua"),
                  ("--array=0-%d%%%d"):format(n - 1, parallel), "--output=" .. q(dir .. "/slurm-%a.out"),
-                 "--chdir=" .. q(dir) }
+                 "--chdir=" .. q(dir),
+                 -- a task whose node died ends NODE_FAIL (a result), not
+                 -- back in the queue behind a node that may never return
+                 -- (--slurm-opt=--requeue says otherwise)
+                 "--no-requeue" }
   if so.partition then args[#args + 1] = "--partition=" .. q(so.partition) end
   for _, o in ipairs(so.options or {}) do args[#args + 1] = q(o) end
   args[#args + 1] = q(script)
@@ -338,7 +374,7 @@ function M.run_all(list, plans, opts, sb)
             end
           end
           if st and TERMINAL[st.state] then
-            record(i, slurm_result(st, res, jobid, t, dir, cancelled_for))
+            record(i, slurm_result(st, res, jobid, t, dir, cancelled_for, started[i]))
           elseif res and not res.interrupted_by and not cancelled_for then
             -- the node is done with it: no need to wait for Slurm's word
             record(i, res)

@@ -8,6 +8,13 @@
 --   local C = require("spec.support.slurm").start()  -- nil, why when Slurm is missing
 --   C.env   -- "SLURM_CONF=... " to put before a client command
 --   C:stop()
+--
+-- start{ cgroup = true }: a cgroup-v2 node (the test VM, which has no
+-- systemd): proctrack/cgroup and task/cgroup with cgroup.conf's
+-- CgroupPlugin=cgroup/v2 and IgnoreSystemd=yes (slurmd makes its
+-- system.slice/slurmstepd.scope itself, no dbus), memory as a consumable
+-- resource (--mem becomes the job's and step's memory.max), slurmd in a
+-- cgroup of its own below the root.
 local H = require "spec.support.helper"
 
 local M = {}
@@ -87,6 +94,10 @@ function Cluster:stop()
       if not gone then H.sh("kill -KILL " .. pid) end
     end
   end
+  if self.slurmd_cgroup then H.sh("rmdir " .. self.slurmd_cgroup .. " 2>/dev/null") end
+  if self.slice then -- the stepd scope and what slurmd left in it, deepest first
+    H.sh("find " .. self.slice .. " -depth -type d -exec rmdir {} + 2>/dev/null")
+  end
   if not os.getenv("SBX_KEEP_SLURM") then os.execute("rm -rf " .. self.dir) end
 end
 
@@ -96,11 +107,19 @@ function M.start(opts)
   for _, p in ipairs { "munged", "mungekey", "slurmctld", "slurmd", "sbatch", "sinfo", "scontrol" } do
     if not have(p) then return nil, p .. " is not installed (make test-deps installs slurm-wlm and munge)" end
   end
+  -- slurmctld binds getaddrinfo(NULL, port, AI_ADDRCONFIG): with no IPv4
+  -- address but 127.0.0.1 (the test VM: loopback only) that finds none and
+  -- slurmctld dies ("Unable to resolve "(null)""); a machine like that is
+  -- the VM, whose network is ours: give its loopback a second address
+  local addrs = H.sh("ip -4 -o addr show 2>/dev/null"):gsub("inet 127%.0%.0%.1/", "")
+  if not addrs:find("inet ", 1, true) then
+    H.sh("ip addr add 10.254.254.1/32 dev lo 2>&1")
+  end
   local dir = H.tmpdir()
   os.execute("chmod 700 " .. dir)
   local host = H.sh("hostname -s"):match("^(%S+)")
   local taken = {}
-  local c = setmetatable({ dir = dir, host = host, pids = {}, partition = "sbx",
+  local c = setmetatable({ dir = dir, host = host, pids = {}, partition = "sbx", cgroup = opts.cgroup,
                            ctld_port = free_port(taken), slurmd_port = free_port(taken) }, Cluster)
   c.conf = dir .. "/slurm.conf"
   c.env = ("SLURM_CONF=%s "):format(c.conf)
@@ -116,6 +135,27 @@ function M.start(opts)
   for _ = 1, 50 do
     if io.open(c.socket) or H.sh("test -S " .. c.socket .. " && echo y"):find("y") then break end
     H.sh("sleep 0.1")
+  end
+  local cg = opts.cgroup
+  if cg then
+    write(dir .. "/cgroup.conf", table.concat({
+      "CgroupPlugin=cgroup/v2",
+      -- without systemd (the VM) slurmd makes its scope itself; with
+      -- systemd it asks it over dbus for one, as on a real node
+      H.sh("test -d /run/systemd/system && echo y"):find("y") and "IgnoreSystemd=no" or "IgnoreSystemd=yes",
+      "CgroupAutomount=yes",
+      "ConstrainCores=no",
+      "ConstrainRAMSpace=yes",
+      "AllowedRAMSpace=100",
+      "ConstrainDevices=no",
+      "",
+    }, "\n"))
+  end
+  if opts.oci then
+    -- srun --container: slurmstepd reads oci.conf next to slurm.conf
+    c.oci_root = dir .. "/oci"
+    os.execute("mkdir -m 700 " .. c.oci_root)
+    write(dir .. "/oci.conf", opts.oci(c))
   end
   write(c.conf, table.concat({
     "ClusterName=sbxspec",
@@ -133,10 +173,11 @@ function M.start(opts)
     "SlurmdPidFile=" .. dir .. "/slurmd.pid",
     "SlurmctldLogFile=" .. dir .. "/slurmctld.log",
     "SlurmdLogFile=" .. dir .. "/slurmd.log",
-    "ProctrackType=proctrack/linuxproc",
-    "TaskPlugin=task/none",
+    cg and "ProctrackType=proctrack/cgroup" or "ProctrackType=proctrack/linuxproc",
+    cg and "TaskPlugin=task/cgroup" or "TaskPlugin=task/none",
     "SelectType=select/cons_tres",
-    "SelectTypeParameters=CR_Core",
+    cg and "SelectTypeParameters=CR_Core_Memory" or "SelectTypeParameters=CR_Core",
+    "DefMemPerCPU=" .. (cg and (opts.mem_per_cpu or 256) or 0),
     "SchedulerType=sched/backfill",
     "SchedulerParameters=sched_min_interval=100000,batch_sched_delay=0",
     "AccountingStorageType=accounting_storage/none",
@@ -151,17 +192,52 @@ function M.start(opts)
     "InactiveLimit=0",
     "MessageTimeout=5",
     "SlurmctldTimeout=30",
-    "SlurmdTimeout=30",
+    "SlurmdTimeout=" .. (opts.slurmd_timeout or 30),
     "SlurmctldDebug=info",
     "SlurmdDebug=info",
-    ("NodeName=%s NodeAddr=127.0.0.1 CPUs=%d State=UNKNOWN"):format(host, opts.cpus or 2),
+    ("NodeName=%s NodeAddr=127.0.0.1 CPUs=%d%s State=UNKNOWN"):format(host, opts.cpus or 2,
+      cg and (" RealMemory=%d"):format(opts.memory or 1024) or ""),
     ("PartitionName=%s Nodes=%s Default=YES MaxTime=INFINITE State=UP"):format(c.partition, host),
     "",
   }, "\n"))
   c.pids.slurmctld = spawn(("slurmctld -D -i -f %s"):format(c.conf), dir .. "/slurmctld.out")
-  c.pids.slurmd = spawn(("%sslurmd -D -f %s -N %s"):format(c.env, c.conf, host), dir .. "/slurmd.out")
+  c:start_slurmd()
   -- the node answers once sinfo says it is idle
-  local deadline = H.core.now() + (opts.timeout or 20)
+  return c:wait_idle(opts.timeout or 20)
+end
+
+-- slurmd again (after it was killed): a node back from the dead
+function Cluster:start_slurmd()
+  local c, host, cg = self, self.host, self.cgroup
+  local slurmd = ("slurmd -D -f %s -N %s"):format(c.conf, host)
+  if cg then
+    -- slurmd reads its own cgroup from /proc/self/cgroup: one of its own
+    -- (the VM's command runs in the root), removed when it is stopped
+    local mnt = H.core.cgroup_mountpoint()
+    c.slurmd_cgroup = ("%s/sbx-slurmd-%d"):format(mnt, H.core.getpid())
+    os.execute("mkdir -p " .. c.slurmd_cgroup)
+    -- with IgnoreSystemd slurmd makes system.slice/NODE_slurmstepd.scope
+    -- by mkdir, in a system.slice systemd would have made
+    -- (with systemd, system.slice is systemd's: left alone)
+    if not H.sh("test -d /run/systemd/system && echo y"):find("y") then
+      if H.sh("test -d " .. mnt .. "/system.slice || { mkdir " .. mnt .. "/system.slice && echo made; }"):find("made") then
+        c.slice = mnt .. "/system.slice"
+      end
+      -- and hands the root's controllers on to its children, as systemd
+      -- does for a slice (slurmd enables them below, in the scope, itself)
+      local ctl = H.read(mnt .. "/cgroup.subtree_control"):gsub("%s+$", "")
+      for name in ctl:gmatch("%S+") do H.write(mnt .. "/system.slice/cgroup.subtree_control", "+" .. name) end
+    end
+    slurmd = ("sh -c 'echo $$ > %s/cgroup.procs && exec %s'"):format(c.slurmd_cgroup, slurmd)
+  end
+  slurmd = c.env .. slurmd
+  c.pids.slurmd = spawn(slurmd, c.dir .. "/slurmd.out")
+end
+
+-- self, once the node is idle | nil, why (the cluster stopped)
+function Cluster:wait_idle(secs)
+  local c, dir = self, self.dir
+  local deadline = H.core.now() + secs
   while H.core.now() < deadline do
     local s = c:sh("sinfo -h -N -o %T 2>/dev/null")
     if s:match("^idle") then return c end
@@ -179,6 +255,76 @@ function M.start(opts)
     .. c:log("slurmd"):sub(-800)
   c:stop()
   return nil, why
+end
+
+-- oci.conf for srun --container with sandboxlua's OCI runtime (runc's
+-- arguments): RunTimeRun does create + start + wait + delete and exits
+-- with the command's status; Query/Kill/Delete are what slurmstepd calls
+-- on the way out (state of a container run already deleted: a line in
+-- slurmd's log, "JSON parsing error", as with runc)
+function M.oci_conf(c)
+  local rt = ("%s --root %s"):format(M.abs(H.build) .. "/sandboxlua-oci", c.oci_root)
+  local id = "%n.%u.%j.%s.%t"
+  return table.concat({
+    ('RunTimeQuery="%s state %s"'):format(rt, id),
+    ('RunTimeKill="%s kill --all %s KILL"'):format(rt, id),
+    ('RunTimeDelete="%s delete --force %s"'):format(rt, id),
+    ('RunTimeRun="%s run --bundle %%b %s"'):format(rt, id),
+    "" }, "\n")
+end
+
+-- The comparison list of the specs: 20 jobs (passes, failures, signals, a
+-- wall-clock timeout, setup errors, captured output, stdin, mounts, jobs
+-- computed on the submit host); with oom = true (a cgroup-v2 node: the
+-- VM) one of them is a memory hog over its memory.max in place of a
+-- SIGUSR1.  Its arguments: a file the on_exit hooks append to, and the
+-- directory of the spec payloads (build/spec, the hog).
+M.LIST = [[
+local bb, oom = %q, %s
+local marks, payloads = ...
+local function j(name, cmd, extra)
+  local r = { name = name, rootfs = bb, command = { "/bin/sh", "-c", cmd },
+              stdio = { stdout = "capture", stderr = "capture" },
+              on_exit = function(r) local f = io.open(marks, "a") f:write(r.name, " ", r.status, "\n") f:close() end }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+local jobs = {
+  j("hello", "echo hello; echo to-stderr >&2"),
+  j("exit1", "exit 1"),
+  j("exit3", "echo three; exit 3"),
+  j("exit42", "exit 42"),
+  j("kill9", "kill -9 $$"),
+  j("term", "kill -TERM $$"),
+  j("segv", "kill -SEGV $$"),
+  j("wall", "sleep 5", { limits = { wall = "0.5s" } }), -- (output before it: a race with the clock)
+  j("env", "echo $GREETING", { env = { PATH = "/bin", GREETING = "hi from env" } }),
+  j("stdin", "cat", { stdio = { stdin = { data = "piped in\n" }, stdout = "capture" } }),
+  j("mounts", "test -r /mnt/hosts && echo x > /scratch/f && cat /scratch/f",
+    { mounts = { { "bind", "/etc", "/mnt", ro = true }, { "tmpfs", "/scratch" } } }),
+  j("lines", "seq 1 3000; seq 1 5 >&2"),
+  j("notfound", "/no/such/program"),
+  j("nobind", "true", { mounts = { { "bind", "/nonexistent-sbx-slurm", "/mnt", ro = true } } }),
+  j("norootfs", "true", { rootfs = "/nonexistent-sbx-rootfs" }),
+  j("limited", "echo limited", { limits = { memory = "64M", pids = 16, optional = true } }),
+  oom and j("oom", "/mnt/hog mem 200", { limits = { memory = "32M" },
+    mounts = { { "bind", payloads, "/mnt", ro = true } } }) or j("usr1", "kill -USR1 $$"),
+  j("true", "true"),
+}
+-- computed on the submit host: the nodes get the same jobs
+for i = 1, 2 do jobs[#jobs + 1] = j("computed" .. i, "echo computed " .. i * 7) end
+return { parallel = 4, jobs = jobs }
+]]
+
+-- a path as the nodes see it: absolute (the tasks run in the shared
+-- directory; the VM's specs run with SBX_ROOT unset, H.root ".")
+function M.abs(p)
+  if p:sub(1, 1) == "/" then return p end
+  return (H.sh("pwd -P"):gsub("%s+$", "")) .. "/" .. p:gsub("^%./", "")
+end
+
+function M.list(busybox, oom)
+  return M.LIST:format(M.abs(busybox), tostring(oom or false))
 end
 
 return M
