@@ -117,6 +117,10 @@ static struct sbx_plan join_plan(const struct sbx_plan *p)
 	q.park = q.async_start = q.trace = q.pause_before_root = false;
 	q.on_pause = NULL;
 	q.raw_plan = NULL;
+	/* the jail's own (its namespaces have them already); the process's
+	 * oom_score_adj and personality stay */
+	q.sysctl = NULL;
+	q.domainname = NULL;
 	q.ns_join = NULL; /* joined by the jail's init already: in ns_flags */
 	q.nns_join = 0;
 	for (int i = 0; i < 3; i++)

@@ -61,6 +61,11 @@ void sbx_join_main(struct sbx_initplan *ip, struct sbx_jailctx *cx, int nsfd)
 	/* no ptrace and no /proc/PID/{mem,fd} of ours or of the command
 	 * before its exec, for anything in the jail */
 	prctl(PR_SET_DUMPABLE, 0);
+	/* the process's oom_score_adj and personality (the command inherits
+	 * both), through the host's /proc still; the jail-wide settings
+	 * (sysctls, domainname) the host left out */
+	if (sbx_init_apply_ext(p, &e) < 0)
+		join_fail(cx->sock, &e);
 	if (p->ns_flags && setns(nsfd, p->ns_flags) < 0) {
 		ns_names(p->ns_flags, names, sizeof names);
 		sbx_err_set(&e, errno, "setns", "exec: join the container's "

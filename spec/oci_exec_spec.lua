@@ -201,11 +201,11 @@ describe("oci exec", function()
   it("--process FILE: an OCI process object read as config.json's process is, its errors naming its fields", function()
     running()
     local pf = dir .. "/process.json"
-    H.write(pf, oci.encode(O { args = A { "sh", "-c", "id -u; id -g; grep -E 'CapEff|NoNewPrivs' /proc/self/status" },
-      cwd = "/", env = A { "PATH=/bin" }, user = O { uid = 1000, gid = 1001 }, terminal = false }))
+    H.write(pf, oci.encode(O { args = A { "sh", "-c", "id -u; id -g; grep -E 'CapEff|NoNewPrivs' /proc/self/status; cat /proc/self/oom_score_adj" },
+      cwd = "/", env = A { "PATH=/bin" }, user = O { uid = 1000, gid = 1001 }, terminal = false, oomScoreAdj = 500 }))
     local out, rc = rt(OURS, root, dir, "exec --process " .. pf .. " x1")
     assert.are.equal(0, rc, out)
-    assert.matches("^1000\n1001\nCapEff:%s+0000000000000000\nNoNewPrivs:%s+1\n$", out)
+    assert.matches("^1000\n1001\nCapEff:%s+0000000000000000\nNoNewPrivs:%s+1\n500\n$", out)
     H.write(pf, '{"args": [], "cwd": "/"}')
     out, rc = rt(OURS, root, dir, "exec --process " .. pf .. " x1")
     assert.are.equal(5, rc)
