@@ -231,6 +231,23 @@ describe("oci exec", function()
     assert.are.equal("fine\n", out)
   end)
 
+  it("into a container with its own user namespace: joined first, the ids mapped as the container's", function()
+    dir = bundle("exec sleep 100")
+    local c = assert(oci.load(dir))
+    c.linux.namespaces[#c.linux.namespaces + 1] = O { type = "user" }
+    c.linux.uidMappings = A { O { containerID = 0, hostID = 100000, size = 65536 } }
+    c.linux.gidMappings = A { O { containerID = 0, hostID = 100000, size = 65536 } }
+    H.write(dir .. "/config.json", oci.encode(c, oci.KEY_ORDER))
+    local init = running()
+    local out, rc = rt(OURS, root, dir, "exec x1 sh -c 'readlink /proc/self/ns/user; cat /proc/self/uid_map; id -u'")
+    assert.are.equal(0, rc, out)
+    local p = io.popen("readlink /proc/" .. init .. "/ns/user")
+    local want = p:read("l")
+    p:close()
+    assert.are_not.equal(want, H.sh("readlink /proc/self/ns/user"):gsub("%s+$", ""))
+    assert.matches("^" .. want:gsub("%p", "%%%0") .. "\n%s*0%s+100000%s+65536\n0\n$", out)
+  end)
+
   it("is refused for a container that is not running (4) or not there (3)", function()
     dir = bundle("exec sleep 100")
     local out, rc = rt(OURS, root, dir, "exec nope true")
