@@ -572,6 +572,40 @@ static const char *nsjoin_name(int type)
 		: type == CLONE_NEWUTS ? "uts" : "?";
 }
 
+/* does the plan write a sysctl of this namespace type? (keys as the
+ * recipe gives them: dotted, or a path below /proc/sys) */
+static bool sysctl_in(const struct sbx_plan *p, int type)
+{
+	static const struct { int type; const char *pre; } t[] = {
+		{ CLONE_NEWNET, "net" },	   { CLONE_NEWIPC, "kernel?shm" },
+		{ CLONE_NEWIPC, "kernel?msg" },   { CLONE_NEWIPC, "kernel?sem" },
+		{ CLONE_NEWIPC, "fs?mqueue" },    { CLONE_NEWUTS, "kernel?hostname" },
+		{ CLONE_NEWUTS, "kernel?domainname" },
+	};
+	for (const char *const *kv = p->sysctl; kv && kv[0]; kv += 2)
+		for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+			const char *k = kv[0], *s = t[i].pre;
+			if (t[i].type != type)
+				continue;
+			while (*s && (*s == '?' ? (*k == '.' || *k == '/')
+						: *k == *s))
+				s++, k++;
+			if (!*s)
+				return true;
+		}
+	return false;
+}
+
+/* is the namespace file fd the host's own namespace of that name? */
+static bool is_hosts_own(int fd, const char *name)
+{
+	char path[64];
+	struct stat a, b;
+	snprintf(path, sizeof path, "/proc/self/ns/%s", name);
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /* the namespaces to join, opened now and checked to be of their type */
 static int open_nsjoin(const struct sbx_plan *p, int fds[SBX_MAX_NSJOIN],
 		       struct sbx_err *e)
@@ -609,6 +643,13 @@ static int open_nsjoin(const struct sbx_plan *p, int fds[SBX_MAX_NSJOIN],
 			sbx_err_set(e, t < 0 ? errno : EINVAL, "namespaces",
 				    "join.%s %s: not a %s namespace file%s", name,
 				    n->path, name, t < 0 ? " (NS_GET_NSTYPE)" : "");
+			return -1;
+		}
+		if (sysctl_in(p, n->type) && is_hosts_own(fds[i], name)) {
+			sbx_err_set(e, EPERM, "namespaces", "join.%s %s: the "
+				    "host's own %s namespace, where the jail's "
+				    "sysctls would change the host", name,
+				    n->path, name);
 			return -1;
 		}
 	}

@@ -237,7 +237,7 @@ describe("recipe kernel settings", function()
     assert.are.equal('recipe.sysctl["kernel.pid_max"]: not a namespaced sysctl (net.*, kernel.shm*/msg*/sem, fs.mqueue.*, '
       .. "kernel.hostname, kernel.domainname): it would change the host",
       err { sysctl = { ["kernel.pid_max"] = "4096" } })
-    assert.are.equal('recipe.sysctl["net.ipv4.ip_forward"]: needs the jail\'s own net namespace',
+    assert.are.equal('recipe.sysctl["net.ipv4.ip_forward"]: needs the jail\'s own net namespace (or one joined by path)',
       err { sysctl = { ["net.ipv4.ip_forward"] = "1" }, network = "host" })
     assert.are.equal('recipe.sysctl["net/../vm/x"]: expected a sysctl name like "net.ipv4.ip_forward", got "net/../vm/x"',
       err { sysctl = { ["net/../vm/x"] = "1" } })

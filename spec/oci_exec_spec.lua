@@ -413,6 +413,23 @@ describe("joining a namespace by path", function()
     assert.matches("join", tostring(type(err) == "table" and err.msg or err))
   end)
 
+  it("a joined namespace takes the jail's sysctls; the host's own is refused, and its value stays", function()
+    local r = H.run("cat /proc/sys/net/ipv4/ip_unprivileged_port_start",
+      { join = { net = file }, sysctl = { ["net.ipv4.ip_unprivileged_port_start"] = "81" } })
+    assert.are.equal("exited", r.status, r.message)
+    assert.are.equal("81\n", r.stdout)
+    local inside = H.sh("ip netns exec " .. name .. " cat /proc/sys/net/ipv4/ip_unprivileged_port_start")
+    assert.are.equal("81\n", inside)
+    local host = H.read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+    assert.are_not.equal("81\n", host)
+    -- the host's own namespace by another name: refused before anything runs
+    r = H.run("true", { join = { net = "/proc/self/ns/net" }, sysctl = { ["net.ipv4.ip_unprivileged_port_start"] = "82" } })
+    assert.are.equal("setup_error", r.status)
+    assert.are.equal("join.net /proc/self/ns/net: the host's own net namespace, where the jail's sysctls would change "
+      .. "the host: Operation not permitted", r.message)
+    assert.are.equal(host, H.read("/proc/sys/net/ipv4/ip_unprivileged_port_start"))
+  end)
+
   it("OCI linux.namespaces[].path: the container's init and an exec'd process are in the netns", function()
     root = H.tmpdir()
     dir = bundle("exec sleep 100")

@@ -3,7 +3,7 @@
 -- imported offline.  What podman reports is checked against the kernel:
 -- the container's init in /proc (its namespaces, its cgroup, its binary),
 -- the cgroup's files.  See spec/support/podman.lua for the flags every
--- container gets until the exec branch is merged.
+-- container gets.
 --
 -- On this host: busted --tags=podman --exclude-tags=cgroup spec/podman_spec.lua
 -- The OOM case (#cgroup) runs in the cgroup-v2 VM, see doc/oci.md.
@@ -278,6 +278,53 @@ describe("podman with sandboxlua as its runtime #podman", function()
     assert.are.equal("hi\n", out)
     assert.are.equal("", H.sh("ls -A " .. state))
     assert.are.equal("", trim(p:podman("ps -aq")))
+  end)
+
+  it("run -d + exec + stop: exec runs in the container's namespaces and cgroup, with its status", function()
+    local p = podman()
+    local id, rc = p:podman(("run -d %s %s sleep 100"):format(p:flags(), p.image))
+    assert.are.equal(0, rc, id)
+    id = trim(id)
+    local pid = trim(p:podman("inspect -f '{{.State.Pid}}' " .. id))
+    -- podman: exec --pid-file P --process FILE --detach ID
+    local out
+    out, rc = p:podman("exec " .. id .. " sh -c 'readlink /proc/self/ns/pid; exit 5'")
+    assert.are.equal(5, rc, out)
+    assert.are.equal(trim(H.sh("readlink /proc/" .. pid .. "/ns/pid")), trim(out))
+    out, rc = p:podman("exec " .. id .. " cat /proc/self/cgroup")
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find(p.parent .. "/libpod-" .. id, 1, true) or out:find("0::/\n", 1, true), out)
+    out, rc = p:podman("stop -t 2 " .. id)
+    assert.are.equal(0, rc, out)
+    assert.are.equal("143", trim(p:podman("inspect -f '{{.State.ExitCode}}' " .. id)))
+    p:podman("rm " .. id)
+  end)
+
+  it("run -it through a pty (script): a terminal, job control, the shell's exit status", function()
+    local p = podman()
+    local f = p.dir .. "/tty-in"
+    H.write(f, "tty\nsleep 30 &\njobs\nkill %1\nwait\nexit 3\n")
+    local out, rc = H.sh(("cd %s && script -qec \"CONTAINERS_CONF=%s podman --root %s/root --runroot %s/runroot "
+      .. "--tmpdir %s/tmp --runtime %s run -it --rm %s %s sh\" /dev/null < %s")
+      :format(p.dir, p.conf, p.dir, p.dir, p.dir, PM.RUNTIME, p:flags(), p.image, f))
+    assert.are.equal(3, rc, out)
+    assert.truthy(out:find("/dev/pts/0", 1, true), out)
+    assert.truthy(out:find("[1]+  Running", 1, true), out)
+  end)
+
+  it("a network namespace joined by path (a pod's), with podman's default seccomp profile and a sysctl written in it", function()
+    local p = podman()
+    local netns = "sbxspec-" .. H.core.getpid()
+    assert.are.equal(0, select(2, H.sh("ip netns add " .. netns)))
+    finally(function() H.sh("ip netns delete " .. netns) end)
+    local out, rc = p:podman(("run --rm %s --network ns:/run/netns/%s --sysctl net.ipv4.ip_unprivileged_port_start=79 %s "
+      .. "sh -c 'grep Seccomp: /proc/self/status; readlink /proc/self/ns/net'"):format(p:base_flags(), netns, p.image))
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:find("Seccomp:\t2", 1, true), out)
+    local want = trim(H.sh("ip netns exec " .. netns .. " readlink /proc/self/ns/net"))
+    assert.truthy(out:find(want, 1, true), out)
+    assert.are.equal("79\n", H.sh("ip netns exec " .. netns .. " cat /proc/sys/net/ipv4/ip_unprivileged_port_start"))
+    assert.are_not.equal("79\n", read("/proc/sys/net/ipv4/ip_unprivileged_port_start"))
   end)
 end)
 

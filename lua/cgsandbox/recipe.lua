@@ -857,7 +857,7 @@ local function sysctl_ns(k)
   if k == "kernel.hostname" or k == "kernel.domainname" then return "uts" end
 end
 M.sysctl_namespace = sysctl_ns
-local function compile_sysctl(v, plan, path, set)
+local function compile_sysctl(v, plan, path, set, join)
   typed(v, "table", path, '{ ["net.ipv4.ping_group_range"] = "0 2147483647" }')
   local keys = {}
   for k, x in next, v do
@@ -874,7 +874,11 @@ local function compile_sysctl(v, plan, path, set)
       failmsg(kp, "not a namespaced sysctl (net.*, kernel.shm*/msg*/sem, fs.mqueue.*, kernel.hostname, "
         .. "kernel.domainname): it would change the host")
     end
-    if not set[ns] then failmsg(kp, ("needs the jail's own %s namespace"):format(ns)) end
+    -- a namespace joined by path is the jail's too (a pod's network: the
+    -- host refuses its own at spawn, core/spawn.c)
+    if not set[ns] and not (type(join) == "table" and join[ns]) then
+      failmsg(kp, ("needs the jail's own %s namespace (or one joined by path)"):format(ns))
+    end
     keys[#keys + 1] = k
   end
   table.sort(keys)
@@ -891,7 +895,7 @@ end
 local PERSONALITIES = { linux = 0, linux32 = 8 }
 -- sysctl, oom_score_adj, domainname, personality, no_new_privs
 local function compile_kernel_settings(r, plan, path, set)
-  if r.sysctl ~= nil then compile_sysctl(r.sysctl, plan, path .. ".sysctl", set) end
+  if r.sysctl ~= nil then compile_sysctl(r.sysctl, plan, path .. ".sysctl", set, r.join) end
   if r.oom_score_adj ~= nil then
     local v = r.oom_score_adj
     if math.type(v) ~= "integer" or v < -1000 or v > 1000 then fail(path .. ".oom_score_adj", "an integer from -1000 to 1000", v) end

@@ -113,9 +113,10 @@ end
 
 -- the flags every container of the specs gets:
 --   --cgroup-parent: this instance's own subtree, removed by stop()
---   --network none: podman's default network is a namespace joined by
---     path (linux.namespaces[].path), which the exec branch brings;
---     remove this after that merge
+--   --network none: podman's default network is a CNI bridge, which
+--     depends on the host's firewall and plugins; the join of a
+--     network namespace by path (what that network comes down to for
+--     the runtime) has its own spec, with --network ns:PATH
 --   --pids-limit -1 where the cgroup2 mount has no pids controller (a
 --     hybrid host such as this one: the limit cannot be set there, and
 --     sandboxlua refuses rather than drop it); podman's default of 2048 is
@@ -124,7 +125,7 @@ function Podman:flags()
   return self:base_flags() .. " --network none"
 end
 
--- the flags that stay after those merges (spec/engines_after_merge.lua.txt)
+-- the flags without a network choice
 function Podman:base_flags()
   local f = "--cgroup-parent " .. self.parent
   if not v2_has("pids") then f = f .. " --pids-limit -1" end
