@@ -76,6 +76,9 @@ static int child(void *p)
 	struct sbx_clone_req *r = a->r;
 	static char *const envp[] = { NULL };
 
+	for (long i = 0; r->set_stdio && i < 3; i++)
+		if (raw(SYS_dup3, r->stdio[i], i, 0, 0, 0) < 0)
+			goto fail;
 	if (raw(SYS_dup3, r->sock, SBX_INIT_SOCK, 0, 0, 0) < 0 ||
 	    raw(SYS_dup3, r->image, SBX_INIT_IMAGE,
 		r->await_go ? 0 : O_CLOEXEC, 0, 0) < 0 ||

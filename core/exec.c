@@ -128,6 +128,62 @@ static struct sbx_plan join_plan(const struct sbx_plan *p)
 	return q;
 }
 
+/* the exec's own stdio where the plan names one (an OCI hook's: its
+ * state JSON in, its output to a file), else the caller's: fds > 2, or
+ * -1 for inherit.  Data goes into a pipe whole, so it is at most a pipe's
+ * buffer (a state JSON is far smaller). */
+static int open_stdio(const struct sbx_plan *p, int fd[3], bool *any,
+		      struct sbx_err *e)
+{
+	*any = false;
+	for (int i = 0; i < 3; i++) {
+		const struct sbx_stdio *s = &p->stdio[i];
+		fd[i] = -1;
+		if (s->kind == SBX_IO_INHERIT)
+			continue;
+		if (s->kind == SBX_IO_NULL) {
+			fd[i] = open("/dev/null", (i ? O_WRONLY : O_RDONLY) |
+							  O_CLOEXEC);
+		} else if (s->kind == SBX_IO_FILE && s->path) {
+			fd[i] = i ? open(s->path, O_WRONLY | O_CREAT | O_CLOEXEC |
+						      (s->append ? O_APPEND : O_TRUNC),
+					 0600)
+				  : open(s->path, O_RDONLY | O_CLOEXEC);
+		} else if (s->kind == SBX_IO_DATA && i == 0 &&
+			   s->datalen <= 65536) {
+			int pp[2];
+			if (pipe2(pp, O_CLOEXEC) == 0) {
+				ssize_t n = s->datalen ? write(pp[1], s->data,
+							       s->datalen) : 0;
+				close(pp[1]);
+				if (n == (ssize_t)s->datalen)
+					fd[i] = pp[0];
+				else {
+					close(pp[0]);
+					errno = n < 0 ? errno : EMSGSIZE;
+				}
+			}
+		} else {
+			errno = EINVAL;
+		}
+		if (fd[i] < 0) {
+			sbx_err_set(e, errno, "exec", "exec: stdio %d", i);
+			return -1;
+		}
+		if (fd[i] <= 2) { /* the child dup3's them onto 0..2 */
+			int hi = fcntl(fd[i], F_DUPFD_CLOEXEC, 3);
+			close(fd[i]);
+			fd[i] = hi;
+			if (hi < 0) {
+				sbx_err_set(e, errno, "exec", "exec: stdio %d", i);
+				return -1;
+			}
+		}
+		*any = true;
+	}
+	return 0;
+}
+
 int sbx_jail_exec(struct sbx_ctx *c, const struct sbx_plan *p,
 		  int init_pidfd, int cgroup_fd, struct sbx_exec *x,
 		  struct sbx_err *e)
@@ -171,7 +227,22 @@ int sbx_jail_exec(struct sbx_ctx *c, const struct sbx_plan *p,
 		.sock = sv[1], .image = c->image, .pidfd = &joinfd,
 		.exit_signal = SIGCHLD, .nofile_soft = c->nofile_soft,
 	};
+	int io[3] = { -1, -1, -1 };
+	if (open_stdio(p, io, &req.set_stdio, e) < 0) {
+		for (int i = 0; i < 3; i++)
+			sbx_closep(&io[i]);
+		goto fail;
+	}
+	/* the caller's own where the plan has none */
+	for (int i = 0; req.set_stdio && i < 3; i++) {
+		if (io[i] < 0 && (io[i] = fcntl(i, F_DUPFD_CLOEXEC, 3)) < 0)
+			io[i] = open("/dev/null", (i ? O_WRONLY : O_RDONLY) |
+							  O_CLOEXEC);
+		req.stdio[i] = io[i];
+	}
 	pid_t pid = sbx_clone_init(&req);
+	for (int i = 0; i < 3; i++)
+		sbx_closep(&io[i]);
 	sbx_closep(&sv[1]);
 	if (pid < 0) {
 		if (errno == EINVAL || errno == E2BIG)

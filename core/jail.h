@@ -107,6 +107,8 @@ struct sbx_clone_req {
 	int exit_signal;    /* 0, or SIGCHLD for a detached jail */
 	int *pidfd;         /* out */
 	int exec_errno;     /* out: the exec of init failed */
+	bool set_stdio;     /* stdio[] become the child's 0, 1, 2 (> 2 each) */
+	int stdio[3];
 };
 /* clone3 the init with CLONE_VM|CLONE_VFORK on a small stack (the host's
  * size does not matter) and exec the image; returns the pid or -1 */

@@ -1202,17 +1202,21 @@ static int l_exec(lua_State *L)
 	return 2;
 }
 
-/* core.exec_wait(pid) -> exit code (128+N for a signal) | nil, msg, errno:
- * wait for our child pid, passing HUP, INT, QUIT, TERM, USR1, USR2,
- * ALRM, CONT and WINCH on to it meanwhile (as runc's signal proxy) */
+/* core.exec_wait(pid [, timeout_s]) -> exit code (128+N for a signal) |
+ * nil, msg, errno: wait for our child pid, passing HUP, INT, QUIT, TERM,
+ * USR1, USR2, ALRM, CONT and WINCH on to it meanwhile (as runc's signal
+ * proxy); past timeout_s (an OCI hook's) it is killed: ETIMEDOUT */
 static int l_exec_wait(lua_State *L)
 {
 	static const int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
 				   SIGUSR2, SIGALRM, SIGCONT, SIGWINCH };
 	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+	lua_Integer timeout = luaL_optinteger(L, 2, 0);
+	int64_t deadline = timeout > 0 ? sbx_now_ns() + timeout * 1000000000 : 0;
 	sigset_t set, old;
 	siginfo_t si;
 	int err = 0;
+	bool killed = false;
 
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0)
@@ -1225,11 +1229,22 @@ static int l_exec_wait(lua_State *L)
 	for (;;) {
 		struct pollfd pf[2] = { { .fd = fd, .events = POLLIN },
 					{ .fd = sfd, .events = POLLIN } };
-		if (poll(pf, sfd >= 0 ? 2 : 1, -1) < 0) {
+		int ms = -1;
+		if (deadline && !killed) {
+			int64_t left = deadline - sbx_now_ns();
+			ms = left > 0 ? (int)(left / 1000000) + 1 : 0;
+		}
+		int n = poll(pf, sfd >= 0 ? 2 : 1, ms);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			err = errno;
 			break;
+		}
+		if (n == 0) { /* its time is up: kill, then reap it */
+			syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+			killed = true;
+			continue;
 		}
 		if (sfd >= 0 && (pf[1].revents & POLLIN)) {
 			struct signalfd_siginfo ss;
@@ -1254,6 +1269,13 @@ static int l_exec_wait(lua_State *L)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		return push_errno(L, err, "exec: wait for the command");
+	if (killed) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "killed after its timeout of %d s",
+				(int)timeout);
+		lua_pushstring(L, "ETIMEDOUT");
+		return 3;
+	}
 	lua_pushinteger(L, si.si_code == CLD_EXITED ? si.si_status
 						     : 128 + si.si_status);
 	return 1;
@@ -2150,7 +2172,7 @@ static int l_cap_names(lua_State *L)
 		const char *n = sbx_cap_name(c);
 		if (!n)
 			continue;
-		lua_pushboolean(L, 1);
+		lua_pushinteger(L, c); /* a set, with each one's number */
 		lua_setfield(L, -2, n);
 	}
 	return 1;

@@ -358,8 +358,8 @@ describe("oci config.json", function()
         'config.json: process.env[1]: the name "A.B" is not one a recipe\'s environment takes (letters, digits and _, not starting with a digit)' },
       { function(c) c.process.user.username = "me" end,
         "config.json: process.user.username: a Windows field: not for a Linux container" },
-      { function(c) c.hooks = { startContainer = { { path = "/bin/true" } } } end,
-        "config.json: hooks.startContainer[0]: hooks in the container's namespaces (createContainer, startContainer) are not supported yet" },
+      { function(c) c.hooks = { startContainer = { { path = "/bin/true", timeout = -1 } } } end,
+        "config.json: hooks.startContainer[0].timeout: expected an integer from 1 to 86400, got -1" },
       { function(c) c.hooks = { poststop = { { path = "true" } } } end,
         'config.json: hooks.poststop[0].path: expected an absolute path, got "true"' },
       { function(c) c.domainname = "example.org"; c.hostname = nil; table.remove(c.linux.namespaces, 4) end,
@@ -592,7 +592,8 @@ describe("oci config.json", function()
       local f = assert(oci.decode(out, "features"))
       assert.are.equal("1.0.0", f.ociVersionMin)
       assert.are.equal("1.2.0", f.ociVersionMax)
-      assert.are.same({ "prestart", "createRuntime", "poststart", "poststop" }, { table.unpack(f.hooks) })
+      assert.are.same({ "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" },
+        { table.unpack(f.hooks) })
       assert.are.equal(getmetatable(f.hooks), oci.array_mt)
       assert.is_true(f.linux.seccomp.enabled)
       assert.is_true(f.linux.cgroup.v2)

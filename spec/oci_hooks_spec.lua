@@ -146,6 +146,93 @@ describe("oci hooks", function()
     assert.are.equal("running", O.state(O.RT, root, d, "h4").status)
   end)
 
+  it("run createContainer in the container before pivot_root, startContainer in it before the command", function()
+    -- outside /tmp: before pivot_root the new root is attached there, in
+    -- the container's mount namespace
+    local d = O.BIN:match("^(.*)/[^/]+$") .. "/hooks-spec-" .. H.core.getpid()
+    os.execute("rm -rf " .. d .. " && mkdir -p " .. d)
+    dirs[#dirs + 1] = d
+    -- each writes what it sees: its namespaces and cgroup, whether the
+    -- host's tree is its root, and its stdin; into the bundle's out/
+    -- (before pivot_root by its host path, after it at /mnt)
+    local probe = [[o=%s; { for n in mnt pid net; do readlink /proc/self/ns/$n; done; grep ^0:: /proc/self/cgroup;
+      test -e /etc/debian_version && echo host-tree || echo jail-tree; test -e $o/ran && echo cmd-ran || echo no-cmd;
+      grep -E "^(Uid|CapEff|Seccomp):" /proc/self/status; echo "FOO=$FOO"; cat; echo; } > $o/%s.seen]]
+    O.bundle("echo yes > /mnt/ran; exec sleep 100", function(c)
+      c.hooks = obj {
+        createContainer = arr { obj { path = "/bin/sh", args = arr { "sh", "-c", probe:format(d .. "/out", "cc") },
+                                      env = arr { "FOO=cc" } } },
+        startContainer = arr { obj { path = "/bin/sh", args = arr { "sh", "-c", probe:format("/mnt", "sc") },
+                                     env = arr { "FOO=sc" }, timeout = 10 } },
+      }
+    end, d)
+    local out, rc = O.ours(root, d, "create h1")
+    assert.are.equal(0, rc, out)
+    local st = O.state(O.RT, root, d, "h1")
+    local saved = O.saved(root, "h1")
+    local function ns_of(pid, k) return (H.sh(("readlink /proc/%s/ns/%s"):format(pid, k)):gsub("%s+$", "")) end
+    local cg = saved.cgroup:sub(#H.core.cgroup_mountpoint() + 1)
+    local want = { ns_of(st.pid, "mnt"), ns_of(st.pid, "pid"), ns_of(st.pid, "net"), "0::" .. cg }
+    local function lines(k)
+      local t = {}
+      for l in (O.read(d .. "/out/" .. k .. ".seen") or ""):gmatch("[^\n]*") do t[#t + 1] = l end
+      return t
+    end
+    local cc = lines("cc")
+    assert.are.same(want, { cc[1], cc[2], cc[3], cc[4] })
+    assert.are.equal("host-tree", cc[5]) -- before pivot_root
+    assert.are.equal("no-cmd", cc[6])
+    assert.matches("^Uid:%s+0%s", cc[7])
+    assert.are.equal("Seccomp:	0", cc[9]) -- no filter: the runtime's own program
+    assert.are.equal("FOO=cc", cc[10])
+    local s = assert(oci.decode(O.read(d .. "/out/cc.seen"):match("\nFOO=cc\n(.*)$"), "createContainer's stdin"))
+    assert.are.equal("creating", s.status)
+    assert.are.equal(st.pid, s.pid)
+    assert.is_nil(O.read(d .. "/out/sc.seen"))
+
+    out, rc = O.ours(root, d, "start h1")
+    assert.are.equal(0, rc, out)
+    local sc = lines("sc")
+    assert.are.same(want, { sc[1], sc[2], sc[3], sc[4] })
+    assert.are.equal("jail-tree", sc[5]) -- after pivot_root: the busybox tree
+    assert.are.equal("no-cmd", sc[6]) -- before the command
+    assert.are.equal("FOO=sc", sc[10])
+    assert.are.equal("created", assert(oci.decode(O.read(d .. "/out/sc.seen"):match("\nFOO=sc\n(.*)$"),
+      "startContainer's stdin")).status)
+    assert.is_true(O.wait_for(function() return O.exists(d .. "/out/ran") end))
+    assert.are.equal("running", O.state(O.RT, root, d, "h1").status)
+  end)
+
+  it("stop the container when startContainer fails, and fail create when createContainer does", function()
+    local d = O.BIN:match("^(.*)/[^/]+$") .. "/hooks-spec-f" .. H.core.getpid()
+    os.execute("rm -rf " .. d .. " && mkdir -p " .. d)
+    dirs[#dirs + 1] = d
+    local function with(kind)
+      os.remove(d .. "/config.json")
+      O.bundle("echo yes > /mnt/ran; exec sleep 100", function(c)
+        c.hooks = obj { [kind] = arr { obj { path = "/bin/sh", args = arr { "sh", "-c", "echo no-$K >&2; exit 4" },
+                                             env = arr { "K=" .. kind } } } }
+      end, d)
+    end
+    with("startContainer")
+    local out, rc = O.ours(root, d, "create h2")
+    assert.are.equal(0, rc, out)
+    local pid = O.state(O.RT, root, d, "h2").pid
+    out, rc = O.ours(root, d, "start h2")
+    assert.are.equal(1, rc)
+    assert.matches("start h2: hooks%.startContainer%[0%]: /bin/sh exited with status 4: no%-startContainer", out)
+    assert.is_true(O.wait_for(function() return not O.alive(pid) end))
+    assert.are.equal("stopped", O.state(O.RT, root, d, "h2").status)
+    assert.is_false(O.exists(d .. "/out/ran"))
+    assert.are.equal(0, select(2, O.ours(root, d, "delete h2")))
+
+    with("createContainer")
+    out, rc = O.ours(root, d, "create h3")
+    assert.are.equal(1, rc)
+    assert.matches("create h3: hooks%.createContainer%[0%]: /bin/sh exited with status 4: no%-createContainer", out)
+    assert.is_false(O.exists(root .. "/h3"))
+  end)
+
   it("refuse hooks that cannot run as written", function()
     local function refused(h, kind)
       local c = assert(oci.load(O.bundle("true")))
@@ -158,7 +245,5 @@ describe("oci hooks", function()
     assert.matches("hooks%.createRuntime%[0%]%.env%[0%]: expected a \"NAME=value\"", refused { path = "/bin/true", env = arr { "X" } })
     assert.matches("hooks%.createRuntime%[0%]%.timeout", refused { path = "/bin/true", timeout = 0 })
     assert.matches("hooks%.createRuntime%[0%]%.args%[0%]", refused { path = "/bin/true", args = arr { 1 } })
-    assert.matches("hooks%.createContainer%[0%]: hooks in the container's namespaces",
-                   refused({ path = "/bin/true" }, "createContainer"))
   end)
 end)

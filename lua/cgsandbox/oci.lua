@@ -891,9 +891,6 @@ end
 M.HOOK_KINDS = { "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" }
 local HOOK_FIELDS = {}
 for _, k in ipairs(M.HOOK_KINDS) do HOOK_FIELDS[k] = true end
--- the runtime's namespaces (the others run inside the container, which
--- needs a join: not yet)
-local HOOK_RUNTIME_NS = { prestart = true, createRuntime = true, poststart = true, poststop = true }
 
 -- hooks -> { kind = { { path, args, env, timeout }, ... } }
 local function translate_hooks(v, notes)
@@ -907,9 +904,6 @@ local function translate_hooks(v, notes)
       local p = at("hooks." .. kind, i)
       local h = object(list[i], p, { path = true, args = true, env = true, timeout = true }, notes)
       if not h then expect(p, "an object", list[i]) end
-      if not HOOK_RUNTIME_NS[kind] then
-        refuse(p, "hooks in the container's namespaces (createContainer, startContainer) are not supported yet")
-      end
       local path = abs(h.path, p .. ".path")
       local args = h.args ~= nil and strings(h.args, p .. ".args") or { path }
       local env = h.env ~= nil and strings(h.env, p .. ".env") or {}

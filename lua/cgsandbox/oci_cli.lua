@@ -102,7 +102,7 @@ function M.features()
   return obj {
     ociVersionMin = oci.VERSION_MIN,
     ociVersionMax = oci.VERSION_MAX,
-    hooks = arr { "prestart", "createRuntime", "poststart", "poststop" },
+    hooks = arr { table.unpack(oci.HOOK_KINDS) },
     mountOptions = arr { table.unpack(oci.MOUNT_OPTIONS) },
     linux = obj {
       namespaces = arr { table.unpack(oci.NAMESPACES) },
@@ -165,6 +165,7 @@ end
 -- the directory itself is the lock (flock) for commands that change it
 
 local ARR_MT, OBJ_MT = oci.array_mt, oci.object_mt
+local function arr(t) return setmetatable(t, ARR_MT) end
 local STATE_ORDER = { "ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner",
                       "annotations" }
 
@@ -294,6 +295,67 @@ local function run_hooks(st, kind)
     if not code then return nil, ("%s: %s"):format(where, out), en end
     if code ~= 0 then
       out = out:gsub("%s+$", ""):gsub("\n", " ")
+      return nil, ("%s: %s exited with status %d%s"):format(where, h.path, code, out ~= "" and (": " .. out) or "")
+    end
+  end
+  return true
+end
+
+-- the cgroup of a live process, as a path under the cgroup2 mount
+local function cgroup_of(pid)
+  local text = read_file("/proc/" .. pid .. "/cgroup") or ""
+  local rel = text:match("^0::(/[^\n]*)") or text:match("\n0::(/[^\n]*)")
+  local mnt = core_().cgroup_mountpoint()
+  if not rel or not mnt then return nil end
+  return (mnt .. rel):gsub("/$", "")
+end
+
+-- createContainer and startContainer: in the container's namespaces and
+-- cgroup, run by sandboxlua's own init in join mode (exec's way in,
+-- through a pidfd of the container's init), as the container's root with
+-- every capability and no filter, as runc runs them from its init.  Its
+-- path resolves where it runs: before pivot_root (createContainer) that
+-- is still the runtime's tree, after it (startContainer) the container's.
+-- argv[0] is the path (the jail's exec takes no other).  Its output goes
+-- to a file in the state directory, for the error line.
+local function run_hooks_inside(st, kind, config, cgroup)
+  local list = st.hooks and st.hooks[kind]
+  if not list then return true end
+  local c = core_()
+  local sb = require "cgsandbox"
+  local state = state_json(st)
+  -- every capability the runtime itself holds (what it can give)
+  local eff = tonumber((read_file("/proc/self/status") or ""):match("\nCapEff:%s*(%x+)") or "0", 16) or 0
+  local all = arr {}
+  for n, bit in pairs(c.cap_names()) do
+    if (eff >> bit) & 1 == 1 then all[#all + 1] = "CAP_" .. n:upper() end
+  end
+  table.sort(all)
+  local out_file = dir_of(st.id) .. "/hook.out"
+  for i, h in ipairs(list) do
+    local where = ("hooks.%s[%d]"):format(kind, i - 1)
+    log("debug", ("%s: %s (in the container)"):format(where, h.path))
+    local argv = arr { h.path, table.unpack(h.args, 2) }
+    local process = setmetatable({ args = argv, env = arr { table.unpack(h.env) }, cwd = "/",
+      user = setmetatable({ uid = 0, gid = 0 }, OBJ_MT),
+      capabilities = setmetatable({ bounding = all, effective = all, permitted = all }, OBJ_MT) }, OBJ_MT)
+    local recipe, err = oci.exec_recipe(config, process, st.bundle, { id = st.id })
+    if not recipe then return nil, ("%s: %s"):format(where, err) end
+    recipe.cgroup, recipe.seccomp, recipe.no_new_privs = nil, false, false
+    if next(h.env) == nil then recipe.env = {} end
+    local pok, plan = pcall(sb.compile, recipe)
+    if not pok then return nil, ("%s: %s"):format(where, tostring(type(plan) == "table" and plan.msg or plan)) end
+    for _, j in ipairs(plan.join or {}) do plan.namespaces[#plan.namespaces + 1] = j.type end
+    plan.join, plan.tty = nil, false
+    plan.stdio = { { kind = "data", data = state }, { kind = "file", path = out_file },
+                   { kind = "file", path = out_file, append = true } }
+    local pid, perr = c.exec(plan, st.pid, st.pid_start, cgroup)
+    if not pid then return nil, ("%s: %s"):format(where, tostring(perr)) end
+    local code, werr = c.exec_wait(pid, h.timeout)
+    local out = (read_file(out_file) or ""):sub(-2048):gsub("%s+$", ""):gsub("\n", " ")
+    os.remove(out_file)
+    if not code then return nil, ("%s: %s, %s"):format(where, h.path, werr) end
+    if code ~= 0 then
       return nil, ("%s: %s exited with status %d%s"):format(where, h.path, code, out ~= "" and (": " .. out) or "")
     end
   end
@@ -461,11 +523,16 @@ local function do_create(id, o)
   -- prestart and createRuntime: in the runtime's namespaces, the
   -- container's made and its init stopped before pivot_root
   local on_pause
-  if hooks.prestart or hooks.createRuntime then
+  if hooks.prestart or hooks.createRuntime or hooks.createContainer then
     on_pause = function(pid)
       st.pid, st.pid_start = pid, c.proc_start(pid)
       local okh, herr = run_hooks(st, "prestart")
       if okh then okh, herr = run_hooks(st, "createRuntime") end
+      if okh and hooks.createContainer then
+        local cg = cgroup_of(pid)
+        if not cg then return nil, "hooks.createContainer: the container's cgroup is not found" end
+        okh, herr = run_hooks_inside(st, "createContainer", config, cg)
+      end
       return okh, herr
     end
   end
@@ -505,6 +572,19 @@ local function do_start(id)
   if status ~= "created" then
     unlock(lk)
     return nil, die(E_STATE, "cannot start a container that is %s", status)
+  end
+  -- startContainer: in the container, before its command is let go; a
+  -- failure stops the container (delete removes it), as the spec says
+  if st.hooks and st.hooks.startContainer then
+    local text = read_file(dir_of(id) .. "/config.json")
+    local config = text and oci.decode(text)
+    local okh, herr = nil, "hooks.startContainer: the container's saved config.json is unreadable"
+    if config then okh, herr = run_hooks_inside(st, "startContainer", config, st.cgroup) end
+    if not okh then
+      destroy(st)
+      unlock(lk)
+      return nil, die(E_FAIL, "start %s: %s", id, herr)
+    end
   end
   local fifo = dir_of(id) .. "/exec.fifo"
   local ok, err, en = core_().fifo_start(fifo)

@@ -24,8 +24,8 @@ function O.exists(path) return os.execute("test -e '" .. path .. "'") == true en
 -- a bundle whose process runs cmd (sh -c), with a host directory at /mnt
 -- (a directory every busybox rootfs has); edit(config) may change the
 -- config before it is written
-function O.bundle(cmd, edit)
-  local d = H.tmpdir()
+function O.bundle(cmd, edit, dir)
+  local d = dir or H.tmpdir()
   local out, rc = H.sh(O.RT .. " spec --bundle " .. d)
   assert(rc == 0, out)
   local c = assert(oci.load(d))
