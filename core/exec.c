@@ -20,30 +20,6 @@
 #define P_PIDFD 3
 #endif
 
-/* one record: a u32 type, a chunk of the plan, the fds with the last */
-static int send_chunk(int sock, uint32_t type, const void *p, size_t n,
-		      const int *fds, int nfds)
-{
-	char ctl[CMSG_SPACE(4 * sizeof(int))];
-	struct iovec iov[2] = { { &type, 4 }, { (void *)p, n } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n ? 2 : 1 };
-
-	if (nfds) {
-		memset(ctl, 0, sizeof ctl);
-		mh.msg_control = ctl;
-		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
-	}
-	ssize_t r;
-	while ((r = sendmsg(sock, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
-	return r < 0 ? -1 : 0;
-}
-
 static int send_whole(int sock, const struct sbx_wbuf *w, int nsfd)
 {
 	size_t off = 0;
@@ -51,8 +27,8 @@ static int send_whole(int sock, const struct sbx_wbuf *w, int nsfd)
 		size_t n = w->len - off > SBX_REC_CHUNK ? SBX_REC_CHUNK
 							: w->len - off;
 		bool last = off + n == w->len;
-		if (send_chunk(sock, last ? SBX_REC_PLAN_END : SBX_REC_PLAN,
-			       w->p + off, n, &nsfd, last ? 1 : 0) < 0)
+		if (sbx_rec_send(sock, last ? SBX_REC_PLAN_END : SBX_REC_PLAN,
+			       w->p + off, n, &nsfd, last ? 1 : 0, 0) < 0)
 			return -1;
 		off += n;
 	} while (off < w->len);

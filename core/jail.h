@@ -170,6 +170,11 @@ __attribute__((noreturn)) void sbx_join_main(struct sbx_initplan *ip,
 					     struct sbx_jailctx *cx, int nsfd);
 /* with plan->trace: the end of a setup step (init.c; a no-op otherwise) */
 void sbx_trace_mark(const char *step);
+/* host -> init: one record, a u32 type, the payload, at most
+ * SBX_REC_MAX_FDS fds (SCM_RIGHTS); sendmsg's result, EINTR retried */
+#define SBX_REC_MAX_FDS (3 + SBX_MAX_NSJOIN)
+ssize_t sbx_rec_send(int sock, uint32_t type, const void *p, size_t n,
+		     const int *fds, int nfds, int flags);
 /* plan->pause_before_root, in init: PAUSED, then RESUME or the end */
 int sbx_init_pause(int sock, struct sbx_err *e);
 void sbx_msg_send(int sock, int type, int status, int fd);

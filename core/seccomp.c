@@ -336,6 +336,31 @@ static uint32_t default_action(enum sbx_seccomp_default d)
 }
 
 /* build the whole filter; NULL with *e set on failure */
+/* a filter with its default action and the attributes every one of ours
+ * has; NULL (e set) on failure */
+static scmp_filter_ctx new_filter(uint32_t def, struct sbx_err *e)
+{
+	scmp_filter_ctx ctx = seccomp_init(def);
+	if (!ctx) {
+		sbx_err_set(e, ENOMEM, "seccomp", "seccomp_init");
+		return NULL;
+	}
+	/* report the kernel's errno from seccomp_load, not -ECANCELED */
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+	/* a binary tree of syscall numbers: every syscall of the jailed
+	 * command walks the filter, so keep the walk short */
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	/* ABIs not added to the filter (x86 / x32 on x86_64) die */
+	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+				  SCMP_ACT_KILL_PROCESS);
+	if (rc < 0) {
+		sbx_err_set(e, -rc, "seccomp", "set the bad-arch action");
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 static scmp_filter_ctx build_lists(const struct sbx_seccomp *s,
 				   struct sbx_err *e);
 static scmp_filter_ctx build_rules(const struct sbx_seccomp *s,
@@ -362,7 +387,6 @@ static scmp_filter_ctx build_lists(const struct sbx_seccomp *s,
 							"personality");
 	int nr_sock = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE,
 							"socket");
-	int rc;
 
 	/* names first: a bad one is the most likely error */
 	if (add_user_names(&allow, s->allow, "allow", e) < 0 ||
@@ -382,23 +406,9 @@ static scmp_filter_ctx build_lists(const struct sbx_seccomp *s,
 	if (ns_rules && add_builtin_names(&deny, deny_sys_admin, e) < 0)
 		goto fail;
 
-	ctx = seccomp_init(def);
-	if (!ctx) {
-		sbx_err_set(e, ENOMEM, "seccomp", "seccomp_init");
+	ctx = new_filter(def, e);
+	if (!ctx)
 		goto fail;
-	}
-	/* report the kernel's errno from seccomp_load, not -ECANCELED */
-	(void)seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
-	/* a binary tree of syscall numbers: every syscall of the jailed
-	 * command walks the filter, so keep the walk short */
-	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-	/* other ABIs (x86 / x32 on x86_64) are not in the filter: die */
-	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-			      SCMP_ACT_KILL_PROCESS);
-	if (rc < 0) {
-		sbx_err_set(e, -rc, "seccomp", "set the bad-arch action");
-		goto fail;
-	}
 
 	/* clone3: when it is not allowed it fails with ENOSYS, whatever
 	 * denied it, so that glibc falls back to clone (EPERM or a kill would
@@ -569,21 +579,10 @@ static scmp_filter_ctx build_rules(const struct sbx_seccomp *s,
 				   struct sbx_err *e)
 {
 	uint32_t def = rule_action(s->def_act, s->def_value);
-	scmp_filter_ctx ctx = seccomp_init(def);
-	int rc;
+	scmp_filter_ctx ctx = new_filter(def, e);
 
-	if (!ctx) {
-		sbx_err_set(e, EINVAL, "seccomp", "seccomp_init");
+	if (!ctx)
 		return NULL;
-	}
-	(void)seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
-	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-			      SCMP_ACT_KILL_PROCESS);
-	if (rc < 0) {
-		sbx_err_set(e, -rc, "seccomp", "set the bad-arch action");
-		goto fail;
-	}
 	if (add_arches(ctx, s->arches, e) < 0)
 		goto fail;
 	for (size_t i = 0; i < s->nrules; i++) {

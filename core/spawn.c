@@ -512,15 +512,18 @@ static void reap(struct sbx_jail *j, bool wait)
 	j->reaped = true;
 }
 
-/* one record: a u32 type, the payload, fds (SCM_RIGHTS) */
-static ssize_t send_rec(int sock, uint32_t type, const void *p, size_t n,
-			const int *fds, int nfds, int flags)
+ssize_t sbx_rec_send(int sock, uint32_t type, const void *p, size_t n,
+		     const int *fds, int nfds, int flags)
 {
-	char ctl[CMSG_SPACE((3 + SBX_MAX_NSJOIN) * sizeof(int))];
+	char ctl[CMSG_SPACE(SBX_REC_MAX_FDS * sizeof(int))];
 	struct iovec iov[2] = { { &type, 4 }, { (void *)p, n } };
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n ? 2 : 1 };
 	ssize_t r;
 
+	if (nfds < 0 || nfds > SBX_REC_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (nfds) {
 		memset(ctl, 0, sizeof ctl);
 		mh.msg_control = ctl;
@@ -556,7 +559,7 @@ static int send_plan(int sock, const struct sbx_wbuf *w, uint32_t more,
 		if (n > SBX_REC_CHUNK)
 			n = SBX_REC_CHUNK;
 		uint32_t type = st->off + n < w->len ? more : last;
-		if (send_rec(sock, type, w->p + st->off, n,
+		if (sbx_rec_send(sock, type, w->p + st->off, n,
 			     st->started ? NULL : fds, st->started ? 0 : nfds,
 			     nonblock ? MSG_DONTWAIT : 0) < 0)
 			return errno == EAGAIN && nonblock ? 0 : -1;
@@ -866,7 +869,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 				goto fail_child;
 			if (userns && sbx_userns_write_maps(p, pid, e) < 0)
 				goto fail_child;
-			if (send_rec(j->sockfd, go_rec[0], &go_rec[1], 4, NULL, 0,
+			if (sbx_rec_send(j->sockfd, go_rec[0], &go_rec[1], 4, NULL, 0,
 				     0) < 0) {
 				sbx_err_set(e, errno, "spawn", "release the jail");
 				goto fail_child;
