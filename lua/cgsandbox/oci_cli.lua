@@ -396,8 +396,11 @@ local function remove_dir(id)
   os.remove(d)
 end
 
--- flags of a command: spec is { name = "value"|"flag", alias = canonical }
-local function parse(args, spec, cmd)
+-- flags of a command: spec is { name = "value"|"flag"|"list", alias =
+-- canonical }; a "list" flag may come again (o[name] = { values }).  With
+-- stop, the first positional argument ends the flags (exec: ID, then the
+-- command's own arguments)
+local function parse(args, spec, cmd, stop)
   local o, pos = {}, {}
   local i = 1
   while i <= #args do
@@ -420,8 +423,16 @@ local function parse(args, spec, cmd)
           val = args[i]
           if val == nil then return nil, ("%s: %s needs a value"):format(cmd, a) end
         end
-        o[name] = val
+        if kind == "list" then
+          o[name] = o[name] or {}
+          table.insert(o[name], val)
+        else
+          o[name] = val
+        end
       end
+    elseif stop then
+      table.move(args, i, #args, #pos + 1, pos)
+      break
     else
       pos[#pos + 1] = a
     end
@@ -805,31 +816,10 @@ local EXEC_FLAGS = { process = "value", p = "process", ["pid-file"] = "value", d
   ["process-label"] = "value", apparmor = "value", ["ignore-paused"] = "flag", ["no-subreaper"] = "flag" }
 
 local function parse_exec(args)
-  local o, lists = {}, { env = {}, cap = {}, ["additional-gids"] = {} }
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "--" then i = i + 1 break end
-    if a:sub(1, 1) ~= "-" or a == "-" then break end
-    local name, val = a:match("^%-%-?([%w-]+)=(.*)$")
-    if not name then name = a:match("^%-%-?([%w-]+)$") end
-    local kind = name and EXEC_FLAGS[name]
-    if kind and EXEC_FLAGS[kind] then name, kind = kind, EXEC_FLAGS[kind] end
-    if not kind then return nil, ("exec: unknown flag %s"):format(a) end
-    if kind == "flag" then
-      o[name] = val == nil or val == "true"
-    else
-      if val == nil then
-        i = i + 1
-        val = args[i]
-        if val == nil then return nil, ("exec: %s needs a value"):format(a) end
-      end
-      if kind == "list" then table.insert(lists[name], val) else o[name] = val end
-    end
-    i = i + 1
-  end
-  for k, v in pairs(lists) do o[k] = v end
-  return o, table.move(args, i, #args, 1, {})
+  local o, argv = parse(args, EXEC_FLAGS, "exec", true)
+  if not o then return nil, argv end
+  for _, k in ipairs { "env", "cap", "additional-gids" } do o[k] = o[k] or {} end
+  return o, argv
 end
 
 -- the process to exec: --process FILE (the whole of it, as runc reads
