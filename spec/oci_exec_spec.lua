@@ -11,67 +11,28 @@ local H = require "spec.support.helper"
 local oci = require "cgsandbox.oci"
 local dkjson = require "dkjson"
 
-local BUSYBOX = H.busybox:sub(1, 1) == "/" and H.busybox or (os.getenv("PWD") .. "/" .. H.busybox)
+local S = require "spec.support.oci"
+
+local BUSYBOX = S.BUSYBOX
 local SUPPORT = H.root .. "/spec/support"
 local have_runc = os.execute("command -v runc >/dev/null 2>&1")
 local A = function(t) return setmetatable(t, oci.array_mt) end
 local O = function(t) return setmetatable(t, oci.object_mt) end
-
-local function exists(path) return os.execute("test -e '" .. path .. "'") == true end
-local function read(path) -- nil when absent
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local exists, read, rt, state = S.exists, S.read, S.rt, S.state
+local function wait_for(fn, secs) return S.wait_for(fn, secs or 10) end
+local OURS = S.RT
 
 -- a bundle whose process runs cmd (sh -c), a host directory at /mnt, and
 -- a seccomp filter that fails mkdir/mkdirat with EPERM (so that its
 -- effect on an exec'd process shows); opts: terminal, consoleSize
 local function bundle(cmd, opts)
   opts = opts or {}
-  local d = H.tmpdir()
-  local _, rc = H.sh(H.bin .. " oci spec --bundle " .. d)
-  assert.are.equal(0, rc)
-  local c = assert(oci.load(d))
-  c.process.terminal = opts.terminal or false
-  c.process.consoleSize = opts.consoleSize
-  c.process.args = A { "sh", "-c", cmd }
-  c.root.path = BUSYBOX
-  os.execute("mkdir -p " .. d .. "/out")
-  c.mounts[#c.mounts + 1] = O { destination = "/mnt", type = "bind", source = d .. "/out",
-    options = A { "rbind", "rw" } }
-  c.linux.seccomp = O { defaultAction = "SCMP_ACT_ALLOW",
-    syscalls = A { O { names = A { "mkdir", "mkdirat" }, action = "SCMP_ACT_ERRNO" } } }
-  H.write(d .. "/config.json", oci.encode(c, oci.KEY_ORDER))
-  return d
-end
-
-local function wait_for(fn, secs)
-  local t = H.core.now() + (secs or 10)
-  while H.core.now() < t do
-    if fn() then return true end
-    H.core.sleep(0.02)
-  end
-  return fn()
-end
-
--- `<runtime> --root R ARGS` in dir: output, rc (stdio a file, not a pipe:
--- a container's init keeps the stdio it was created with)
-local function rt(bin, root, dir, args)
-  local f = os.tmpname()
-  local _, rc = H.sh(("cd %s && %s --root %s %s </dev/null >%s 2>&1"):format(dir, bin, root, args, f))
-  local out = H.read(f)
-  os.remove(f)
-  return out, rc
-end
-local OURS = H.bin .. " oci"
-
-local function state(bin, root, dir, id)
-  local out, rc = rt(bin, root, dir, "state " .. id)
-  if rc ~= 0 then return nil, rc end
-  return assert(oci.decode(out, "state"))
+  return S.bundle(cmd, function(c)
+    c.process.terminal = opts.terminal or false
+    c.process.consoleSize = opts.consoleSize
+    c.linux.seccomp = O { defaultAction = "SCMP_ACT_ALLOW",
+      syscalls = A { O { names = A { "mkdir", "mkdirat" }, action = "SCMP_ACT_ERRNO" } } }
+  end)
 end
 
 local function ns_of(pid)

@@ -7,69 +7,12 @@
 local H = require "spec.support.helper"
 local oci = require "cgsandbox.oci"
 
-local BUSYBOX = H.busybox:sub(1, 1) == "/" and H.busybox or (os.getenv("PWD") .. "/" .. H.busybox)
+local S = require "spec.support.oci"
+
+local BUSYBOX = S.BUSYBOX
 local have_runc = os.execute("command -v runc >/dev/null 2>&1")
-
-local function read(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function exists(path) return os.execute("test -e '" .. path .. "'") == true end
-
--- a bundle whose process runs cmd (sh -c), with a host directory at /mnt (a directory every busybox rootfs has)
-local function bundle(cmd)
-  local d = H.tmpdir()
-  local _, rc = H.sh(H.bin .. " oci spec --bundle " .. d)
-  assert.are.equal(0, rc)
-  local c = assert(oci.load(d))
-  c.process.terminal = false
-  c.process.args = setmetatable({ "sh", "-c", cmd }, oci.array_mt)
-  c.root.path = BUSYBOX
-  os.execute("mkdir -p " .. d .. "/out")
-  c.mounts[#c.mounts + 1] = setmetatable({ destination = "/mnt", type = "bind", source = d .. "/out",
-    options = setmetatable({ "rbind", "rw" }, oci.array_mt) }, oci.object_mt)
-  local f = assert(io.open(d .. "/config.json", "w"))
-  f:write(oci.encode(c, oci.KEY_ORDER))
-  f:close()
-  return d
-end
-
-local function wait_for(fn, secs)
-  local t = H.core.now() + (secs or 5)
-  while H.core.now() < t do
-    if fn() then return true end
-    H.core.sleep(0.02)
-  end
-  return fn()
-end
-
-local function alive(pid)
-  local s = read("/proc/" .. pid .. "/status")
-  return s ~= nil and not s:match("\nState:%s+Z"), s
-end
-
--- `<runtime> --root R CMD` in dir: output, rc.  Its stdio is a file, not
--- H.sh's pipe: a container's init keeps the stdio it was created with
--- (the container's), so a pipe would stay open until the container ends
-local function rt(bin, root, dir, args)
-  local f = os.tmpname()
-  local _, rc = H.sh(("cd %s && %s --root %s %s </dev/null >%s 2>&1"):format(dir, bin, root, args, f))
-  local out = read(f)
-  os.remove(f)
-  return out, rc
-end
-
-local function ours(root, dir, args) return rt(H.bin .. " oci", root, dir, args) end
-
-local function state(bin, root, dir, id)
-  local out, rc = rt(bin, root, dir, "state " .. id)
-  if rc ~= 0 then return nil, rc end
-  return assert(oci.decode(out, "state"))
-end
+local read, exists, bundle, wait_for, alive, rt, ours, state =
+  S.read, S.exists, S.bundle, S.wait_for, S.alive, S.rt, S.ours, S.state
 
 describe("oci runtime", function()
   local dir, root, rroot
@@ -91,7 +34,7 @@ describe("oci runtime", function()
     local out, rc = ours(root, dir, "create --pid-file " .. dir .. "/pid c1")
     assert.are.equal("", out)
     assert.are.equal(0, rc)
-    local st = assert(state(H.bin .. " oci", root, dir, "c1"))
+    local st = assert(state(S.RT, root, dir, "c1"))
     assert.are.equal("created", st.status)
     assert.are.equal("c1", st.id)
     assert.are.equal(dir, st.bundle)
@@ -116,7 +59,7 @@ describe("oci runtime", function()
     assert.are.equal(0, rc, out)
     assert.is_true(wait_for(function() return exists(dir .. "/out/marker") end))
     assert.are.equal("started\n", read(dir .. "/out/marker"))
-    assert.are.equal("running", state(H.bin .. " oci", root, dir, "c1").status)
+    assert.are.equal("running", state(S.RT, root, dir, "c1").status)
     assert.is_false(exists(root .. "/c1/exec.fifo"))
     local procs = {}
     for p in read(cg .. "/cgroup.procs"):gmatch("%d+") do procs[#procs + 1] = tonumber(p) end
@@ -142,8 +85,8 @@ describe("oci runtime", function()
     out, rc = ours(root, dir, "kill c1 15")
     assert.are.equal(0, rc, out)
     assert.is_true(wait_for(function() return not alive(cmd) and not alive(pid) end))
-    assert.are.equal("stopped", state(H.bin .. " oci", root, dir, "c1").status)
-    assert.are.equal(0, state(H.bin .. " oci", root, dir, "c1").pid)
+    assert.are.equal("stopped", state(S.RT, root, dir, "c1").status)
+    assert.are.equal(0, state(S.RT, root, dir, "c1").pid)
     out, rc = ours(root, dir, "kill c1 15")
     assert.are.equal(4, rc)
 
@@ -172,7 +115,7 @@ describe("oci runtime", function()
   it("delete of a created container kills its waiting init; pause and resume freeze the cgroup", function()
     dir = bundle("exec sleep 100")
     assert.are.equal(0, select(2, ours(root, dir, "create c1")))
-    local pid = state(H.bin .. " oci", root, dir, "c1").pid
+    local pid = state(S.RT, root, dir, "c1").pid
     local cg = oci.decode(read(root .. "/c1/state.json"), "s").cgroup
     local _, rc = ours(root, dir, "delete c1")
     assert.are.equal(0, rc)
@@ -183,10 +126,10 @@ describe("oci runtime", function()
     cg = oci.decode(read(root .. "/c2/state.json"), "s").cgroup
     assert.are.equal(0, select(2, ours(root, dir, "pause c2")))
     assert.matches("frozen 1", read(cg .. "/cgroup.events"))
-    assert.are.equal("paused", state(H.bin .. " oci", root, dir, "c2").status)
+    assert.are.equal("paused", state(S.RT, root, dir, "c2").status)
     assert.are.equal(0, select(2, ours(root, dir, "resume c2")))
     assert.matches("frozen 0", read(cg .. "/cgroup.events"))
-    assert.are.equal("running", state(H.bin .. " oci", root, dir, "c2").status)
+    assert.are.equal("running", state(S.RT, root, dir, "c2").status)
     assert.are.equal(0, select(2, ours(root, dir, "delete --force c2")))
     assert.is_false(exists(cg))
   end)
@@ -200,7 +143,7 @@ describe("oci runtime", function()
       if code == "0" then zero = zero + 1 else other = other + 1 end
     end
     assert.are.same({ 1, 1 }, { zero, other })
-    assert.are.equal("created", state(H.bin .. " oci", root, dir, "race").status)
+    assert.are.equal("created", state(S.RT, root, dir, "race").status)
   end)
 
   it("global flags: --systemd-cgroup refused, --log-format json lines, a bad signal", function()
@@ -244,7 +187,7 @@ describe("oci runtime", function()
     it("the same bundle: state fields and statuses, exit statuses", function()
       dir = bundle("exec sleep 100")
       local res = {}
-      for _, r in ipairs { { "runc", rroot }, { H.bin .. " oci", root } } do
+      for _, r in ipairs { { "runc", rroot }, { S.RT, root } } do
         local bin, rr = r[1], r[2]
         local _, rc = rt(bin, rr, dir, "create c1")
         assert.are.equal(0, rc, bin)
@@ -282,7 +225,7 @@ describe("oci runtime", function()
     end)
 
     it("run: the same exit statuses as runc's (7, and 137 when killed by SIGKILL from outside)", function()
-      for _, r in ipairs { { "runc", rroot }, { H.bin .. " oci", root } } do
+      for _, r in ipairs { { "runc", rroot }, { S.RT, root } } do
         local d = bundle("exit 7")
         local _, rc = rt(r[1], r[2], d, "run r1")
         assert.are.equal(7, rc, r[1])

@@ -17,16 +17,7 @@ local function json_of(path)
   return v
 end
 
--- the JUnit testcases: names, and failure/error elements with their type
-local function cases(xml)
-  local t = {}
-  for attrs, body in H.read(xml):gmatch("<testcase (.-)>(.-)</testcase>") do
-    local kind, ty = body:match("^<(%a+) message=\"[^\"]*\" type=\"([%w_]+)\"")
-    t[#t + 1] = { name = attrs:match('name="([^"]*)"'), kind = kind, type = ty,
-                  out = body:match("<system%-out>(.-)</system%-out>") }
-  end
-  return t
-end
+local cases = S.junit_cases
 
 local function counts(xml)
   return H.read(xml):match('<testsuite [^>]-(tests="%d+" failures="%d+" errors="%d+" skipped="%d+")')

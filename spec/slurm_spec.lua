@@ -143,15 +143,7 @@ end)
       if l.message then assert.are.equal("on node " .. cluster.host .. ": " .. l.message, by[k].message) end
     end
     -- the JUnit testcases: names, and failure/error elements with their type
-    local function cases(xml)
-      local t = {}
-      for attrs, body in H.read(xml):gmatch("<testcase (.-)>(.-)</testcase>") do
-        local kind, ty = body:match("^<(%a+) message=\"[^\"]*\" type=\"([%w_]+)\"")
-        t[#t + 1] = { name = attrs:match('name="([^"]*)"'), kind = kind, type = ty,
-                      out = body:match("<system%-out>(.-)</system%-out>") }
-      end
-      return t
-    end
+    local cases = S.junit_cases
     local lc, rc = cases(tmp .. "/local.xml"), cases(tmp .. "/slurm.xml")
     assert.are.equal(20, #lc)
     assert.are.same(lc, rc)

@@ -944,22 +944,19 @@ function CMD.exec(args)
   local c = core_()
   local pid, perr, _, hint = c.exec(plan, st.pid, st.pid_start, st.cgroup)
   if not pid then return die(hint or E_FAIL, "exec %s: %s", id, tostring(perr)) end
+  local function abandon(what, why) -- the process goes, and we say why
+    c.pidfd_kill(pid, 9)
+    c.waitpid(pid)
+    return die(E_FAIL, "exec: %s: %s", what, why)
+  end
   local ttyfd = perr
   if ttyfd then
     local ok, cerr = M.hand_console(ttyfd, o["console-socket"], process.consoleSize)
-    if not ok then
-      c.pidfd_kill(pid, 9)
-      c.waitpid(pid)
-      return die(E_FAIL, "exec: --console-socket: %s", cerr)
-    end
+    if not ok then return abandon("--console-socket", cerr) end
   end
   if o["pid-file"] then
     local ok, werr = write_atomic(abspath(o["pid-file"]), tostring(pid))
-    if not ok then
-      c.pidfd_kill(pid, 9)
-      c.waitpid(pid)
-      return die(E_FAIL, "exec: --pid-file: %s", werr)
-    end
+    if not ok then return abandon("--pid-file", werr) end
   end
   log("debug", ("exec %s: pid %d"):format(id, pid))
   if o.detach then return 0 end -- our child: our subreaper's once we exit

@@ -327,4 +327,17 @@ function M.list(busybox, oom)
   return M.LIST:format(M.abs(busybox), tostring(oom or false))
 end
 
+-- the JUnit testcases of a report: names, failure/error elements with
+-- their type, and the captured output (to compare a local run's with
+-- Slurm's)
+function M.junit_cases(xml)
+  local t = {}
+  for attrs, body in H.read(xml):gmatch("<testcase (.-)>(.-)</testcase>") do
+    local kind, ty = body:match("^<(%a+) message=\"[^\"]*\" type=\"([%w_]+)\"")
+    t[#t + 1] = { name = attrs:match('name="([^"]*)"'), kind = kind, type = ty,
+                  out = body:match("<system%-out>(.-)</system%-out>") }
+  end
+  return t
+end
+
 return M
