@@ -859,15 +859,21 @@ static int root_mountpoints_close(int root, const struct sbx_plan *p,
 	return 0;
 }
 
-/* attach the root somewhere, build the table, pivot_root (or chroot) */
+/* attach the root somewhere, build the table, pivot_root (or chroot).
+ * Where: over the rootfs's own path, which then shows what it showed, so
+ * that until pivot_root (the OCI hooks that run before it) the host's
+ * tree is whole in the jail's mount namespace; else (no rootfs of its
+ * own) on a scratch directory of the host's */
 int sbx_mount_build(const struct sbx_plan *p, struct sbx_jailctx *cx,
 		    struct sbx_err *e)
 {
-	static const char *const stages[] = { "/tmp", "/mnt", "/run", "/var/tmp" };
+	const char *stages[] = { p->rootfs, "/tmp", "/mnt", "/run", "/var/tmp" };
 	cleanup_fd int stage = -1, root = -1;
 	const char *sp = NULL;
 
 	for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+		if (!stages[i] || stages[i][0] != '/' || !stages[i][1])
+			continue; /* no rootfs, or "/" itself */
 		stage = open(stages[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (stage >= 0) {
 			sp = stages[i];

@@ -147,10 +147,10 @@ describe("oci hooks", function()
   end)
 
   it("run createContainer in the container before pivot_root, startContainer in it before the command", function()
-    -- outside /tmp: before pivot_root the new root is attached there, in
-    -- the container's mount namespace
-    local d = O.BIN:match("^(.*)/[^/]+$") .. "/hooks-spec-" .. H.core.getpid()
-    os.execute("rm -rf " .. d .. " && mkdir -p " .. d)
+    -- the bundle below /tmp, as any: before pivot_root the host's tree is
+    -- whole in the container's mount namespace (the new root is attached
+    -- over its own path)
+    local d = H.tmpdir()
     dirs[#dirs + 1] = d
     -- each writes what it sees: its namespaces and cgroup, whether the
     -- host's tree is its root, and its stdin; into the bundle's out/
@@ -204,8 +204,7 @@ describe("oci hooks", function()
   end)
 
   it("stop the container when startContainer fails, and fail create when createContainer does", function()
-    local d = O.BIN:match("^(.*)/[^/]+$") .. "/hooks-spec-f" .. H.core.getpid()
-    os.execute("rm -rf " .. d .. " && mkdir -p " .. d)
+    local d = H.tmpdir()
     dirs[#dirs + 1] = d
     local function with(kind)
       os.remove(d .. "/config.json")
