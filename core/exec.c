@@ -20,21 +20,6 @@
 #define P_PIDFD 3
 #endif
 
-static int send_whole(int sock, const struct sbx_wbuf *w, int nsfd)
-{
-	size_t off = 0;
-	do {
-		size_t n = w->len - off > SBX_REC_CHUNK ? SBX_REC_CHUNK
-							: w->len - off;
-		bool last = off + n == w->len;
-		if (sbx_rec_send(sock, last ? SBX_REC_PLAN_END : SBX_REC_PLAN,
-			       w->p + off, n, &nsfd, last ? 1 : 0, 0) < 0)
-			return -1;
-		off += n;
-	} while (off < w->len);
-	return 0;
-}
-
 /* what the joiner and the command say, until both are done with the
  * socket (the command's end closes at its exec) */
 static void read_msgs(int sock, struct sbx_exec *x, struct sbx_err *e,
@@ -105,45 +90,18 @@ static struct sbx_plan join_plan(const struct sbx_plan *p)
 }
 
 /* the exec's own stdio where the plan names one (an OCI hook's: its
- * state JSON in, its output to a file), else the caller's: fds > 2, or
- * -1 for inherit.  Data goes into a pipe whole, so it is at most a pipe's
- * buffer (a state JSON is far smaller). */
+ * state JSON in, its output to a file), opened as a jail's are; else the
+ * caller's: fds > 2, or -1 for inherit */
 static int open_stdio(const struct sbx_plan *p, int fd[3], bool *any,
 		      struct sbx_err *e)
 {
 	*any = false;
 	for (int i = 0; i < 3; i++) {
-		const struct sbx_stdio *s = &p->stdio[i];
 		fd[i] = -1;
-		if (s->kind == SBX_IO_INHERIT)
+		if (p->stdio[i].kind == SBX_IO_INHERIT)
 			continue;
-		if (s->kind == SBX_IO_NULL) {
-			fd[i] = open("/dev/null", (i ? O_WRONLY : O_RDONLY) |
-							  O_CLOEXEC);
-		} else if (s->kind == SBX_IO_FILE && s->path) {
-			fd[i] = i ? open(s->path, O_WRONLY | O_CREAT | O_CLOEXEC |
-						      (s->append ? O_APPEND : O_TRUNC),
-					 0600)
-				  : open(s->path, O_RDONLY | O_CLOEXEC);
-		} else if (s->kind == SBX_IO_DATA && i == 0 &&
-			   s->datalen <= 65536) {
-			int pp[2];
-			if (pipe2(pp, O_CLOEXEC) == 0) {
-				ssize_t n = s->datalen ? write(pp[1], s->data,
-							       s->datalen) : 0;
-				close(pp[1]);
-				if (n == (ssize_t)s->datalen)
-					fd[i] = pp[0];
-				else {
-					close(pp[0]);
-					errno = n < 0 ? errno : EMSGSIZE;
-				}
-			}
-		} else {
-			errno = EINVAL;
-		}
-		if (fd[i] < 0) {
-			sbx_err_set(e, errno, "exec", "exec: stdio %d", i);
+		if ((fd[i] = sbx_stdio_open(&p->stdio[i], i, e)) < 0) {
+			sbx_err_wrap(e, "exec");
 			return -1;
 		}
 		if (fd[i] <= 2) { /* the child dup3's them onto 0..2 */
@@ -234,7 +192,7 @@ int sbx_jail_exec(struct sbx_ctx *c, const struct sbx_plan *p,
 		sbx_err_set(e, req.exec_errno, "exec",
 			    "exec sbx-init from its sealed memfd");
 		failed = true;
-	} else if (send_whole(sv[0], &w, init_pidfd) < 0) {
+	} else if (sbx_plan_send(sv[0], &w, &init_pidfd, 1) < 0) {
 		sbx_err_set(e, errno, "exec", "send the plan");
 		failed = true;
 		kill(pid, SIGKILL);

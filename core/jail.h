@@ -170,6 +170,13 @@ __attribute__((noreturn)) void sbx_join_main(struct sbx_initplan *ip,
 					     struct sbx_jailctx *cx, int nsfd);
 /* with plan->trace: the end of a setup step (init.c; a no-op otherwise) */
 void sbx_trace_mark(const char *step);
+/* a whole encoded plan, blocking, the fds with its first record */
+int sbx_plan_send(int sock, const struct sbx_wbuf *w, const int *fds,
+		  size_t nfds);
+/* one of a plan's stdio (NULL, FILE, DATA: a sealed memfd) opened for
+ * fd i; -1 (e set) on failure or for a kind the caller handles itself
+ * (INHERIT, PIPE) */
+int sbx_stdio_open(const struct sbx_stdio *s, int i, struct sbx_err *e);
 /* host -> init: one record, a u32 type, the payload, at most
  * SBX_REC_MAX_FDS fds (SCM_RIGHTS); sendmsg's result, EINTR retried */
 #define SBX_REC_MAX_FDS (3 + SBX_MAX_NSJOIN)

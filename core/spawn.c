@@ -280,63 +280,72 @@ limits:
 	return 0;
 }
 
+int sbx_stdio_open(const struct sbx_stdio *s, int i, struct sbx_err *e)
+{
+	int fl = i == 0 ? O_RDONLY
+			: O_WRONLY | O_CREAT | (s->append ? O_APPEND : O_TRUNC);
+	int fd = -1;
+	switch (s->kind) {
+	case SBX_IO_NULL:
+		fd = open("/dev/null", (i ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+		break;
+	case SBX_IO_FILE:
+		fd = open(s->path, fl | O_CLOEXEC, 0644);
+		if (fd < 0)
+			sbx_err_set(e, errno, "stdio", "%s %s",
+				    i == 0 ? "stdin" : i == 1 ? "stdout" : "stderr",
+				    s->path);
+		return fd;
+	case SBX_IO_DATA:
+		if (i != 0) {
+			errno = EINVAL;
+			break;
+		}
+		/* a sealed memfd: no pipe to feed, no SIGPIPE, and the jail
+		 * cannot change what it reads */
+		fd = memfd_create("sbx-stdin", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (fd >= 0 && (sbx_write_all(fd, s->data, s->datalen) < 0 ||
+				fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+							F_SEAL_WRITE |
+							F_SEAL_SEAL) < 0 ||
+				lseek(fd, 0, SEEK_SET) < 0)) {
+			int err = errno;
+			close(fd);
+			fd = -1;
+			errno = err;
+		}
+		break;
+	default: /* INHERIT and PIPE are the caller's */
+		errno = EINVAL;
+		break;
+	}
+	if (fd < 0)
+		sbx_err_set(e, errno, "stdio", "prepare stdio");
+	return fd;
+}
+
 static int open_stdio(const struct sbx_plan *p, struct sbx_jail *j,
 		      int child[3], struct sbx_err *e)
 {
 	for (int i = 0; i < 3; i++) {
 		const struct sbx_stdio *s = &p->stdio[i];
-		int fl = i == 0 ? O_RDONLY
-				: O_WRONLY | O_CREAT |
-					  (s->append ? O_APPEND : O_TRUNC);
 		int pp[2];
-		switch (s->kind) {
-		case SBX_IO_INHERIT:
-			break;
-		case SBX_IO_NULL:
-			child[i] = open("/dev/null", (i ? O_WRONLY : O_RDONLY) |
-							     O_CLOEXEC);
-			if (child[i] < 0)
-				goto fail;
-			break;
-		case SBX_IO_FILE:
-			child[i] = open(s->path, fl | O_CLOEXEC, 0644);
-			if (child[i] < 0) {
-				sbx_err_set(e, errno, "stdio", "%s %s",
-					    i == 0 ? "stdin" : i == 1 ? "stdout"
-								   : "stderr",
-					    s->path);
+		if (s->kind == SBX_IO_INHERIT)
+			continue;
+		if (s->kind == SBX_IO_PIPE) {
+			if (i == 0 || pipe2(pp, O_CLOEXEC) < 0) {
+				sbx_err_set(e, i ? errno : EINVAL, "stdio",
+					    "prepare stdio");
 				return -1;
 			}
-			break;
-		case SBX_IO_DATA: {
-			/* a sealed memfd: no pipe to feed, no SIGPIPE, and the
-			 * jail cannot change what it reads */
-			int fd = memfd_create("sbx-stdin", MFD_CLOEXEC |
-							       MFD_ALLOW_SEALING);
-			if (fd < 0 || sbx_write_all(fd, s->data, s->datalen) < 0 ||
-			    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-						   F_SEAL_WRITE | F_SEAL_SEAL) < 0 ||
-			    lseek(fd, 0, SEEK_SET) < 0) {
-				if (fd >= 0)
-					close(fd);
-				goto fail;
-			}
-			child[i] = fd;
-			break;
-		}
-		case SBX_IO_PIPE:
-			if (i == 0 || pipe2(pp, O_CLOEXEC) < 0)
-				goto fail;
 			j->outfd[i] = pp[0];
 			j->out[i].captured = true;
 			child[i] = pp[1];
-			break;
+		} else if ((child[i] = sbx_stdio_open(s, i, e)) < 0) {
+			return -1;
 		}
 	}
 	return 0;
-fail:
-	sbx_err_set(e, errno, "stdio", "prepare stdio");
-	return -1;
 }
 
 /* with plan->trace: the end of a host-side step */
@@ -567,6 +576,15 @@ static int send_plan(int sock, const struct sbx_wbuf *w, uint32_t more,
 		st->started = true;
 	}
 	return 0;
+}
+
+int sbx_plan_send(int sock, const struct sbx_wbuf *w, const int *fds,
+		  size_t nfds)
+{
+	static const int none[3] = { -1, -1, -1 };
+	struct sending st = { 0 };
+	return send_plan(sock, w, SBX_REC_PLAN, SBX_REC_PLAN_END, none, fds,
+			 nfds, &st, false);
 }
 
 static const char *nsjoin_name(int type)
