@@ -281,6 +281,12 @@ end
 
 local function sleep(s) core_().sleep(s) end
 
+-- a hook that ran and failed: its status, and its output's tail on one line
+local function hook_failed(where, h, code, out)
+  out = out:gsub("%s+$", ""):gsub("\n", " ")
+  return nil, ("%s: %s exited with status %d%s"):format(where, h.path, code, out ~= "" and (": " .. out) or "")
+end
+
 -- the hooks of one kind, in order, each with the state JSON on stdin.
 -- nil, "hooks.KIND[i]: why" at the first that fails
 local function run_hooks(st, kind)
@@ -293,10 +299,7 @@ local function run_hooks(st, kind)
     local code, out, en = core_().run_hook { path = h.path, args = h.args, env = h.env, timeout = h.timeout,
                                              stdin = state }
     if not code then return nil, ("%s: %s"):format(where, out), en end
-    if code ~= 0 then
-      out = out:gsub("%s+$", ""):gsub("\n", " ")
-      return nil, ("%s: %s exited with status %d%s"):format(where, h.path, code, out ~= "" and (": " .. out) or "")
-    end
+    if code ~= 0 then return hook_failed(where, h, code, out) end
   end
   return true
 end
@@ -308,6 +311,19 @@ local function cgroup_of(pid)
   local mnt = core_().cgroup_mountpoint()
   if not rel or not mnt then return nil end
   return (mnt .. rel):gsub("/$", "")
+end
+
+-- the plan of a process to start in a running container (exec, the hooks
+-- inside it): the container's own cgroup is joined, not made, and the
+-- namespaces it joined by path are its init's, joined through init like
+-- the rest.  nil, message when the recipe does not compile
+local function exec_plan(recipe)
+  recipe.cgroup = nil
+  local pok, plan = pcall(require("cgsandbox").compile, recipe)
+  if not pok then return nil, tostring(type(plan) == "table" and plan.msg or plan) end
+  for _, j in ipairs(plan.join or {}) do plan.namespaces[#plan.namespaces + 1] = j.type end
+  plan.join = nil
+  return plan
 end
 
 -- createContainer and startContainer: in the container's namespaces and
@@ -322,7 +338,6 @@ local function run_hooks_inside(st, kind, config, cgroup)
   local list = st.hooks and st.hooks[kind]
   if not list then return true end
   local c = core_()
-  local sb = require "cgsandbox"
   local state = state_json(st)
   -- every capability the runtime itself holds (what it can give)
   local eff = tonumber((read_file("/proc/self/status") or ""):match("\nCapEff:%s*(%x+)") or "0", 16) or 0
@@ -341,23 +356,20 @@ local function run_hooks_inside(st, kind, config, cgroup)
       capabilities = setmetatable({ bounding = all, effective = all, permitted = all }, OBJ_MT) }, OBJ_MT)
     local recipe, err = oci.exec_recipe(config, process, st.bundle, { id = st.id })
     if not recipe then return nil, ("%s: %s"):format(where, err) end
-    recipe.cgroup, recipe.seccomp, recipe.no_new_privs = nil, false, false
+    recipe.seccomp, recipe.no_new_privs = false, false
     if next(h.env) == nil then recipe.env = {} end
-    local pok, plan = pcall(sb.compile, recipe)
-    if not pok then return nil, ("%s: %s"):format(where, tostring(type(plan) == "table" and plan.msg or plan)) end
-    for _, j in ipairs(plan.join or {}) do plan.namespaces[#plan.namespaces + 1] = j.type end
-    plan.join, plan.tty = nil, false
+    local plan, perr0 = exec_plan(recipe)
+    if not plan then return nil, ("%s: %s"):format(where, perr0) end
+    plan.tty = false
     plan.stdio = { { kind = "data", data = state }, { kind = "file", path = out_file },
                    { kind = "file", path = out_file, append = true } }
     local pid, perr = c.exec(plan, st.pid, st.pid_start, cgroup)
     if not pid then return nil, ("%s: %s"):format(where, tostring(perr)) end
     local code, werr = c.exec_wait(pid, h.timeout)
-    local out = (read_file(out_file) or ""):sub(-2048):gsub("%s+$", ""):gsub("\n", " ")
+    local out = (read_file(out_file) or ""):sub(-2048) -- the tail, as run_hook keeps
     os.remove(out_file)
     if not code then return nil, ("%s: %s, %s"):format(where, h.path, werr) end
-    if code ~= 0 then
-      return nil, ("%s: %s exited with status %d%s"):format(where, h.path, code, out ~= "" and (": " .. out) or "")
-    end
+    if code ~= 0 then return hook_failed(where, h, code, out) end
   end
   return true
 end
@@ -934,13 +946,8 @@ function CMD.exec(args)
     recipe, err = oci.apply_policy(policy, econfig, recipe)
     if not recipe then return die(E_CONFIG, "%s", err) end
   end
-  recipe.cgroup = nil -- the container's own: it is joined, not made
-  local pok, plan = pcall(require("cgsandbox").compile, recipe)
-  if not pok then return die(E_CONFIG, "%s", tostring(type(plan) == "table" and plan.msg or plan)) end
-  -- the namespaces the container joined by path are its init's too:
-  -- exec joins them through init like the rest
-  for _, j in ipairs(plan.join or {}) do plan.namespaces[#plan.namespaces + 1] = j.type end
-  plan.join = nil
+  local plan, perr0 = exec_plan(recipe)
+  if not plan then return die(E_CONFIG, "%s", perr0) end
   local c = core_()
   local pid, perr, _, hint = c.exec(plan, st.pid, st.pid_start, st.cgroup)
   if not pid then return die(hint or E_FAIL, "exec %s: %s", id, tostring(perr)) end
