@@ -1843,25 +1843,34 @@ static int l_jail_set(lua_State *L)
 
 /* jail:enable("memory") -> true | nil, msg, errno: the controller in the
  * leaf (enabled in its parent's subtree_control), for a limit set live */
-static int l_jail_enable(lua_State *L)
+/* :enable(controller) of a jail or a cgroup: the controller made
+ * available to cg, in its parent's subtree_control (as a spawn prepares
+ * a parent: the no-internal-processes rule, a controller the parent
+ * lacks, each named) */
+static int enable_for(lua_State *L, struct sbx_ctx *ctx,
+		      const struct sbx_cgroup *cg, const char *name)
 {
-	struct ljail *lj = check_jail(L, 1, true);
-	const char *name = luaL_checkstring(L, 2);
 	uint32_t bit = sbx_ctl_parse(name);
 	char parent[4096];
 	struct sbx_err e;
 	if (!bit)
 		return luaL_error(L, "enable: unknown controller %s", name);
-	struct sbx_cgroup *cg = jail_cg(L, lj);
 	snprintf(parent, sizeof parent, "%s", cg->path);
 	char *sl = strrchr(parent, '/');
 	if (sl)
 		*sl = '\0';
-	if (sbx_cgroup_prepare_parent(lj->host ? lj->host->ctx : NULL, parent,
-				      bit, 0, 0, NULL, &e) < 0)
+	if (sbx_cgroup_prepare_parent(ctx, parent, bit, 0, 0, NULL, &e) < 0)
 		return push_err(L, &e);
 	lua_pushboolean(L, 1);
 	return 1;
+}
+
+static int l_jail_enable(lua_State *L)
+{
+	struct ljail *lj = check_jail(L, 1, true);
+	const char *name = luaL_checkstring(L, 2);
+	return enable_for(L, lj->host ? lj->host->ctx : NULL, jail_cg(L, lj),
+			  name);
 }
 
 static int l_jail_get(lua_State *L)
@@ -2060,6 +2069,12 @@ static int l_cg_set(lua_State *L)
 		return push_err(L, &e);
 	lua_pushboolean(L, 1);
 	return 1;
+}
+
+static int l_cg_enable(lua_State *L)
+{
+	struct sbx_cgroup *cg = check_cg(L, 1);
+	return enable_for(L, get_host(L)->ctx, cg, luaL_checkstring(L, 2));
 }
 
 static int l_cg_get(lua_State *L)
@@ -2400,6 +2415,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 	};
 	static const luaL_Reg cg_m[] = {
 		{ "set", l_cg_set },	   { "get", l_cg_get },
+		{ "enable", l_cg_enable },
 		{ "stats", l_cg_stats },   { "kill", l_cg_kill },
 		{ "pids", l_cg_pids },
 		{ "freeze", l_cg_freeze }, { "path", l_cg_path },

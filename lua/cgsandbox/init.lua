@@ -274,6 +274,29 @@ function Handle:watch(every, fn)
   return true
 end
 
+-- write_limits(target, writes) -> true | nil, msg, errno, file: the
+-- cgroup writes of a limits table (recipe.compile_cgroup_limits) on a live
+-- cgroup, a jail's or a container's (target: get, enable, set, as a jail
+-- and a core cgroup have them); a controller the cgroup lacks is enabled
+-- in its parent first.  The cgroup's controllers are read once (nil:
+-- unreadable, then nothing is enabled and the write says what is wrong).
+function M.write_limits(target, writes)
+  local present = target:get("cgroup.controllers")
+  local has = {}
+  for c in (present or ""):gmatch("%S+") do has[c] = true end
+  for _, w in ipairs(writes) do
+    local ctl = w[1]:match("^(%l+)%.")
+    if present and ctl and recipe.CONTROLLERS[ctl] and not has[ctl] then
+      local ok, msg, errno = target:enable(ctl)
+      if not ok then return nil, msg, errno, w[1] end
+      has[ctl] = true
+    end
+    local ok, msg, errno = target:set(w[1], w[2])
+    if not ok then return nil, msg, errno, w[1] end
+  end
+  return true
+end
+
 -- set_limit("memory_high", "100M") or set_limit{ cpu = 0.5, cpu_period =
 -- "50ms" }: any cgroup limit of a recipe, checked as a recipe's, written to
 -- the live cgroup (its controller enabled first when the jail was started
@@ -290,21 +313,8 @@ function Handle:set_limit(name, value)
     error(getmetatable(writes) == recipe.RecipeError and writes.message or writes, 2)
   end
   if self.result then return nil, "set_limit: the jail has exited", "ESRCH" end
-  -- the leaf's controllers, read once (nil: unreadable, then nothing is
-  -- enabled and the write says what is wrong)
-  local present = self.jail:get("cgroup.controllers")
-  local has = {}
-  for c in (present or ""):gmatch("%S+") do has[c] = true end
-  for _, w in ipairs(writes) do
-    local ctl = w[1]:match("^(%l+)%.")
-    if present and ctl and recipe.CONTROLLERS[ctl] and not has[ctl] then
-      local okc, msg, errno = self.jail:enable(ctl)
-      if not okc then return nil, "set_limit: " .. msg, errno end
-      has[ctl] = true
-    end
-    local okw, msg, errno = self.jail:set(w[1], w[2])
-    if not okw then return nil, "set_limit: " .. msg, errno end
-  end
+  local okw, msg, errno = M.write_limits(self.jail, writes)
+  if not okw then return nil, "set_limit: " .. msg, errno end
   return true
 end
 

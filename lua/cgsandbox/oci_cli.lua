@@ -220,16 +220,14 @@ local function cg_read(st, file)
   return v and v:gsub("%s+$", "")
 end
 
-local function write_to(path, value)
-  local f, err = io.open(path, "w")
+local function cg_write(st, file, value)
+  local f, err = io.open(st.cgroup .. "/" .. file, "w")
   if not f then return nil, err end
   local ok, werr = f:write(value)
   local cok, cerr = f:close()
   if not ok or not cok then return nil, werr or cerr end
   return true
 end
-
-local function cg_write(st, file, value) return write_to(st.cgroup .. "/" .. file, value) end
 
 -- the container's init is the saved pid with the saved start time, and
 -- not a zombie
@@ -1067,34 +1065,17 @@ function CMD.update(args)
         id, limits.memory, cur)
     end
   end
-  -- a controller the container was made without is enabled first, as
-  -- set_limit does (in the parent's subtree_control)
-  local has = {}
-  for ctl in (cg_read(st, "cgroup.controllers") or ""):gmatch("%S+") do has[ctl] = true end
-  local parent = st.cgroup:match("^(.*)/[^/]+$")
-  for _, w in ipairs(writes) do
-    local ctl = w[1]:match("^(%l+)%.")
-    if ctl and recipe.CONTROLLERS[ctl] and not has[ctl] then
-      local offered = " " .. (read_file(parent .. "/cgroup.controllers") or "") .. " "
-      if not offered:find("%s" .. ctl .. "%s") then
-        unlock(lk)
-        return die(E_FAIL, "update %s: %s: the %s controller is not available to %s (see its cgroup.controllers)",
-          id, w[1], ctl, parent)
-      end
-      local okw, werr = write_to(parent .. "/cgroup.subtree_control", "+" .. ctl)
-      if not okw then
-        unlock(lk)
-        return die(E_FAIL, "update %s: enable the %s controller in %s: %s", id, ctl, parent, tostring(werr))
-      end
-      has[ctl] = true
-    end
-    local okw, werr = cg_write(st, w[1], w[2])
-    if not okw and not (w.optional and tostring(werr):match("No such file")) then
-      unlock(lk)
-      return die(E_FAIL, "update %s: %s: %s", id, w[1], tostring(werr))
-    end
-    log("debug", ("update %s: %s = %s"):format(id, w[1], w[2]))
+  -- written as set_limit writes a jail's: a controller the container was
+  -- made without is enabled in its parent first
+  local cg, cerr = core_().cgroup_open(st.cgroup)
+  if not cg then unlock(lk) return die(E_FAIL, "update %s: %s", id, tostring(cerr)) end
+  local okw, werr, _, file = require("cgsandbox").write_limits(cg, writes)
+  cg:close()
+  if not okw then
+    unlock(lk)
+    return die(E_FAIL, "update %s: %s: %s", id, file or "cgroup", tostring(werr))
   end
+  for _, w in ipairs(writes) do log("debug", ("update %s: %s = %s"):format(id, w[1], w[2])) end
   unlock(lk)
   return 0
 end
