@@ -1093,29 +1093,6 @@ static int l_sleep(lua_State *L)
 	return 0;
 }
 
-/* a NULL-terminated array of the strings of list t[field] (absent: empty),
- * in a userdata left on the stack; the strings stay referenced by t */
-static char **strv(lua_State *L, int t, const char *field)
-{
-	int kind = lua_getfield(L, t, field);
-	lua_Integer n = kind == LUA_TTABLE ? luaL_len(L, -1) : 0;
-	if (kind != LUA_TTABLE && kind != LUA_TNIL)
-		luaL_error(L, "run_hook: %s: expected a list of strings", field);
-	if (n < 0 || n > 65536)
-		luaL_error(L, "run_hook: %s: too long", field);
-	char **v = lua_newuserdatauv(L, ((size_t)n + 1) * sizeof *v, 0);
-	for (lua_Integer i = 1; i <= n; i++) {
-		if (lua_geti(L, -2, i) != LUA_TSTRING)
-			luaL_error(L, "run_hook: %s[%d]: expected a string",
-				   field, (int)i);
-		v[i - 1] = (char *)lua_tostring(L, -1);
-		lua_pop(L, 1);
-	}
-	v[n] = NULL;
-	lua_remove(L, -2); /* the list: t still holds it */
-	return v;
-}
-
 /* core.run_hook{ path, args, env, timeout, stdin } -> status, output |
  * nil, msg, errno_name: an OCI hook, run and waited for (its output is
  * the tail of its stdout and stderr) */
@@ -1126,16 +1103,22 @@ static int l_run_hook(lua_State *L)
 	size_t len;
 	int status;
 
+	static const char *const none[] = { NULL };
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_getfield(L, 1, "path");
 	struct sbx_hook h = { .path = luaL_checkstring(L, -1) };
-	h.argv = strv(L, 1, "args");
-	h.envp = strv(L, 1, "env");
+	/* the plan's string lists, kept by the table while the hook runs */
+	const char *const *argv = str_list(L, 1, "args", NULL);
+	const char *const *envp = str_list(L, 1, "env", NULL);
+	h.argv = (char *const *)(argv ? argv : none);
+	h.envp = (char *const *)(envp ? envp : none);
 	lua_getfield(L, 1, "timeout");
 	h.timeout_s = (int)luaL_optinteger(L, -1, 0);
 	lua_getfield(L, 1, "stdin");
 	const char *in = luaL_optlstring(L, -1, "", &len);
-	if (sbx_hook_run(&h, in, len, &status, out, sizeof out, &e) < 0)
+	int rc = sbx_hook_run(&h, in, len, &status, out, sizeof out, &e);
+	release_scratch(L);
+	if (rc < 0)
 		return push_err(L, &e);
 	lua_pushinteger(L, status);
 	lua_pushstring(L, out);
