@@ -8,25 +8,9 @@
 local H = require "spec.support.helper"
 local CD = require "spec.support.containerd"
 local PM = require "spec.support.podman"
-local read = PM.read
-
-local function trim(s) return (s:gsub("%s+$", "")) end
-
-local function exists(p) return os.execute("test -e '" .. p .. "'") == true end
-
-local function gone(pid)
-  local s = read("/proc/" .. pid .. "/stat")
-  return s == nil or s:match("^%d+ %b() Z") ~= nil
-end
-
-local function wait_for(fn, secs)
-  local t = H.core.now() + (secs or 10)
-  while H.core.now() < t do
-    if fn() then return true end
-    H.core.sleep(0.05)
-  end
-  return fn()
-end
+local read, exists, trim = PM.read, H.exists, H.trim
+local function gone(pid) return not H.alive(pid) end
+local function wait_for(fn, secs) return H.wait_for(fn, secs or 10) end
 
 local cd
 local function containerd()

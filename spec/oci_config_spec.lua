@@ -7,7 +7,7 @@ local sb = H.sb
 
 local BUSYBOX = H.busybox:sub(1, 1) == "/" and H.busybox or (os.getenv("PWD") .. "/" .. H.busybox)
 
-local function have(cmd) return select(2, H.sh("command -v " .. cmd .. " >/dev/null")) == 0 end
+local have = H.have
 
 -- the config sandboxlua writes, over the busybox rootfs, running cmd
 local function base(cmd)

@@ -10,23 +10,9 @@
 local H = require "spec.support.helper"
 local PM = require "spec.support.podman"
 
-local read = PM.read
-
-local function wait_for(fn, secs)
-  local t = H.core.now() + (secs or 10)
-  while H.core.now() < t do
-    if fn() then return true end
-    H.core.sleep(0.05)
-  end
-  return fn()
-end
-
-local function exists(p) return os.execute("test -e '" .. p .. "'") == true end
-
-local function gone(pid)
-  local s = read("/proc/" .. pid .. "/stat")
-  return s == nil or s:match("^%d+ %b() Z") ~= nil
-end
+local read, exists, trim = PM.read, H.exists, H.trim
+local function gone(pid) return not H.alive(pid) end
+local function wait_for(fn, secs) return H.wait_for(fn, secs or 10) end
 
 local function ns(pid, kind)
   local out = H.sh(("readlink /proc/%s/ns/%s"):format(tostring(pid), kind))
@@ -44,8 +30,6 @@ local function podman()
   if not pm then pm = assert(PM.start()) end
   return pm
 end
-
-local function trim(s) return (s:gsub("%s+$", "")) end
 
 -- the pids of a cgroup once the command runs beside init (start returns
 -- when init has its byte, before it forks the command): n of them

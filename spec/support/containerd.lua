@@ -17,10 +17,7 @@ local M = {}
 
 local read = PM.read
 
-local function have(prog)
-  local _, rc = H.sh("command -v " .. prog .. " >/dev/null")
-  return rc == 0
-end
+local have = H.have
 
 local Containerd = {}
 Containerd.__index = Containerd

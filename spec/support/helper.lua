@@ -31,6 +31,39 @@ function H.read(f)
   return s
 end
 
+-- a whole file's bytes, or nil when it cannot be read (a /proc file of a
+-- process that ended, a file not there yet)
+function H.read_maybe(f)
+  local fh = io.open(f, "rb")
+  if not fh then return nil end
+  local s = fh:read("a")
+  fh:close()
+  return s
+end
+
+function H.exists(path) return os.execute("test -e '" .. path .. "'") == true end
+
+function H.trim(s) return (s:gsub("%s+$", "")) end
+
+-- is prog on PATH?
+function H.have(prog) return select(2, H.sh("command -v " .. prog .. " >/dev/null")) == 0 end
+
+-- is pid a live process (not gone, not a zombie)?
+function H.alive(pid)
+  local s = H.read_maybe("/proc/" .. pid .. "/stat")
+  return s ~= nil and not s:match("^%d+ %b() Z")
+end
+
+-- poll fn until it is true or secs (default 5) pass; its last answer
+function H.wait_for(fn, secs)
+  local t = H.core.now() + (secs or 5)
+  while H.core.now() < t do
+    if fn() then return true end
+    H.core.sleep(0.02)
+  end
+  return fn()
+end
+
 -- write a whole file (raises when it cannot be written)
 function H.write(f, s)
   local fh = assert(io.open(f, "w"))

@@ -11,15 +11,9 @@ O.BUSYBOX = absolute(H.busybox)
 O.BIN = absolute(H.bin)
 O.RT = O.BIN .. " oci"
 
-function O.read(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+O.read = H.read_maybe
 
-function O.exists(path) return os.execute("test -e '" .. path .. "'") == true end
+O.exists = H.exists
 
 -- a bundle whose process runs cmd (sh -c), with a host directory at /mnt
 -- (a directory every busybox rootfs has); edit(config) may change the
@@ -40,14 +34,7 @@ function O.bundle(cmd, edit, dir)
   return d
 end
 
-function O.wait_for(fn, secs)
-  local t = H.core.now() + (secs or 5)
-  while H.core.now() < t do
-    if fn() then return true end
-    H.core.sleep(0.02)
-  end
-  return fn()
-end
+O.wait_for = H.wait_for
 
 function O.alive(pid)
   local s = O.read("/proc/" .. pid .. "/status")

@@ -13,18 +13,7 @@ local H = require "spec.support.helper"
 
 local M = {}
 
-local function have(prog)
-  local _, rc = H.sh("command -v " .. prog .. " >/dev/null")
-  return rc == 0
-end
-
-local function read(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local have, read, alive = H.have, H.read_maybe, H.alive
 M.read = read
 
 local function abs(p)
@@ -55,11 +44,6 @@ local function procs_with(s)
   return found
 end
 M.procs_with = procs_with
-
-local function alive(pid)
-  local s = read("/proc/" .. pid .. "/stat")
-  return s ~= nil and not s:match("^%d+ %b() Z")
-end
 
 -- TERM, then KILL, one pid
 local function stop_pid(pid)

@@ -19,10 +19,7 @@ local H = require "spec.support.helper"
 
 local M = {}
 
-local function have(prog)
-  local _, rc = H.sh("command -v " .. prog .. " >/dev/null")
-  return rc == 0
-end
+local have = H.have
 
 -- a TCP port nobody listens on (loopback); two tries at random
 local function free_port(taken)
@@ -46,13 +43,7 @@ local function spawn(cmd, log)
   return assert(math.tointeger(tonumber(out:match("(%d+)%s*$"))), out)
 end
 
-local function alive(pid)
-  local f = io.open("/proc/" .. pid .. "/stat")
-  if not f then return false end
-  local s = f:read("a")
-  f:close()
-  return not s:match("^%d+ %b() Z") -- a zombie is gone for our purposes
-end
+local alive = H.alive -- a zombie is gone for our purposes
 
 local Cluster = {}
 Cluster.__index = Cluster
