@@ -6,22 +6,11 @@
 -- where the job's --mem holds over it.
 local H = require "spec.support.helper"
 local S = require "spec.support.slurm"
-local dkjson = require "dkjson"
 
 local cluster, tmp
 local payloads = S.abs(H.root .. "/build/spec")
 
-local function json_of(path)
-  local v = dkjson.decode(H.read(path))
-  assert(type(v) == "table", "no JSON in " .. path)
-  return v
-end
-
-local cases = S.junit_cases
-
-local function counts(xml)
-  return H.read(xml):match('<testsuite [^>]-(tests="%d+" failures="%d+" errors="%d+" skipped="%d+")')
-end
+local json_of, cases, counts, lines = S.json_of, S.junit_cases, S.junit_counts, S.sorted_lines
 
 describe("sandboxlua --slurm on a cgroup-v2 node #slurm #cgroup", function()
   -- started by the first spec (busted runs setup() under any tag filter)
@@ -43,13 +32,10 @@ describe("sandboxlua --slurm on a cgroup-v2 node #slurm #cgroup", function()
     local list = tmp .. "/jobs.lua"
     H.write(list, S.list(H.busybox, true))
     local marks = tmp .. "/hooks"
-    local lout, lrc = H.sh(("%s -q --json %s/local.json --junit %s/local.xml %s -- %s.local %s")
-      :format(H.bin, tmp, tmp, list, marks, payloads))
-    local sout, src = cluster:sh(("%s -q --slurm --slurm-dir %s/shared --json %s/slurm.json --junit %s/slurm.xml %s -- %s.slurm %s")
-      :format(H.bin, tmp, tmp, tmp, list, marks, payloads))
-    assert.are.equal(1, lrc, lout)
-    assert.are.equal(lrc, src, sout)
-    local L, R = json_of(tmp .. "/local.json"), json_of(tmp .. "/slurm.json")
+    local run = S.run_both(cluster, tmp, list, marks, payloads)
+    local sout, L, R = run.sout, run.L, run.R
+    assert.are.equal(1, run.lrc, run.lout)
+    assert.are.equal(run.lrc, run.src, sout)
     assert.are.equal(20, #L)
     assert.are.equal(#L, #R)
     for i = 1, #L do
@@ -76,12 +62,6 @@ describe("sandboxlua --slurm on a cgroup-v2 node #slurm #cgroup", function()
     assert.are.same(lc, rc)
     assert.are.equal(counts(tmp .. "/local.xml"), counts(tmp .. "/slurm.xml"))
     assert.are.equal('tests="20" failures="9" errors="2" skipped="0"', counts(tmp .. "/slurm.xml"))
-    local function lines(f)
-      local t = {}
-      for l in H.read(f):gmatch("[^\n]+") do t[#t + 1] = l end
-      table.sort(t)
-      return t
-    end
     assert.are.same(lines(marks .. ".local"), lines(marks .. ".slurm"))
   end)
 

@@ -4,7 +4,6 @@
 -- time limit) and what the host is told (SIGTERM) end as results.
 local H = require "spec.support.helper"
 local S = require "spec.support.slurm"
-local dkjson = require "dkjson"
 
 local cluster, tmp
 -- the Slurm time limit's job: submitted first (a minute of Slurm's time
@@ -18,11 +17,7 @@ local function file(path, s)
   return path
 end
 
-local function json_of(path)
-  local v = dkjson.decode(H.read(path))
-  assert(type(v) == "table", "no JSON in " .. path)
-  return v
-end
+local json_of = S.json_of
 
 -- a host in the background with this cluster's config: its pid; its exit
 -- status lands in rcfile
@@ -98,13 +93,10 @@ end)
     local marks = tmp .. "/hooks"
     local list = file(tmp .. "/jobs.lua", S.list(H.busybox, false))
     local payloads = H.root .. "/build/spec"
-    local lout, lrc = H.sh(("%s -q --json %s/local.json --junit %s/local.xml %s -- %s.local %s")
-      :format(H.bin, tmp, tmp, list, marks, payloads))
-    local sout, src = cluster:sh(("%s -q --slurm --slurm-dir %s/shared --partition %s --json %s/slurm.json --junit %s/slurm.xml %s -- %s.slurm %s")
-      :format(H.bin, tmp, cluster.partition, tmp, tmp, list, marks, payloads))
-    assert.are.equal(1, lrc, lout)
-    assert.are.equal(lrc, src, sout)
-    local L, R = json_of(tmp .. "/local.json"), json_of(tmp .. "/slurm.json")
+    local run = S.run_both(cluster, tmp, list, marks, payloads, "--partition " .. cluster.partition)
+    local sout, L, R = run.sout, run.L, run.R
+    assert.are.equal(1, run.lrc, run.lout)
+    assert.are.equal(run.lrc, run.src, sout)
     assert.are.equal(20, #L)
     assert.are.equal(#L, #R)
     for i = 1, #L do
@@ -147,16 +139,10 @@ end)
     local lc, rc = cases(tmp .. "/local.xml"), cases(tmp .. "/slurm.xml")
     assert.are.equal(20, #lc)
     assert.are.same(lc, rc)
-    local function counts(xml) return H.read(xml):match('<testsuite [^>]-(tests="%d+" failures="%d+" errors="%d+" skipped="%d+")') end
+    local counts, lines = S.junit_counts, S.sorted_lines
     assert.are.equal(counts(tmp .. "/local.xml"), counts(tmp .. "/slurm.xml"))
     assert.are.equal('tests="20" failures="9" errors="2" skipped="0"', counts(tmp .. "/slurm.xml"))
     -- hooks ran on the submit host, once per job, for both runs
-    local function lines(f)
-      local t = {}
-      for l in H.read(f):gmatch("[^\n]+") do t[#t + 1] = l end
-      table.sort(t)
-      return t
-    end
     assert.are.same(lines(marks .. ".local"), lines(marks .. ".slurm"))
     assert.are.equal(20, #lines(marks .. ".slurm"))
     -- the shared directory of the run is removed at the end

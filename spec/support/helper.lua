@@ -32,14 +32,8 @@ function H.read(f)
 end
 
 -- a whole file's bytes, or nil when it cannot be read (a /proc file of a
--- process that ended, a file not there yet)
-function H.read_maybe(f)
-  local fh = io.open(f, "rb")
-  if not fh then return nil end
-  local s = fh:read("a")
-  fh:close()
-  return s
-end
+-- process that ended, a file not there yet): the library's own reader
+H.read_maybe = require("cgsandbox.files").read
 
 function H.exists(path) return os.execute("test -e '" .. path .. "'") == true end
 

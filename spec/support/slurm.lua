@@ -318,6 +318,39 @@ function M.list(busybox, oom)
   return M.LIST:format(M.abs(busybox), tostring(oom or false))
 end
 
+-- a JSON results file (raises when there is none)
+function M.json_of(path)
+  local v = require("dkjson").decode(H.read(path))
+  assert(type(v) == "table", "no JSON in " .. path)
+  return v
+end
+
+-- a JUnit report's counts, as its testsuite element says them
+function M.junit_counts(xml)
+  return H.read(xml):match('<testsuite [^>]-(tests="%d+" failures="%d+" errors="%d+" skipped="%d+")')
+end
+
+-- a file's lines, sorted (what hooks marked, in whatever order jobs ended)
+function M.sorted_lines(f)
+  local t = {}
+  for l in H.read(f):gmatch("[^\n]+") do t[#t + 1] = l end
+  table.sort(t)
+  return t
+end
+
+-- the job list run twice, locally and through --slurm on cluster (more:
+-- flags for the Slurm run), with JSON and JUnit under tmp and the hooks'
+-- marks in marks.local / marks.slurm: { lout, lrc, sout, src, L, R }
+function M.run_both(cluster, tmp, list, marks, payloads, more)
+  local r = {}
+  r.lout, r.lrc = H.sh(("%s -q --json %s/local.json --junit %s/local.xml %s -- %s.local %s")
+    :format(H.bin, tmp, tmp, list, marks, payloads))
+  r.sout, r.src = cluster:sh(("%s -q --slurm --slurm-dir %s/shared %s--json %s/slurm.json --junit %s/slurm.xml %s -- %s.slurm %s")
+    :format(H.bin, tmp, more and (more .. " ") or "", tmp, tmp, list, marks, payloads))
+  r.L, r.R = M.json_of(tmp .. "/local.json"), M.json_of(tmp .. "/slurm.json")
+  return r
+end
+
 -- the JUnit testcases of a report: names, failure/error elements with
 -- their type, and the captured output (to compare a local run's with
 -- Slurm's)
