@@ -137,14 +137,14 @@ static void exec_path(const char *file, char *const argv[],
 /* where close_range is refused (a host seccomp policy, a kernel before
  * 5.9): each fd init could hold, one by one; a failure other than "not
  * open" would leave an fd to the command, so it fails the jail */
-static int cloexec_each(struct sbx_err *e)
+static int cloexec_each(int lo, struct sbx_err *e)
 {
 	struct rlimit rl;
 	int top = 65536;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur > (rlim_t)top)
 		top = rl.rlim_cur > (rlim_t)INT_MAX ? INT_MAX : (int)rl.rlim_cur;
-	for (int fd = 3; fd < top; fd++)
+	for (int fd = lo; fd < top; fd++)
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF) {
 			sbx_err_set(e, errno, "fds", "mark fd %d close-on-exec", fd);
 			return -1;
@@ -152,8 +152,46 @@ static int cloexec_each(struct sbx_err *e)
 	return 0;
 }
 
+/* *fd moved to lo or above (close-on-exec) if it is below: the passed
+ * fds go to 3 .. lo-1, over whatever was there */
+static int lift(int *fd, int lo, int from, struct sbx_err *e)
+{
+	if (*fd < from || *fd >= lo)
+		return 0;
+	int hi = fcntl(*fd, F_DUPFD_CLOEXEC, lo);
+	if (hi < 0) {
+		sbx_err_set(e, errno, "pass_fds", "move fd %d above the passed "
+			    "fds", *fd);
+		return -1;
+	}
+	*fd = hi;
+	return 0;
+}
+
+/* every fd the setup still needs (the error socket, the release and done
+ * pipes, the console, stdio, the passed fds themselves) out of the way of
+ * 3 .. 2+npass; the passed fds are put there after stdio */
+static int lift_all(struct sbx_jailctx *cx, int *release, int *done_w,
+		    struct sbx_err *e)
+{
+	int lo = 3 + (int)cx->npass;
+	if (!cx->npass)
+		return 0;
+	if (lift(&cx->sock, lo, 3, e) < 0 || lift(release, lo, 3, e) < 0 ||
+	    lift(done_w, lo, 3, e) < 0 || lift(&cx->tty, lo, 3, e) < 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (lift(&cx->stdio[i], lo, 3, e) < 0)
+			return -1;
+	for (size_t i = 0; i < cx->npass; i++)
+		if (lift(&cx->pass[i], lo, 0, e) < 0)
+			return -1;
+	return 0;
+}
+
 static __attribute__((noreturn)) void command_main(
-	const struct sbx_initplan *ip, struct sbx_jailctx *cx, int release)
+	const struct sbx_initplan *ip, struct sbx_jailctx *cx, int release,
+	int done_w)
 {
 	const struct sbx_plan *p = &ip->p;
 	struct sbx_err e = { 0 };
@@ -169,6 +207,8 @@ static __attribute__((noreturn)) void command_main(
 		sbx_err_set(&e, errno, "setsid", "setsid");
 		fail(cx->sock, &e, 125);
 	}
+	if (lift_all(cx, &release, &done_w, &e) < 0)
+		fail(cx->sock, &e, 125);
 	for (int i = 0; i < 3; i++) {
 		int fd = cx->tty >= 0 ? cx->tty : cx->stdio[i];
 		if (fd >= 0 && dup2(fd, i) < 0) {
@@ -181,10 +221,20 @@ static __attribute__((noreturn)) void command_main(
 		sbx_err_set(&e, errno, "tty", "make the console the controlling terminal");
 		fail(cx->sock, &e, 125);
 	}
-	/* fds above 2: closed at exec (the error socket must live till then) */
-	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0 &&
-	    cloexec_each(&e) < 0)
+	/* the passed fds at 3, 4, ... (dup2 clears close-on-exec) */
+	for (size_t i = 0; i < cx->npass; i++)
+		if (dup2(cx->pass[i], 3 + (int)i) < 0) {
+			sbx_err_set(&e, errno, "pass_fds", "pass_fds[%zu] to fd %d",
+				    i + 1, 3 + (int)i);
+			fail(cx->sock, &e, 125);
+		}
+	/* fds above those: closed at exec (the error socket must live till
+	 * then) */
+	unsigned lo = 3U + (unsigned)cx->npass;
+	if (syscall(SYS_close_range, lo, ~0U, CLOSE_RANGE_CLOEXEC) < 0 &&
+	    cloexec_each((int)lo, &e) < 0)
 		fail(cx->sock, &e, 125);
+	(void)done_w; /* closes at exec, telling init */
 	umask(p->umask >= 0 ? (mode_t)p->umask : cx->umask);
 	for (size_t i = 0; i < p->nrlimits; i++) {
 		struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
@@ -267,7 +317,7 @@ pid_t sbx_command_fork(const struct sbx_initplan *ip, struct sbx_jailctx *cx,
 	if (pid == 0) {
 		close(rp[1]);
 		close(dp[0]);
-		command_main(ip, cx, rp[0]); /* dp[1] closes at exec */
+		command_main(ip, cx, rp[0], dp[1]); /* dp[1] closes at exec */
 	}
 	close(rp[0]);
 	close(dp[1]);

@@ -126,6 +126,8 @@ int sbx_jail_exec(struct sbx_ctx *c, const struct sbx_plan *p,
 	struct sbx_wbuf w = { 0 };
 	const struct sbx_bpf *bpf = NULL;
 	int sv[2] = { -1, -1 }, joinfd = -1;
+	int fds[SBX_MAX_PASS_FDS + SBX_MAX_NSJOIN + 1];
+	size_t nfds = 0;
 	bool failed = false;
 
 	memset(x, 0, sizeof *x);
@@ -136,6 +138,10 @@ int sbx_jail_exec(struct sbx_ctx *c, const struct sbx_plan *p,
 			    "container");
 		return -1;
 	}
+	/* the passed fds, then the pidfd: init takes that last */
+	if (sbx_plan_fds(&q, NULL, fds, &nfds, e) < 0)
+		return -1;
+	fds[nfds++] = init_pidfd;
 	if (sbx_seccomp_compile(c, &q.seccomp, &bpf, e) < 0 ||
 	    sbx_plan_encode(&q, bpf, &w, e) < 0)
 		return -1;
@@ -192,7 +198,7 @@ int sbx_jail_exec(struct sbx_ctx *c, const struct sbx_plan *p,
 		sbx_err_set(e, req.exec_errno, "exec",
 			    "exec sbx-init from its sealed memfd");
 		failed = true;
-	} else if (sbx_plan_send(sv[0], &w, &init_pidfd, 1) < 0) {
+	} else if (sbx_plan_send(sv[0], &w, fds, nfds) < 0) {
 		sbx_err_set(e, errno, "exec", "send the plan");
 		failed = true;
 		kill(pid, SIGKILL);

@@ -36,7 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_FDS 8
+#define MAX_FDS SBX_REC_MAX_FDS
 
 /* --trace: the end of each setup step, sent to the host before READY */
 static struct { bool on; int64_t last; char text[512]; size_t len; } trace;
@@ -200,6 +200,18 @@ static void take_stdio(int sock, const struct sbx_initplan *ip, struct rec *r,
 	}
 	if (k != r->nfds)
 		fail_msg(sock, EPROTO, "plan", "plan: stdio: unexpected fds");
+}
+
+/* the fds passed to the command: the last npass_fds that are left */
+static void take_pass(int sock, const struct sbx_initplan *ip, struct rec *r,
+		      struct sbx_jailctx *cx)
+{
+	size_t n = ip->p.npass_fds;
+	if ((size_t)r->nfds < n)
+		fail_msg(sock, EPROTO, "plan", "plan: pass_fds: an fd is missing");
+	r->nfds -= (int)n;
+	memcpy(cx->pass, r->fds + r->nfds, n * sizeof(int));
+	cx->npass = n;
 }
 
 /* The maps are written: take the namespace's root ids where it has a root
@@ -514,11 +526,15 @@ int main(int argc, char **argv)
 		plan.nfds -= (int)ip.p.nns_join;
 		join_by_path(sock, &ip.p, plan.fds + plan.nfds);
 	}
+	int nsfd = -1;
 	if (ip.p.join) { /* an exec: the jail's init's pidfd comes last */
 		if (plan.nfds < 1 || !ip.have_job || ip.p.park || ip.p.detached)
 			fail_msg(sock, EPROTO, "plan", "plan: an exec needs a "
 				 "job and the jail's pidfd");
-		int nsfd = plan.fds[--plan.nfds];
+		nsfd = plan.fds[--plan.nfds];
+	}
+	take_pass(sock, &ip, &plan, &cx); /* before the pidfd or namespaces */
+	if (ip.p.join) {
 		take_stdio(sock, &ip, &plan, &cx);
 		sbx_join_main(&ip, &cx, nsfd);
 	}
@@ -552,6 +568,8 @@ int main(int argc, char **argv)
 	int pidfd = (int)syscall(SYS_pidfd_open, cmd, 0);
 	for (int i = 0; i < 3; i++)
 		sbx_closep(&cx.stdio[i]);
+	for (size_t i = 0; i < cx.npass; i++)
+		sbx_closep(&cx.pass[i]);
 	sbx_closep(&cx.tty);
 	if (drop_self(sock, &ip, &e) < 0) {
 		kill(cmd, SIGKILL);

@@ -85,6 +85,8 @@ void sbx_join_main(struct sbx_initplan *ip, struct sbx_jailctx *cx, int nsfd)
 	int pidfd = (int)syscall(SYS_pidfd_open, cmd, 0);
 	for (int i = 0; i < 3; i++)
 		sbx_closep(&cx->stdio[i]);
+	for (size_t i = 0; i < cx->npass; i++)
+		sbx_closep(&cx->pass[i]);
 	sbx_closep(&cx->tty);
 	/* nothing to drop first: this process ends before the command runs */
 	if (write(release, "g", 1) != 1) {

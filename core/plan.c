@@ -34,7 +34,7 @@ enum { F_ROOT_RO = 1, F_CHROOT = 2, F_LOOPBACK = 4, F_NNP = 8, F_TTY = 16,
  * items { u32 tag, u32 length, payload }; only when a plan uses one, so
  * other plans' bytes stay as they were.  A new field is a new tag. */
 enum { X_SECCOMP_FLAGS = 1, X_CAPS5, X_SYSCTL, X_OOM_SCORE_ADJ,
-       X_DOMAINNAME, X_PERSONALITY };
+       X_DOMAINNAME, X_PERSONALITY, X_PASS_FDS };
 enum { M_RO = 1, M_REC = 2, M_NOSUID = 4, M_NODEV = 8, M_NOEXEC = 16,
        M_OPTIONAL = 32, M_COPYUP = 64 };
 
@@ -165,7 +165,8 @@ static uint32_t seccomp_flags(const struct sbx_plan *p)
 static bool has_ext(const struct sbx_plan *p)
 {
 	return seccomp_flags(p) || p->caps5 || (p->sysctl && p->sysctl[0]) ||
-	       p->set_oom_score_adj || p->domainname || p->set_personality;
+	       p->set_oom_score_adj || p->domainname || p->set_personality ||
+	       p->npass_fds;
 }
 
 /* one item: its tag, then its payload's length patched in afterwards */
@@ -189,7 +190,8 @@ static void put_ext(struct sbx_wbuf *w, const struct sbx_plan *p)
 	size_t at;
 	uint32_t n = (seccomp_flags(p) != 0) + p->caps5 +
 		     (p->sysctl && p->sysctl[0]) + p->set_oom_score_adj +
-		     (p->domainname != NULL) + p->set_personality;
+		     (p->domainname != NULL) + p->set_personality +
+		     (p->npass_fds != 0);
 	put_u32(w, n);
 	if (seccomp_flags(p)) {
 		at = ext_begin(w, X_SECCOMP_FLAGS);
@@ -222,6 +224,11 @@ static void put_ext(struct sbx_wbuf *w, const struct sbx_plan *p)
 	if (p->set_personality) {
 		at = ext_begin(w, X_PERSONALITY);
 		put_u32(w, p->personality);
+		ext_end(w, at);
+	}
+	if (p->npass_fds) { /* the count: the fds come with the plan */
+		at = ext_begin(w, X_PASS_FDS);
+		put_u32(w, (uint32_t)p->npass_fds);
 		ext_end(w, at);
 	}
 }
@@ -715,6 +722,13 @@ static bool get_ext_item(struct rd *r, struct sbx_initplan *ip,
 	case X_PERSONALITY:
 		p->set_personality = true;
 		return get_u32(r, &p->personality, "personality");
+	case X_PASS_FDS:
+		if (!get_u32(r, &u32, "pass_fds"))
+			return false;
+		if (u32 == 0 || u32 > SBX_MAX_PASS_FDS)
+			return bad(r, "pass_fds", "out of range");
+		p->npass_fds = u32;
+		return true;
 	}
 	return bad(r, "extension", "unknown item");
 }

@@ -225,6 +225,7 @@ struct sbx_seccomp {
 };
 enum sbx_root_switch { SBX_ROOT_PIVOT, SBX_ROOT_CHROOT };
 #define SBX_MAX_NSJOIN 3
+#define SBX_MAX_PASS_FDS 64
 struct sbx_nsjoin {
 	int type;          /* CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS */
 	const char *path;  /* e.g. /run/netns/NAME */
@@ -329,6 +330,9 @@ struct sbx_plan {
 	const char *domainname;      /* setdomainname in the uts namespace */
 	bool set_personality;
 	uint32_t personality;        /* personality(2)'s persona */
+	/* fds handed to the command at 3, 4, ... (OCI --preserve-fds): the
+	 * host's fd numbers; init gets only their count and the fds */
+	const int *pass_fds; size_t npass_fds;
 };
 
 /* ---- the spawning context ---------------------------------------------- */

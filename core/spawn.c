@@ -557,11 +557,11 @@ static int send_plan(int sock, const struct sbx_wbuf *w, uint32_t more,
 		     uint32_t last, const int child[3], const int *extra,
 		     size_t nextra, struct sending *st, bool nonblock)
 {
-	int fds[3 + SBX_MAX_NSJOIN], nfds = 0;
+	int fds[SBX_REC_MAX_FDS], nfds = 0;
 	for (int i = 0; i < 3; i++)
 		if (child[i] >= 0)
 			fds[nfds++] = child[i];
-	for (size_t i = 0; i < nextra && i < SBX_MAX_NSJOIN; i++)
+	for (size_t i = 0; i < nextra && nfds < SBX_REC_MAX_FDS; i++)
 		fds[nfds++] = extra[i]; /* after stdio: init takes them last */
 	while (st->off < w->len || !st->started) {
 		size_t n = w->len - st->off;
@@ -677,6 +677,32 @@ static int open_nsjoin(const struct sbx_plan *p, int fds[SBX_MAX_NSJOIN],
 	return 0;
 }
 
+/* the fds that go with the plan after its stdio: the ones passed to the
+ * command (the host's own numbers, checked open), then the namespaces */
+int sbx_plan_fds(const struct sbx_plan *p, const int *nsfd, int *out,
+		 size_t *n, struct sbx_err *e)
+{
+	*n = 0;
+	if (p->npass_fds > SBX_MAX_PASS_FDS || (p->npass_fds && p->park)) {
+		sbx_err_set(e, p->park ? EINVAL : E2BIG, "pass_fds", p->park ?
+			    "pass_fds: not for a pool's jail" :
+			    "pass_fds: more than %d fds", SBX_MAX_PASS_FDS);
+		return -1;
+	}
+	for (size_t i = 0; i < p->npass_fds; i++) {
+		if (p->pass_fds[i] < 0 || fcntl(p->pass_fds[i], F_GETFD) < 0) {
+			sbx_err_set(e, p->pass_fds[i] < 0 ? EBADF : errno,
+				    "pass_fds", "pass_fds[%zu]: fd %d is not "
+				    "open", i + 1, p->pass_fds[i]);
+			return -1;
+		}
+		out[(*n)++] = p->pass_fds[i];
+	}
+	for (size_t i = 0; i < p->nns_join; i++)
+		out[(*n)++] = nsfd[i];
+	return 0;
+}
+
 static void close_n(int *fd, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -764,6 +790,8 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 {
 	int sv[2] = { -1, -1 }, child[3] = { -1, -1, -1 };
 	int nsfd[SBX_MAX_NSJOIN] = { -1, -1, -1 };
+	int extra[SBX_MAX_PASS_FDS + SBX_MAX_NSJOIN];
+	size_t nextra = 0;
 	struct sbx_wbuf w = { 0 };
 	struct sending st = { 0 };
 	const struct sbx_bpf *bpf = NULL;
@@ -771,7 +799,8 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 	pid_t pid = -1;
 
 	jail_init(j, p);
-	if (open_nsjoin(p, nsfd, e) < 0)
+	if (open_nsjoin(p, nsfd, e) < 0 ||
+	    sbx_plan_fds(p, nsfd, extra, &nextra, e) < 0)
 		goto fail;
 	if (p->pause_before_root && !p->detached) {
 		sbx_err_set(e, EINVAL, "spawn", "a pause before pivot_root "
@@ -827,7 +856,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 		}
 		/* into the socket before the clone: init finds it waiting */
 		if (!go && send_plan(sv[0], &w, SBX_REC_PLAN, SBX_REC_PLAN_END,
-				     child, nsfd, p->nns_join, &st, true) < 0) {
+				     child, extra, nextra, &st, true) < 0) {
 			sbx_err_set(e, errno, "spawn", "send the plan");
 			goto fail;
 		}
@@ -896,7 +925,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 		break;
 	}
 	if (send_plan(j->sockfd, &w, SBX_REC_PLAN, SBX_REC_PLAN_END, child,
-		      nsfd, p->nns_join, &st, false) < 0) {
+		      extra, nextra, &st, false) < 0) {
 		sbx_err_set(e, errno, "spawn", "send the plan");
 		goto fail_child;
 	}

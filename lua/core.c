@@ -381,7 +381,39 @@ static uint64_t cap_bits(lua_State *L, int t, const char *k)
 	return bits;
 }
 
-/* caps5, sysctl, oom_score_adj, domainname, personality */
+/* plan.pass_fds: fd numbers or open Lua files, for the command's 3, 4,
+ * ... (the files stay referenced by the plan while it spawns) */
+static void read_pass_fds(lua_State *L, int t, struct sbx_plan *p)
+{
+	if (getf(L, t, "pass_fds") == LUA_TTABLE) {
+		int ft = lua_gettop(L);
+		size_t m = lua_rawlen(L, ft);
+		if (m > SBX_MAX_PASS_FDS)
+			luaL_error(L, "plan.pass_fds: more than %d fds",
+				   SBX_MAX_PASS_FDS);
+		int *fds = m ? scratch(L, m * sizeof *fds) : NULL;
+		for (size_t i = 0; i < m; i++) {
+			lua_rawgeti(L, ft, (lua_Integer)i + 1);
+			int isnum;
+			lua_Integer v = lua_tointegerx(L, -1, &isnum);
+			luaL_Stream *s = isnum ? NULL :
+				luaL_testudata(L, -1, LUA_FILEHANDLE);
+			if (isnum && v >= 0 && v <= INT_MAX)
+				fds[i] = (int)v;
+			else if (s && s->closef && s->f)
+				fds[i] = fileno(s->f);
+			else
+				luaL_error(L, "plan.pass_fds[%d]: an fd number "
+					   "or an open file", (int)i + 1);
+			lua_pop(L, 1);
+		}
+		p->pass_fds = fds;
+		p->npass_fds = m;
+	}
+	lua_pop(L, 1);
+}
+
+/* caps5, sysctl, oom_score_adj, domainname, personality, pass_fds */
 static void read_plan_ext(lua_State *L, int t, struct sbx_plan *p)
 {
 	size_t n;
@@ -410,6 +442,7 @@ static void read_plan_ext(lua_State *L, int t, struct sbx_plan *p)
 						     0xffffffff);
 	}
 	lua_pop(L, 1);
+	read_pass_fds(L, t, p);
 }
 
 /* fill *p from the plan table at index t; arrays are pushed on the stack */
@@ -951,6 +984,15 @@ static int l_close_fd(lua_State *L)
 {
 	close((int)luaL_checkinteger(L, 1));
 	return 0;
+}
+
+/* core.fd_open(fd) -> is fd open in this process? */
+static int l_fd_open(lua_State *L)
+{
+	lua_Integer fd = luaL_checkinteger(L, 1);
+	lua_pushboolean(L, fd >= 0 && fd <= INT_MAX &&
+			       fcntl((int)fd, F_GETFD) >= 0);
+	return 1;
 }
 
 /* core.signum(name or number) -> number | nil, msg */
@@ -2436,6 +2478,7 @@ int luaopen_cgsandbox_core(lua_State *L)
 		{ "mkdir", l_mkdir },
 		{ "flock", l_flock },
 		{ "close_fd", l_close_fd },
+		{ "fd_open", l_fd_open },
 		{ "signum", l_signum },
 		{ "proc_start", l_proc_start },
 		{ "pidfd_kill", l_pidfd_kill },

@@ -471,14 +471,33 @@ local function host_root(map)
   return nil
 end
 
+-- --preserve-fds N: the caller's fds 3 .. 2+N, which the command gets as
+-- the same numbers; checked before this process opens anything it keeps
+-- (its lock), so that none of its own is taken for one of the caller's
+local function preserved_fds(o, cmd)
+  local v = o["preserve-fds"]
+  if v == nil or v == "0" then return nil end
+  local n = v:match("^%d+$") and math.tointeger(tonumber(v))
+  if not n or n > 64 then
+    return nil, ("%s: --preserve-fds: a number of fds from 0 to 64, not %q"):format(cmd, v)
+  end
+  local fds = {}
+  for fd = 3, 2 + n do
+    if not core_().fd_open(fd) then
+      return nil, ("%s: --preserve-fds %d: fd %d is not open"):format(cmd, n, fd)
+    end
+    fds[#fds + 1] = fd
+  end
+  return fds
+end
+
 -- create: the container built, its init waiting on exec.fifo.  Returns
 -- the state (or nil, code)
 local function do_create(id, o)
   local c = core_()
   local sb = require "cgsandbox"
-  if o["preserve-fds"] and o["preserve-fds"] ~= "0" then
-    return nil, die(E_CONFIG, "create: --preserve-fds is not supported yet")
-  end
+  local pass, ferr = preserved_fds(o, "create")
+  if ferr then return nil, die(E_USAGE, "%s", ferr) end
   local bundle = abspath(o.bundle or ".")
   local okr, rerr = mkdir_p(G.root)
   if not okr then return nil, die(E_FAIL, "%s", rerr) end
@@ -510,6 +529,7 @@ local function do_create(id, o)
   if perr then return undo(E_CONFIG, "%s", perr) end
   local recipe
   recipe, err = oci.to_recipe(config, bundle, { id = id })
+  if recipe then recipe.pass_fds = pass end
   -- the policy sees a refused config too: its own message comes first
   if policy then recipe, err = oci.apply_policy(policy, config, recipe, err) end
   if not recipe then return undo(E_CONFIG, "%s", err) end
@@ -911,9 +931,8 @@ function CMD.exec(args)
   local id = table.remove(argv, 1)
   if not id then return die(E_USAGE, "exec: a container ID is needed") end
   if not valid_id(id) then return die(E_USAGE, "exec: invalid container ID %q", id) end
-  if o["preserve-fds"] and o["preserve-fds"] ~= "0" then
-    return die(E_CONFIG, "exec: --preserve-fds is not supported yet")
-  end
+  local pass, ferr = preserved_fds(o, "exec")
+  if ferr then return die(E_USAGE, "%s", ferr) end
   if (o["process-label"] or "") ~= "" or (o.apparmor or "") ~= "" then
     return die(E_CONFIG, "exec: SELinux labels and AppArmor profiles are not supported")
   end
@@ -935,6 +954,7 @@ function CMD.exec(args)
   local recipe
   recipe, err = oci.exec_recipe(config, process, st.bundle, { id = id }, o.process and file or nil)
   if not recipe then return die(E_CONFIG, "%s", err) end
+  recipe.pass_fds = pass
   local policy
   policy, err = oci.policy_for(G.policy)
   if err then return die(E_CONFIG, "%s", err) end

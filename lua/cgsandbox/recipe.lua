@@ -110,7 +110,7 @@ local TOP = {
   capabilities = true, seccomp = true, umask = true, stdio = true, cgroup = true,
   uid_map = true, gid_map = true, tty = true, root_nodev = true, devices = true,
   host_paths = true, sysctl = true, oom_score_adj = true, domainname = true, personality = true,
-  no_new_privs = true, root_mountpoints = true, join = true,
+  no_new_privs = true, root_mountpoints = true, join = true, pass_fds = true,
   on_start = true, on_exit = true, on_oom = true, on_timeout = true, on_sample = true,
   sample = true,
 }
@@ -916,6 +916,25 @@ local function compile_kernel_settings(r, plan, path, set)
   end
   if r.no_new_privs ~= nil then
     plan.no_new_privs = typed(r.no_new_privs, "boolean", path .. ".no_new_privs")
+  end
+  if r.pass_fds ~= nil then
+    -- { 7, io.open(...) }: the host's fds the command gets as 3, 4, ...
+    -- (nothing of the host's is passed unless named here)
+    local fp = path .. ".pass_fds"
+    typed(r.pass_fds, "table", fp)
+    local n = #r.pass_fds
+    for k in pairs(r.pass_fds) do
+      if math.type(k) ~= "integer" or k < 1 or k > n then fail(fp, "a list", k) end
+    end
+    if n > 64 then failmsg(fp, "at most 64 fds") end
+    local fds = {}
+    for i, v in ipairs(r.pass_fds) do
+      if not ((math.type(v) == "integer" and v >= 0 and v <= 0x7fffffff) or io.type(v) == "file") then
+        fail(("%s[%d]"):format(fp, i), "an fd number or an open file", v)
+      end
+      fds[i] = v
+    end
+    plan.pass_fds = fds
   end
 end
 
