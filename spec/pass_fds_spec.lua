@@ -98,6 +98,23 @@ describe("pass_fds in a recipe", function()
     assert.truthy(r.message:find("^plan: stdio: unexpected fds"), r.message)
   end)
 
+  it("run_all{warm = true} runs such jobs each in a jail of its own; a pool of them is a setup error", function()
+    local fin = assert(io.open(dir .. "/in"))
+    finally(function() fin:close() end)
+    local jobs = {}
+    for i = 1, 3 do jobs[i] = H.job({ "/bin/sh", "-c", "cat <&3" }, { pass_fds = { fin } }) end
+    local res = sb.run_all(jobs, { parallel = 2, warm = true })
+    for i = 1, 3 do
+      assert.are.equal("exited", res[i].status, res[i].message)
+      assert.is_falsy(res[i].pooled)
+    end
+    -- one open file, read by three commands: all of it once, in turn
+    assert.are.equal("passed\n", res[1].stdout .. res[2].stdout .. res[3].stdout)
+    local pool, msg = sb.pool(H.job({ "/bin/true" }, { pass_fds = { fin } }), { size = 1 })
+    assert.is_nil(pool)
+    assert.truthy(tostring(msg):find("pass_fds: not for a pool's jail", 1, true), msg)
+  end)
+
   it("refuses what is not a list of fds, naming the field", function()
     local function err(v)
       local ok, e = pcall(sb.compile, H.job({ "/bin/true" }, { pass_fds = v }))

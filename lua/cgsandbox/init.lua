@@ -620,7 +620,8 @@ function M.run_all(list, opts)
   if opts.warm then
     local count = {}
     for i, plan in ipairs(plans) do
-      if not plan.tty then
+      -- a console, or fds of this process, go to one jail each
+      if not plan.tty and not plan.pass_fds then
         key_of[i] = jail_key(plan)
         count[key_of[i]] = (count[key_of[i]] or 0) + 1
       end
