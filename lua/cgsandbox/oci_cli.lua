@@ -19,15 +19,17 @@ global flags (as runc's):
   --systemd-cgroup    refused: not supported yet
 
 commands:
-  create [--bundle B] [--pid-file F] [--console-socket S] ID
-                                          build the container; it waits for start
+  create [--bundle B] [--pid-file F] [--console-socket S] [--preserve-fds N]
+         ID                               build the container; it waits for start
+                                          (--preserve-fds: fds 3 .. 2+N go along)
   start ID                                run its process
-  run [--bundle B] [--pid-file F] [--console-socket S] [--detach] ID
+  run [--bundle B] [--pid-file F] [--console-socket S] [--preserve-fds N]
+      [--detach] ID
                                           create + start; waits and exits
                                           with the process's status, then deletes
   exec [--process FILE] [--detach] [--pid-file F] [--tty --console-socket S]
        [--cwd D] [--env K=V]... [--user UID[:GID]] [--additional-gids G]...
-       [--cap C]... [--no-new-privs] ID [ARGS...]
+       [--cap C]... [--no-new-privs] [--preserve-fds N] ID [ARGS...]
                                           a new process in the running
                                           container (its namespaces, cgroup,
                                           seccomp filter); without --detach:
