@@ -126,7 +126,7 @@ int sbx_jail_exec(struct sbx_ctx *c, const struct sbx_plan *p,
 	struct sbx_wbuf w = { 0 };
 	const struct sbx_bpf *bpf = NULL;
 	int sv[2] = { -1, -1 }, joinfd = -1;
-	int fds[SBX_MAX_PASS_FDS + SBX_MAX_NSJOIN + 1];
+	int fds[SBX_MAX_PASS_FDS + 1];
 	size_t nfds = 0;
 	bool failed = false;
 
@@ -139,7 +139,7 @@ int sbx_jail_exec(struct sbx_ctx *c, const struct sbx_plan *p,
 		return -1;
 	}
 	/* the passed fds, then the pidfd: init takes that last */
-	if (sbx_plan_fds(&q, NULL, fds, &nfds, e) < 0)
+	if (sbx_plan_fds(&q, fds, &nfds, e) < 0)
 		return -1;
 	fds[nfds++] = init_pidfd;
 	if (sbx_seccomp_compile(c, &q.seccomp, &bpf, e) < 0 ||

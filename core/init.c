@@ -433,21 +433,6 @@ static void await_start(int sock, int fifo)
 	close(fifo);
 }
 
-static void join_by_path(int sock, const struct sbx_plan *p, int *fds)
-{
-	for (size_t i = 0; i < p->nns_join; i++) {
-		if (setns(fds[i], p->ns_join[i].type) < 0) {
-			int t = p->ns_join[i].type;
-			struct sbx_err e;
-			sbx_err_set(&e, errno, "namespaces", "setns: join the %s "
-				    "namespace", t == CLONE_NEWNET ? "net"
-				    : t == CLONE_NEWIPC ? "ipc" : "uts");
-			fail(sock, &e);
-		}
-		sbx_closep(&fds[i]);
-	}
-}
-
 static bool started_by_host(int argc, char **argv)
 {
 	int type;
@@ -517,15 +502,6 @@ int main(int argc, char **argv)
 	cx.bpf = &ip.cmd_bpf;
 	cx.bpf_flags = ip.cmd_bpf_flags;
 	cx.umask = host_umask;
-	/* namespaces to join by path: their fds came last; joined before
-	 * anything is set up in them */
-	if (ip.p.nns_join) {
-		if ((size_t)plan.nfds < ip.p.nns_join)
-			fail_msg(sock, EPROTO, "plan", "plan: a namespace fd "
-				 "is missing");
-		plan.nfds -= (int)ip.p.nns_join;
-		join_by_path(sock, &ip.p, plan.fds + plan.nfds);
-	}
 	int nsfd = -1;
 	if (ip.p.join) { /* an exec: the jail's init's pidfd comes last */
 		if (plan.nfds < 1 || !ip.have_job || ip.p.park || ip.p.detached)
@@ -533,7 +509,7 @@ int main(int argc, char **argv)
 				 "job and the jail's pidfd");
 		nsfd = plan.fds[--plan.nfds];
 	}
-	take_pass(sock, &ip, &plan, &cx); /* before the pidfd or namespaces */
+	take_pass(sock, &ip, &plan, &cx); /* the ones before the pidfd */
 	if (ip.p.join) {
 		take_stdio(sock, &ip, &plan, &cx);
 		sbx_join_main(&ip, &cx, nsfd);

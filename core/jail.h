@@ -173,10 +173,10 @@ __attribute__((noreturn)) void sbx_join_main(struct sbx_initplan *ip,
 /* with plan->trace: the end of a setup step (init.c; a no-op otherwise) */
 void sbx_trace_mark(const char *step);
 /* the fds that go with a plan after its stdio, into out (room for
- * SBX_MAX_PASS_FDS + SBX_MAX_NSJOIN): the plan's pass_fds, checked open,
- * then nsfd[0 .. nns_join); -1 (e set) when one is not open */
-int sbx_plan_fds(const struct sbx_plan *p, const int *nsfd, int *out,
-		 size_t *n, struct sbx_err *e);
+ * SBX_MAX_PASS_FDS): the plan's pass_fds, checked open; -1 (e set) when
+ * one is not open */
+int sbx_plan_fds(const struct sbx_plan *p, int *out, size_t *n,
+		 struct sbx_err *e);
 /* a whole encoded plan, blocking, the fds with its first record */
 int sbx_plan_send(int sock, const struct sbx_wbuf *w, const int *fds,
 		  size_t nfds);
@@ -186,7 +186,7 @@ int sbx_plan_send(int sock, const struct sbx_wbuf *w, const int *fds,
 int sbx_stdio_open(const struct sbx_stdio *s, int i, struct sbx_err *e);
 /* host -> init: one record, a u32 type, the payload, at most
  * SBX_REC_MAX_FDS fds (SCM_RIGHTS); sendmsg's result, EINTR retried */
-#define SBX_REC_MAX_FDS (3 + SBX_MAX_PASS_FDS + SBX_MAX_NSJOIN)
+#define SBX_REC_MAX_FDS (3 + SBX_MAX_PASS_FDS)
 ssize_t sbx_rec_send(int sock, uint32_t type, const void *p, size_t n,
 		     const int *fds, int nfds, int flags);
 /* plan->pause_before_root, in init: PAUSED, then RESUME or the end */

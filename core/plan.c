@@ -29,7 +29,9 @@
 enum { F_ROOT_RO = 1, F_CHROOT = 2, F_LOOPBACK = 4, F_NNP = 8, F_TTY = 16,
        F_PARK = 32, F_TRACE = 64, F_ROOT_NODEV = 128, F_DETACHED = 256,
        F_EXT = 512, F_PAUSE = 1024,
-       F_ROOT_MOUNTPOINTS = 2048, F_JOIN = 4096, F_NSJOIN = 8192 };
+       F_ROOT_MOUNTPOINTS = 2048, F_JOIN = 4096 };
+/* (8192 was a list of namespaces for init to join: the host joins them
+ * now, around the clone) */
 /* the extension block (F_EXT): after everything else, u32 count, then
  * items { u32 tag, u32 length, payload }; only when a plan uses one, so
  * other plans' bytes stay as they were.  A new field is a new tag. */
@@ -248,18 +250,12 @@ int sbx_plan_encode(const struct sbx_plan *p, const struct sbx_bpf *cmd,
 		   (p->detached ? F_DETACHED : 0) |
 		   (p->pause_before_root ? F_PAUSE : 0) |
 		   (p->root_mountpoints ? F_ROOT_MOUNTPOINTS : 0) |
-		   (has_ext(p) ? F_EXT : 0) | (p->join ? F_JOIN : 0) |
-		   (p->nns_join ? F_NSJOIN : 0));
+		   (has_ext(p) ? F_EXT : 0) | (p->join ? F_JOIN : 0));
 	put_u64(w, (uint64_t)(unsigned)p->ns_flags);
 	put_str(w, p->rootfs);
 	put_str(w, p->hostname);
 	if (p->detached) /* only then: other plans' bytes stay as they were */
 		put_str(w, p->detached);
-	if (p->nns_join) { /* the types; the fds come last with the plan */
-		put_u32(w, (uint32_t)p->nns_join);
-		for (size_t i = 0; i < p->nns_join; i++)
-			put_u32(w, (uint32_t)p->ns_join[i].type);
-	}
 	put_u32(w, p->uid);
 	put_u32(w, p->gid);
 	put_u32(w, (uint32_t)p->ngroups);
@@ -628,33 +624,6 @@ static bool get_devices(struct rd *r, struct sbx_plan *p)
 	return ds != NULL;
 }
 
-/* the namespaces to join: each type once, one of net, ipc, uts, and not
- * one the jail makes */
-static bool get_nsjoin(struct rd *r, struct sbx_plan *p)
-{
-	size_t n;
-	if (!get_count(r, &n, SBX_MAX_NSJOIN, 4, "nsjoin"))
-		return false;
-	if (n == 0)
-		return bad(r, "nsjoin", "empty");
-	struct sbx_nsjoin *js = alloc(r, n * sizeof *js, "nsjoin");
-	int seen = 0;
-	for (size_t i = 0; js && i < n; i++) {
-		uint32_t t;
-		if (!get_u32(r, &t, "nsjoin"))
-			return false;
-		if ((t != CLONE_NEWNET && t != CLONE_NEWIPC &&
-		     t != CLONE_NEWUTS) || (seen & (int)t) ||
-		    (p->ns_flags & (int)t))
-			return bad(r, "nsjoin", "not a namespace to join");
-		seen |= (int)t;
-		js[i].type = (int)t;
-	}
-	p->ns_join = js;
-	p->nns_join = n;
-	return js != NULL;
-}
-
 /* a sysctl's key: a path below /proc/sys, no "." or ".." part */
 static bool sysctl_key_ok(const char *k)
 {
@@ -772,7 +741,7 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 
 	if (!get_u32(r, &fl, "flags") || !get_u64(r, &ns, "namespaces"))
 		return false;
-	if (fl > 16383)
+	if (fl > 8191)
 		return bad(r, "flags", "unknown flags");
 	if (ns & ~(uint64_t)(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
 			     CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
@@ -794,7 +763,6 @@ static bool get_body(struct rd *r, struct sbx_initplan *ip)
 	    !get_str(r, &p->hostname, true, "hostname") ||
 	    ((fl & F_DETACHED) &&
 	     !get_str(r, &p->detached, false, "detached")) ||
-	    ((fl & F_NSJOIN) && !get_nsjoin(r, p)) ||
 	    !get_u32(r, &p->uid, "uid") || !get_u32(r, &p->gid, "gid") ||
 	    !get_count(r, &n, MAX_LIST, 4, "groups"))
 		return false;

@@ -646,13 +646,6 @@ static int open_nsjoin(const struct sbx_plan *p, int fds[SBX_MAX_NSJOIN],
 				    : "the jail makes that namespace itself");
 			return -1;
 		}
-		if (p->ns_flags & CLONE_NEWUSER) {
-			sbx_err_set(e, EPERM, "namespaces", "join.%s %s: a jail "
-				    "with its own user namespace cannot join "
-				    "one of the host's (no capability there)",
-				    name, n->path);
-			return -1;
-		}
 		fds[i] = open(n->path, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0) {
 			sbx_err_set(e, errno, "namespaces", "join.%s %s", name,
@@ -678,9 +671,9 @@ static int open_nsjoin(const struct sbx_plan *p, int fds[SBX_MAX_NSJOIN],
 }
 
 /* the fds that go with the plan after its stdio: the ones passed to the
- * command (the host's own numbers, checked open), then the namespaces */
-int sbx_plan_fds(const struct sbx_plan *p, const int *nsfd, int *out,
-		 size_t *n, struct sbx_err *e)
+ * command (the host's own numbers, checked open) */
+int sbx_plan_fds(const struct sbx_plan *p, int *out, size_t *n,
+		 struct sbx_err *e)
 {
 	*n = 0;
 	if (p->npass_fds > SBX_MAX_PASS_FDS || (p->npass_fds && p->park)) {
@@ -698,8 +691,55 @@ int sbx_plan_fds(const struct sbx_plan *p, const int *nsfd, int *out,
 		}
 		out[(*n)++] = p->pass_fds[i];
 	}
-	for (size_t i = 0; i < p->nns_join; i++)
-		out[(*n)++] = nsfd[i];
+	return 0;
+}
+
+/* The namespaces joined by path are entered by this thread around the
+ * clone, so that init is born in them: with a user namespace of its own,
+ * init could not enter one of the host's (it has no capability over it
+ * there), and none is entered after the clone.  setns of a net, ipc or uts
+ * namespace changes the calling thread alone, and only until ns_leave. */
+struct ns_saved { int fd[SBX_MAX_NSJOIN]; int type[SBX_MAX_NSJOIN]; size_t n; };
+
+static void ns_leave(struct ns_saved *s)
+{
+	int err = errno;
+	while (s->n > 0) {
+		s->n--;
+		if (setns(s->fd[s->n], s->type[s->n]) < 0) {
+			/* this thread would go on in the jail's namespace */
+			fprintf(stderr, "sandboxlua: cannot return to the "
+				"host's %s namespace: %s\n",
+				nsjoin_name(s->type[s->n]), strerror(errno));
+			abort();
+		}
+		close(s->fd[s->n]);
+	}
+	errno = err;
+}
+
+static int ns_enter(const struct sbx_plan *p, const int nsfd[SBX_MAX_NSJOIN],
+		    struct ns_saved *s, struct sbx_err *e)
+{
+	s->n = 0;
+	for (size_t i = 0; i < p->nns_join; i++) {
+		const struct sbx_nsjoin *n = &p->ns_join[i];
+		const char *name = nsjoin_name(n->type);
+		char self[64];
+		snprintf(self, sizeof self, "/proc/thread-self/ns/%s", name);
+		int fd = open(self, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(nsfd[i], n->type) < 0) {
+			sbx_err_set(e, errno, "namespaces", fd < 0 ? "join.%s: "
+				    "open %s" : "join.%s %s: setns", name,
+				    fd < 0 ? self : n->path);
+			if (fd >= 0)
+				close(fd);
+			ns_leave(s);
+			return -1;
+		}
+		s->fd[s->n] = fd;
+		s->type[s->n++] = n->type;
+	}
 	return 0;
 }
 
@@ -790,8 +830,9 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 {
 	int sv[2] = { -1, -1 }, child[3] = { -1, -1, -1 };
 	int nsfd[SBX_MAX_NSJOIN] = { -1, -1, -1 };
-	int extra[SBX_MAX_PASS_FDS + SBX_MAX_NSJOIN];
+	int extra[SBX_MAX_PASS_FDS];
 	size_t nextra = 0;
+	struct ns_saved saved = { .n = 0 };
 	struct sbx_wbuf w = { 0 };
 	struct sending st = { 0 };
 	const struct sbx_bpf *bpf = NULL;
@@ -800,7 +841,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 
 	jail_init(j, p);
 	if (open_nsjoin(p, nsfd, e) < 0 ||
-	    sbx_plan_fds(p, nsfd, extra, &nextra, e) < 0)
+	    sbx_plan_fds(p, extra, &nextra, e) < 0)
 		goto fail;
 	if (p->pause_before_root && !p->detached) {
 		sbx_err_set(e, EINVAL, "spawn", "a pause before pivot_root "
@@ -868,7 +909,10 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 			.exit_signal = p->detached ? SIGCHLD : 0,
 			.nofile_soft = c->nofile_soft,
 		};
+		if (ns_enter(p, nsfd, &saved, e) < 0)
+			goto fail;
 		pid = sbx_clone_init(&req);
+		ns_leave(&saved); /* errno kept */
 		if (pid < 0 && into && (errno == EINVAL || errno == E2BIG) &&
 		    p->cgroup_delegate) {
 			sbx_err_set(e, errno, "spawn", "delegation needs clone3 "

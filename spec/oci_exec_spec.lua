@@ -391,6 +391,74 @@ describe("joining a namespace by path", function()
     assert.are.equal(host, H.read("/proc/sys/net/ipv4/ip_unprivileged_port_start"))
   end)
 
+  it("with a user namespace of the jail's own: the netns is joined by the host around the clone, the ids mapped", function()
+    local map = "0 100000 65536"
+    local r = H.run("ip addr show lo; stat -L -c %i /proc/self/ns/net; readlink /proc/self/ns/user; cat /proc/self/uid_map; id -u",
+      { join = { net = file }, namespaces = { "user", "mount", "pid", "ipc", "uts", "cgroup" },
+        uid_map = map, gid_map = map })
+    assert.are.equal("exited", r.status, r.message)
+    assert.matches(addr(), r.stdout, 1, true)
+    local ino, userns, uidmap, uid = r.stdout:match("\n(%d+)\n(user:%[%d+%])\n([^\n]*)\n(%d+)\n$")
+    assert.are.equal(inode(file), ino, r.stdout)
+    assert.are_not.equal(H.trim(H.sh("readlink /proc/self/ns/user")), userns)
+    assert.truthy(uidmap:match("^%s*0%s+100000%s+65536$"), uidmap)
+    assert.are.equal("0", uid)
+    -- the host's namespaces are this thread's own again
+    assert.are_not.equal(inode(file), inode("/proc/thread-self/ns/net"))
+    -- the namespace is the host's user namespace's: the jail's root has no
+    -- capability over it, so the kernel refuses a sysctl there
+    r = H.run("true", { join = { net = file }, namespaces = { "user", "mount", "pid", "ipc", "uts" },
+      uid_map = map, gid_map = map, sysctl = { ["net.ipv4.ip_unprivileged_port_start"] = "83" } })
+    assert.are.equal("setup_error", r.status)
+    assert.matches("ip_unprivileged_port_start", r.message)
+    assert.are.equal("81\n", H.sh("ip netns exec " .. name .. " cat /proc/sys/net/ipv4/ip_unprivileged_port_start"))
+  end)
+
+  it("OCI: a user namespace of the container's own and the netns by path, init and exec in both, as runc", function()
+    root = H.tmpdir()
+    local rroot = H.tmpdir()
+    finally(function()
+      rt("runc", rroot, "/", "delete --force j1")
+      os.execute("rm -rf " .. rroot)
+    end)
+    dir = bundle("exec sleep 100")
+    local c = assert(oci.load(dir))
+    for _, n in ipairs(c.linux.namespaces) do
+      if n.type == "network" then n.path = file end
+    end
+    c.linux.namespaces[#c.linux.namespaces + 1] = O { type = "user" }
+    c.linux.uidMappings = A { O { containerID = 0, hostID = 100000, size = 65536 } }
+    c.linux.gidMappings = A { O { containerID = 0, hostID = 100000, size = 65536 } }
+    -- a new sysfs needs a network namespace of the user namespace's own:
+    -- /sys bound, as podman writes it for this case (runc refuses sysfs)
+    for _, m in ipairs(c.mounts) do
+      if m.destination == "/sys" then
+        m.type, m.source = "bind", "/sys"
+        m.options = A { "rbind", "nosuid", "noexec", "nodev", "ro" }
+      end
+    end
+    H.write(dir .. "/config.json", oci.encode(c, oci.KEY_ORDER))
+    -- the container's init: in the netns and its user namespace, for runc
+    -- and for us
+    for _, r in ipairs(have_runc and { { "runc", rroot }, { OURS, root } } or { { OURS, root } }) do
+      local bin, rr = r[1], r[2]
+      local out, rc = rt(bin, rr, dir, "run --detach j1")
+      assert.are.equal(0, rc, out)
+      local init = state(bin, rr, dir, "j1").pid
+      assert.are.equal(inode(file), inode("/proc/" .. init .. "/ns/net"), bin)
+      assert.truthy(H.read("/proc/" .. init .. "/uid_map"):match("^%s*0%s+100000%s+65536\n$"), bin)
+      assert.are_not.equal(inode("/proc/self/ns/user"), inode("/proc/" .. init .. "/ns/user"), bin)
+      if bin ~= OURS then assert.are.equal(0, select(2, rt(bin, rr, dir, "delete --force j1"))) end
+    end
+    -- exec enters all of them in one setns through init's pidfd (runc
+    -- 1.1.5 enters the user namespace first, and then may not enter the
+    -- host's netns: EPERM)
+    local out, rc = rt(OURS, root, dir, "exec j1 sh -c 'ip addr show lo | grep -c 10.77; stat -L -c %i /proc/self/ns/net; "
+      .. "cat /proc/self/uid_map; id -u'")
+    assert.are.equal(0, rc, out)
+    assert.truthy(out:match("^1\n" .. inode(file) .. "\n%s*0%s+100000%s+65536\n0\n$"), out)
+  end)
+
   it("OCI linux.namespaces[].path: the container's init and an exec'd process are in the netns", function()
     root = H.tmpdir()
     dir = bundle("exec sleep 100")

@@ -323,6 +323,18 @@ describe("podman with sandboxlua as its runtime #podman", function()
     assert.are.equal("79\n", H.sh("ip netns exec " .. netns .. " cat /proc/sys/net/ipv4/ip_unprivileged_port_start"))
     assert.are_not.equal("79\n", read("/proc/sys/net/ipv4/ip_unprivileged_port_start"))
   end)
+
+  it("--uidmap with a network namespace joined by path: the container's root is 100000, in that netns", function()
+    local p = podman()
+    local netns = "sbxspecu-" .. H.core.getpid()
+    assert.are.equal(0, select(2, H.sh("ip netns add " .. netns)))
+    finally(function() H.sh("ip netns delete " .. netns) end)
+    local out, rc = p:podman(("run --rm --uidmap 0:100000:65536 --gidmap 0:100000:65536 %s --network ns:/run/netns/%s "
+      .. "%s sh -c 'readlink /proc/self/ns/net; cat /proc/self/uid_map; id -u'"):format(p:base_flags(), netns, p.image))
+    assert.are.equal(0, rc, out)
+    local want = trim(H.sh("ip netns exec " .. netns .. " readlink /proc/self/ns/net"))
+    assert.truthy(out:match("^" .. want:gsub("%p", "%%%0") .. "\n%s*0%s+100000%s+65536\n0\n$"), out)
+  end)
 end)
 
 describe("podman in the cgroup-v2 VM #podman #cgroup", function()

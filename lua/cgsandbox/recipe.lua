@@ -1012,9 +1012,6 @@ function M.compile(r, opts)
       end
       if type(v) ~= "string" or v:sub(1, 1) ~= "/" then fail(kp, "an absolute path to a namespace file", v) end
       if k == "net" and r.network == "host" then failmsg(kp, 'joins a network namespace: drop network = "host"') end
-      if set.user then
-        failmsg(kp, "a jail with its own user namespace cannot join one of the host's namespaces")
-      end
       set[k] = nil
       types[#types + 1] = k
     end
