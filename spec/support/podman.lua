@@ -176,10 +176,13 @@ function M.start()
   local pm = setmetatable({ dir = dir, conf = dir .. "/containers.conf", image = "localhost/sbxspec-busybox",
                             parent = ("/sbxspec-podman-%d"):format(H.core.getpid()) }, Podman)
   -- offline, cgroupfs (no systemd here), events in a file (no journald);
-  -- this host's ulimits are below podman's defaults
+  -- this host's ulimits are below podman's defaults; no pids limit where
+  -- the cgroup2 mount has no pids controller (for a pod's infra container
+  -- too, which takes no --pids-limit; see flags())
   H.write(pm.conf, table.concat({
     "[containers]",
     'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
+    v2_has("pids") and "" or "pids_limit = 0",
     "[engine]",
     'cgroup_manager = "cgroupfs"',
     'events_logger = "file"',
