@@ -347,7 +347,8 @@ static __attribute__((noreturn)) void reap_loop(int sock, pid_t cmd,
 				break;
 			if (w == cmd) {
 				sbx_msg_send(sock, SBX_MSG_EXIT, st, -1);
-				/* leaving tears the pid namespace down */
+				/* leaving tears the pid namespace down (one
+				 * joined by path: the host kills the cgroup) */
 				_exit(WIFEXITED(st) ? WEXITSTATUS(st)
 						    : 128 + WTERMSIG(st));
 			}
@@ -533,6 +534,10 @@ int main(int argc, char **argv)
 
 	/* named before the command exists: it may read /proc/1/comm at once */
 	prctl(PR_SET_NAME, SBX_INIT_NAME);
+	/* in a pid namespace joined by path init is not its pid 1: orphans
+	 * of the command's come to it all the same */
+	if (getpid() != 1)
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
 	prctl(PR_SET_DUMPABLE, 0);
 	/* the bounding set down to what the command keeps, once for both */
 	if (sbx_priv_bound(~ip.p.caps_keep, &e) < 0)

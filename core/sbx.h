@@ -224,10 +224,11 @@ struct sbx_seccomp {
 	const char *const *deny;
 };
 enum sbx_root_switch { SBX_ROOT_PIVOT, SBX_ROOT_CHROOT };
-#define SBX_MAX_NSJOIN 3
+#define SBX_MAX_NSJOIN 4
 #define SBX_MAX_PASS_FDS 64
 struct sbx_nsjoin {
-	int type;          /* CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS */
+	int type;          /* CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
+			    * CLONE_NEWPID */
 	const char *path;  /* e.g. /run/netns/NAME */
 };
 
@@ -298,9 +299,10 @@ struct sbx_plan {
 				      * inherits it can waitpid() for it; its
 				      * exit status is the command's (128+N
 				      * for a signal).  NULL: every other mode */
-	/* existing namespaces to join (setns, first thing init does),
-	 * each a path opened at the spawn and checked (NS_GET_NSTYPE);
-	 * CLONE_NEWNET, CLONE_NEWIPC or CLONE_NEWUTS, not in ns_flags */
+	/* existing namespaces to join, each a path opened at the spawn and
+	 * checked (NS_GET_NSTYPE), entered by the spawning thread around the
+	 * clone; CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS or CLONE_NEWPID
+	 * (init is born in it, not its pid 1), not in ns_flags */
 	const struct sbx_nsjoin *ns_join; size_t nns_join;
 	bool join;                   /* exec (sbx_jail_exec): join the
 				      * ns_flags namespaces of a running

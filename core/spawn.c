@@ -590,7 +590,8 @@ int sbx_plan_send(int sock, const struct sbx_wbuf *w, const int *fds,
 static const char *nsjoin_name(int type)
 {
 	return type == CLONE_NEWNET ? "net" : type == CLONE_NEWIPC ? "ipc"
-		: type == CLONE_NEWUTS ? "uts" : "?";
+		: type == CLONE_NEWUTS ? "uts" : type == CLONE_NEWPID ? "pid"
+		: "?";
 }
 
 /* does the plan write a sysctl of this namespace type? (keys as the
@@ -641,9 +642,16 @@ static int open_nsjoin(const struct sbx_plan *p, int fds[SBX_MAX_NSJOIN],
 		const char *name = nsjoin_name(n->type);
 		if (!strcmp(name, "?") || (p->ns_flags & n->type)) {
 			sbx_err_set(e, EINVAL, "namespaces", "join.%s: %s", name,
-				    !strcmp(name, "?") ? "only net, ipc and uts "
+				    !strcmp(name, "?") ? "only net, ipc, uts and pid "
 				    "namespaces are joined by path"
 				    : "the jail makes that namespace itself");
+			return -1;
+		}
+		if (n->type == CLONE_NEWPID && !p->use_cgroup) {
+			sbx_err_set(e, EINVAL, "namespaces", "join.pid %s: needs "
+				    "the jail's cgroup (in a pid namespace not "
+				    "its own, init's exit ends nothing: the "
+				    "cgroup is killed instead)", n->path);
 			return -1;
 		}
 		fds[i] = open(n->path, O_RDONLY | O_CLOEXEC);
@@ -698,7 +706,8 @@ int sbx_plan_fds(const struct sbx_plan *p, int *out, size_t *n,
  * clone, so that init is born in them: with a user namespace of its own,
  * init could not enter one of the host's (it has no capability over it
  * there), and none is entered after the clone.  setns of a net, ipc or uts
- * namespace changes the calling thread alone, and only until ns_leave. */
+ * namespace changes the calling thread alone, and only until ns_leave; of
+ * a pid namespace, the thread's pid namespace for its children. */
 struct ns_saved { int fd[SBX_MAX_NSJOIN]; int type[SBX_MAX_NSJOIN]; size_t n; };
 
 static void ns_leave(struct ns_saved *s)
@@ -726,7 +735,8 @@ static int ns_enter(const struct sbx_plan *p, const int nsfd[SBX_MAX_NSJOIN],
 		const struct sbx_nsjoin *n = &p->ns_join[i];
 		const char *name = nsjoin_name(n->type);
 		char self[64];
-		snprintf(self, sizeof self, "/proc/thread-self/ns/%s", name);
+		snprintf(self, sizeof self, "/proc/thread-self/ns/%s%s", name,
+			 n->type == CLONE_NEWPID ? "_for_children" : "");
 		int fd = open(self, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(nsfd[i], n->type) < 0) {
 			sbx_err_set(e, errno, "namespaces", fd < 0 ? "join.%s: "
@@ -829,7 +839,7 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 		   struct sbx_jail *j, struct sbx_err *e)
 {
 	int sv[2] = { -1, -1 }, child[3] = { -1, -1, -1 };
-	int nsfd[SBX_MAX_NSJOIN] = { -1, -1, -1 };
+	int nsfd[SBX_MAX_NSJOIN] = { [0 ... SBX_MAX_NSJOIN - 1] = -1 };
 	int extra[SBX_MAX_PASS_FDS];
 	size_t nextra = 0;
 	struct ns_saved saved = { .n = 0 };

@@ -492,9 +492,10 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 			js[i].path = opt_str(L, e, "path");
 			if ((js[i].type != CLONE_NEWNET &&
 			     js[i].type != CLONE_NEWIPC &&
-			     js[i].type != CLONE_NEWUTS) || !js[i].path)
-				luaL_error(L, "plan.join[%d]: net, ipc or uts, "
-					   "and a path", (int)i + 1);
+			     js[i].type != CLONE_NEWUTS &&
+			     js[i].type != CLONE_NEWPID) || !js[i].path)
+				luaL_error(L, "plan.join[%d]: net, ipc, uts or "
+					   "pid, and a path", (int)i + 1);
 			lua_pop(L, 1);
 		}
 		p->ns_join = js;

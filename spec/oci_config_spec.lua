@@ -324,8 +324,8 @@ describe("oci config.json", function()
 
   describe("refuses, naming the field,", function()
     local cases = {
-      { function(c) c.linux.namespaces[1].path = "/proc/1/ns/pid" end,
-        "config.json: linux.namespaces[0].path: joining an existing pid namespace is not supported yet (network, ipc and uts namespaces are joined by path)" },
+      { function(c) c.linux.namespaces[5].path = "/proc/1/ns/mnt" end,
+        "config.json: linux.namespaces[4].path: joining an existing mount namespace is not supported yet (network, ipc, uts and pid namespaces are joined by path)" },
       { function(c) c.linux.namespaces[3].path = "proc/1/ns/ipc" end,
         'config.json: linux.namespaces[2].path: expected an absolute path, got "proc/1/ns/ipc"' },
       { function(c) table.remove(c.linux.namespaces, 5) end,

@@ -369,7 +369,7 @@ describe("joining a namespace by path", function()
     assert.are.equal("ENOENT", r.errno)
     assert.matches("^join.net /nonexistent/x", r.message)
     assert.are.equal(leaves, H.leaves())
-    local ok, err = pcall(H.sb.compile, H.bb("true", { join = { pid = file } }))
+    local ok, err = pcall(H.sb.compile, H.bb("true", { join = { mnt = file } }))
     assert.is_false(ok)
     assert.matches("join", tostring(type(err) == "table" and err.msg or err))
   end)
@@ -457,6 +457,74 @@ describe("joining a namespace by path", function()
       .. "cat /proc/self/uid_map; id -u'")
     assert.are.equal(0, rc, out)
     assert.truthy(out:match("^1\n" .. inode(file) .. "\n%s*0%s+100000%s+65536\n0\n$"), out)
+  end)
+
+  -- a pid namespace to join: unshare's child `sleep`, its pid 1
+  local function pid_target()
+    local u = H.trim(H.sh("unshare -p -f --mount-proc sleep 100 >/dev/null 2>&1 & echo $!"))
+    local sp
+    assert.is_true(wait_for(function()
+      sp = H.trim(H.read("/proc/" .. u .. "/task/" .. u .. "/children") or "")
+      return sp:match("^%d+$") ~= nil and (read("/proc/" .. sp .. "/comm") or "") == "sleep\n"
+    end))
+    finally(function() H.sh("kill -9 " .. u .. " " .. sp .. " 2>/dev/null") end)
+    return sp, "/proc/" .. sp .. "/ns/pid"
+  end
+
+  it("recipe join = { pid = PATH }: init is born in that pid namespace (not its pid 1) and reaps the command's orphans", function()
+    local sp, path = pid_target()
+    local r = H.run("readlink /proc/self/ns/pid; cat /proc/1/comm; cat /proc/$PPID/comm; "
+      .. "(sleep 30 &); sleep 0.3; ps -o ppid,comm | grep ' sleep$' | head -1; sleep 60 &",
+      { join = { pid = path } })
+    assert.are.equal("exited", r.status, r.message)
+    local ns_, one, parent, orphan = r.stdout:match("^(pid:%[%d+%])\n(%S+)\n(%S+)\n%s*(%d+) sleep\n$")
+    assert.are.equal(H.trim(H.sh("readlink " .. path)), ns_, r.stdout)
+    assert.are.equal("sleep", one)       -- the namespace's own pid 1
+    assert.are.equal("sbx-init", parent) -- the command's parent: init
+    -- the orphaned sleep went to init (a subreaper), not to that pid 1
+    assert.are_not.equal("1", orphan)
+    -- the host thread's pid namespace for children is its own again, and
+    -- the jail's processes are gone with its cgroup (killed: what is left
+    -- are zombies for that namespace's pid 1 to reap, a sleep that never
+    -- does)
+    assert.are.equal(H.trim(H.sh("readlink /proc/self/ns/pid")), H.trim(H.sh("readlink /proc/"
+      .. H.core.getpid() .. "/task/" .. H.core.getpid() .. "/ns/pid_for_children")))
+    local left = H.sh(("for f in /proc/[0-9]*/ns/pid; do [ \"$(readlink $f 2>/dev/null)\" = '%s' ] && "
+      .. "d=${f%%/ns/pid} && ! grep -q '^State:.Z' $d/status && echo $d; done; true"):format(ns_))
+    assert.are.equal("/proc/" .. sp .. "\n", left)
+    -- without a cgroup nothing would end them: refused
+    r = H.run("true", { join = { pid = path }, cgroup = false })
+    assert.are.equal("setup_error", r.status)
+    assert.truthy(r.message:find("join.pid " .. path .. ": needs the jail's cgroup", 1, true), r.message)
+  end)
+
+  it("OCI linux.namespaces[].path for pid: init and exec in it, the command seeing its pid 1, as runc's does", function()
+    root = H.tmpdir()
+    local rroot = H.tmpdir()
+    finally(function()
+      rt("runc", rroot, "/", "delete --force j1")
+      os.execute("rm -rf " .. rroot)
+    end)
+    local _, path = pid_target()
+    dir = bundle("exec sleep 100")
+    local c = assert(oci.load(dir))
+    for _, n in ipairs(c.linux.namespaces) do
+      if n.type == "pid" then n.path = path end
+    end
+    H.write(dir .. "/config.json", oci.encode(c, oci.KEY_ORDER))
+    local want = H.trim(H.sh("readlink " .. path))
+    for _, r in ipairs(have_runc and { { "runc", rroot }, { OURS, root } } or { { OURS, root } }) do
+      local bin, rr = r[1], r[2]
+      local out, rc = rt(bin, rr, dir, "run --detach j1")
+      assert.are.equal(0, rc, out)
+      local init = state(bin, rr, dir, "j1").pid
+      assert.are.equal(want, H.trim(H.sh("readlink /proc/" .. init .. "/ns/pid")), bin)
+      out, rc = rt(bin, rr, dir, "exec j1 sh -c 'readlink /proc/self/ns/pid; cat /proc/1/comm'")
+      assert.are.equal(0, rc, out)
+      assert.are.equal(want .. "\nsleep\n", out, bin)
+      assert.are.equal(0, select(2, rt(bin, rr, dir, "delete --force j1")))
+      assert.is_true(wait_for(function() return not S.alive(init) end), bin)
+    end
   end)
 
   it("OCI linux.namespaces[].path: the container's init and an exec'd process are in the netns", function()

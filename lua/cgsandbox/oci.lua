@@ -1,7 +1,7 @@
 -- cgsandbox.oci: an OCI bundle's config.json (runtime spec 1.0-1.2) as a
 -- recipe, in pure Lua.  Every field of the spec is either mapped to a
 -- recipe field or refused with an error that names it, e.g.
---   config.json: linux.namespaces[0].path: joining an existing pid namespace is not supported yet ...
+--   config.json: linux.namespaces[4].path: joining an existing mount namespace is not supported yet ...
 -- (indices count from 0, as in the JSON and jq).  doc/oci.md has the whole
 -- table of fields: what each becomes, or why it is refused.
 --
@@ -1002,9 +1002,9 @@ local function translate(c, bundle, opts)
     seen[t] = true
     if nonempty(e.path) then
       abs(e.path, p .. ".path")
-      if NS[t] ~= "net" and NS[t] ~= "ipc" and NS[t] ~= "uts" then
-        refuse(p .. ".path", ("joining an existing %s namespace is not supported yet (network, ipc and uts "
-          .. "namespaces are joined by path)"):format(t))
+      if NS[t] ~= "net" and NS[t] ~= "ipc" and NS[t] ~= "uts" and NS[t] ~= "pid" then
+        refuse(p .. ".path", ("joining an existing %s namespace is not supported yet (network, ipc, uts "
+          .. "and pid namespaces are joined by path)"):format(t))
       end
       r.join = r.join or {}
       r.join[NS[t]] = e.path -- opened and checked (NS_GET_NSTYPE) when the container is created

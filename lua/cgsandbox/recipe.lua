@@ -1007,8 +1007,8 @@ function M.compile(r, opts)
     local types = {}
     for k, v in pairs(r.join) do
       local kp = ("%s.join.%s"):format(path, tostring(k))
-      if k ~= "net" and k ~= "ipc" and k ~= "uts" then
-        fail(path .. ".join", "keys net, ipc or uts (the namespaces joined by path)", k)
+      if k ~= "net" and k ~= "ipc" and k ~= "uts" and k ~= "pid" then
+        fail(path .. ".join", "keys net, ipc, uts or pid (the namespaces joined by path)", k)
       end
       if type(v) ~= "string" or v:sub(1, 1) ~= "/" then fail(kp, "an absolute path to a namespace file", v) end
       if k == "net" and r.network == "host" then failmsg(kp, 'joins a network namespace: drop network = "host"') end
