@@ -347,6 +347,16 @@ describe("joining a namespace by path", function()
   local function inode(path) return H.sh("stat -L -c %i " .. path):gsub("%s+$", "") end
   local addr = function() return ("10.77.%d.1/24"):format(H.core.getpid() % 250) end
 
+  -- runc's state directory for a spec, its j1 deleted afterwards
+  local function runc_root()
+    local rroot = H.tmpdir()
+    finally(function()
+      rt("runc", rroot, "/", "delete --force j1")
+      os.execute("rm -rf " .. rroot)
+    end)
+    return rroot
+  end
+
   it("recipe join = { net = PATH }: the jail's process is in that namespace (its inode, its address)", function()
     local r = H.run("ip addr show lo; stat -L -c %i /proc/self/ns/net", { join = { net = file } })
     assert.are.equal("exited", r.status, r.message)
@@ -416,11 +426,7 @@ describe("joining a namespace by path", function()
 
   it("OCI: a user namespace of the container's own and the netns by path, init and exec in both, as runc", function()
     root = H.tmpdir()
-    local rroot = H.tmpdir()
-    finally(function()
-      rt("runc", rroot, "/", "delete --force j1")
-      os.execute("rm -rf " .. rroot)
-    end)
+    local rroot = runc_root()
     dir = bundle("exec sleep 100")
     local c = assert(oci.load(dir))
     for _, n in ipairs(c.linux.namespaces) do
@@ -500,11 +506,7 @@ describe("joining a namespace by path", function()
 
   it("OCI linux.namespaces[].path for pid: init and exec in it, the command seeing its pid 1, as runc's does", function()
     root = H.tmpdir()
-    local rroot = H.tmpdir()
-    finally(function()
-      rt("runc", rroot, "/", "delete --force j1")
-      os.execute("rm -rf " .. rroot)
-    end)
+    local rroot = runc_root()
     local _, path = pid_target()
     dir = bundle("exec sleep 100")
     local c = assert(oci.load(dir))

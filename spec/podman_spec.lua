@@ -43,6 +43,14 @@ local function procs_of(cg, n)
   return procs
 end
 
+-- a network namespace of its own (ip netns add), deleted after the spec
+local function netns_for_spec(prefix)
+  local name = prefix .. H.core.getpid()
+  assert.are.equal(0, select(2, H.sh("ip netns add " .. name)))
+  finally(function() H.sh("ip netns delete " .. name) end)
+  return name
+end
+
 describe("podman with sandboxlua as its runtime #podman", function()
   teardown(function()
     if pm then pm:stop() end
@@ -311,9 +319,7 @@ describe("podman with sandboxlua as its runtime #podman", function()
 
   it("a network namespace joined by path (a pod's), with podman's default seccomp profile and a sysctl written in it", function()
     local p = podman()
-    local netns = "sbxspec-" .. H.core.getpid()
-    assert.are.equal(0, select(2, H.sh("ip netns add " .. netns)))
-    finally(function() H.sh("ip netns delete " .. netns) end)
+    local netns = netns_for_spec("sbxspec-")
     local out, rc = p:podman(("run --rm %s --network ns:/run/netns/%s --sysctl net.ipv4.ip_unprivileged_port_start=79 %s "
       .. "sh -c 'grep Seccomp: /proc/self/status; readlink /proc/self/ns/net'"):format(p:base_flags(), netns, p.image))
     assert.are.equal(0, rc, out)
@@ -373,9 +379,7 @@ describe("podman with sandboxlua as its runtime #podman", function()
 
   it("--uidmap with a network namespace joined by path: the container's root is 100000, in that netns", function()
     local p = podman()
-    local netns = "sbxspecu-" .. H.core.getpid()
-    assert.are.equal(0, select(2, H.sh("ip netns add " .. netns)))
-    finally(function() H.sh("ip netns delete " .. netns) end)
+    local netns = netns_for_spec("sbxspecu-")
     local out, rc = p:podman(("run --rm --uidmap 0:100000:65536 --gidmap 0:100000:65536 %s --network ns:/run/netns/%s "
       .. "%s sh -c 'readlink /proc/self/ns/net; cat /proc/self/uid_map; id -u'"):format(p:base_flags(), netns, p.image))
     assert.are.equal(0, rc, out)
