@@ -344,8 +344,15 @@ describe("joining a namespace by path", function()
     os.execute("rm -rf " .. (root or "") .. " " .. (dir or ""))
     root, dir = nil, nil
   end)
-  local function inode(path) return H.sh("stat -L -c %i " .. path):gsub("%s+$", "") end
+  local inode = H.inode
   local addr = function() return ("10.77.%d.1/24"):format(H.core.getpid() % 250) end
+
+  -- the runtimes a spec compares: runc where installed, then ours
+  local function runtimes(rroot)
+    local l = { { OURS, root } }
+    if have_runc then table.insert(l, 1, { "runc", rroot }) end
+    return l
+  end
 
   -- runc's state directory for a spec, its j1 deleted afterwards
   local function runc_root()
@@ -446,7 +453,7 @@ describe("joining a namespace by path", function()
     H.write(dir .. "/config.json", oci.encode(c, oci.KEY_ORDER))
     -- the container's init: in the netns and its user namespace, for runc
     -- and for us
-    for _, r in ipairs(have_runc and { { "runc", rroot }, { OURS, root } } or { { OURS, root } }) do
+    for _, r in ipairs(runtimes(rroot)) do
       local bin, rr = r[1], r[2]
       local out, rc = rt(bin, rr, dir, "run --detach j1")
       assert.are.equal(0, rc, out)
@@ -515,7 +522,7 @@ describe("joining a namespace by path", function()
     end
     H.write(dir .. "/config.json", oci.encode(c, oci.KEY_ORDER))
     local want = H.trim(H.sh("readlink " .. path))
-    for _, r in ipairs(have_runc and { { "runc", rroot }, { OURS, root } } or { { OURS, root } }) do
+    for _, r in ipairs(runtimes(rroot)) do
       local bin, rr = r[1], r[2]
       local out, rc = rt(bin, rr, dir, "run --detach j1")
       assert.are.equal(0, rc, out)

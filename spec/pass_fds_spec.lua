@@ -12,7 +12,7 @@ local sb = H.sb
 local rt, OURS = S.rt, S.RT
 local have_runc = os.execute("command -v runc >/dev/null 2>&1")
 
-local function inode(path) return H.trim(H.sh("stat -L -c %i " .. path)) end
+local inode = H.inode
 
 -- the jail's view: what fd 3 reads, its inode, the fds the command holds
 -- (ls's own directory fd is the last one)

@@ -299,7 +299,7 @@ describe("podman with sandboxlua as its runtime #podman", function()
     local probe = "sh -c 'cat 2>/dev/null <&3; stat -L -c %i /proc/self/fd/3 2>/dev/null; exec ls /proc/self/fd'"
     local out, rc = p:podman(("run --rm --preserve-fds 1 %s %s %s 3<%s/in"):format(p:flags(), p.image, probe, p.dir))
     assert.are.equal(0, rc, out)
-    assert.are.equal("passed\n" .. trim(H.sh("stat -c %i " .. p.dir .. "/in")) .. "\n0\n1\n2\n3\n4\n", out)
+    assert.are.equal("passed\n" .. H.inode(p.dir .. "/in") .. "\n0\n1\n2\n3\n4\n", out)
     out, rc = p:podman(("run --rm %s %s %s 3<%s/in"):format(p:flags(), p.image, probe, p.dir))
     assert.are.equal(0, rc, out)
     assert.are.equal("0\n1\n2\n3\n", out)

@@ -39,6 +39,9 @@ function H.exists(path) return os.execute("test -e '" .. path .. "'") == true en
 
 function H.trim(s) return (s:gsub("%s+$", "")) end
 
+-- the inode of what path names, links followed (a file, /proc/PID/ns/net)
+function H.inode(path) return H.trim(H.sh("stat -L -c %i " .. path)) end
+
 -- is prog on PATH?
 function H.have(prog) return select(2, H.sh("command -v " .. prog .. " >/dev/null")) == 0 end
 

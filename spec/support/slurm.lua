@@ -338,6 +338,23 @@ function M.sorted_lines(f)
   return t
 end
 
+-- where the Slurm run's results R differ from the local run's L: the
+-- fields keys of each, and the node (every job ran on node); a list of
+-- "job: field" lines, empty when they agree
+function M.differences(L, R, keys, node)
+  local d = {}
+  for i = 1, math.max(#L, #R) do
+    local l, r = L[i] or {}, R[i] or {}
+    for _, k in ipairs(keys) do
+      if l[k] ~= r[k] then
+        d[#d + 1] = ("%s: %s: %s vs %s"):format(tostring(l.name), k, tostring(l[k]), tostring(r[k]))
+      end
+    end
+    if r.node ~= node then d[#d + 1] = ("%s: node %s"):format(tostring(l.name), tostring(r.node)) end
+  end
+  return d
+end
+
 -- the job list run twice, locally and through --slurm on cluster (more:
 -- flags for the Slurm run), with JSON and JUnit under tmp and the hooks'
 -- marks in marks.local / marks.slurm: { lout, lrc, sout, src, L, R }
