@@ -37,6 +37,16 @@ static void keep_tail(char *out, size_t cap, size_t *len, const char *b,
 	out[*len] = '\0';
 }
 
+/* the hook ended and reaped, unless it was already: through its pidfd, so
+ * that a pid reused after the reap is never signalled */
+static void end_hook(int pidfd, pid_t pid, bool reaped)
+{
+	if (reaped)
+		return;
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	waitpid(pid, NULL, 0);
+}
+
 static int spawn_hook(const struct sbx_hook *h, int in, int outw, pid_t *pid,
 		      struct sbx_err *e)
 {
@@ -110,14 +120,12 @@ int sbx_hook_run(const struct sbx_hook *h, const char *state, size_t len,
 		int n = poll(p, 3, ms);
 		if (n < 0 && errno != EINTR) {
 			sbx_err_set(e, errno, "hooks", "poll");
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
+			end_hook(pidfd, pid, exited);
 			goto fail;
 		}
 		if (n == 0) { /* its time is up: it and what it started */
 			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
+			end_hook(pidfd, pid, exited);
 			sbx_err_set(e, ETIMEDOUT, "hooks", "%s, killed after "
 				    "its timeout of %d s", h->path, h->timeout_s);
 			goto fail;
