@@ -33,21 +33,17 @@ static __attribute__((noreturn)) void join_fail(int sock, struct sbx_err *e)
 
 static void ns_names(int flags, char *buf, size_t len)
 {
-	static const struct { int f; const char *n; } t[] = {
-		{ CLONE_NEWUSER, "user" }, { CLONE_NEWNS, "mount" },
-		{ CLONE_NEWPID, "pid" }, { CLONE_NEWNET, "net" },
-		{ CLONE_NEWUTS, "uts" }, { CLONE_NEWIPC, "ipc" },
-		{ CLONE_NEWCGROUP, "cgroup" }, { CLONE_NEWTIME, "time" },
-	};
+	const char *n;
+	int f;
 	size_t o = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-		if (!(flags & t[i].f))
+	for (size_t i = 0; (f = sbx_ns_at(i, &n)); i++) {
+		if (!(flags & f))
 			continue;
-		int n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", t[i].n);
-		if (n < 0 || (size_t)n >= len - o)
+		int k = snprintf(buf + o, len - o, "%s%s", o ? "," : "", n);
+		if (k < 0 || (size_t)k >= len - o)
 			return;
-		o += (size_t)n;
+		o += (size_t)k;
 	}
 }
 

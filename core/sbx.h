@@ -355,6 +355,13 @@ int sbx_priv_drop(const struct sbx_plan *p, uint64_t bset,
 int sbx_priv_bound(uint64_t drop, struct sbx_err *e);
 void sbx_cap_last_set(int n); /* the host said so: no probing */
 int sbx_cap_from_name(const char *name); /* "net_bind_service" -> 10; -1 */
+/* namespace types by name ("mount", "net", ...; /proc/PID/ns's own names
+ * but "mount"): the i-th in setns's order (user first), its CLONE_NEW*
+ * flag or 0 past the end; a flag's name (NULL for none); a name's flag
+ * (0 for none) */
+int sbx_ns_at(size_t i, const char **name);
+const char *sbx_ns_name(int flag);
+int sbx_ns_flag(const char *name);
 const char *sbx_cap_name(int cap);       /* NULL when out of range */
 int sbx_cap_last(void);                  /* highest cap the kernel knows */
 int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e);

@@ -587,11 +587,11 @@ int sbx_plan_send(int sock, const struct sbx_wbuf *w, const int *fds,
 			 nfds, &st, false);
 }
 
-static const char *nsjoin_name(int type)
+/* the types joined by path: their names are their /proc/PID/ns files' */
+static bool joinable(int type)
 {
-	return type == CLONE_NEWNET ? "net" : type == CLONE_NEWIPC ? "ipc"
-		: type == CLONE_NEWUTS ? "uts" : type == CLONE_NEWPID ? "pid"
-		: "?";
+	return type == CLONE_NEWNET || type == CLONE_NEWIPC ||
+	       type == CLONE_NEWUTS || type == CLONE_NEWPID;
 }
 
 /* does the plan write a sysctl of this namespace type? (keys as the
@@ -639,10 +639,12 @@ static int open_nsjoin(const struct sbx_plan *p, int fds[SBX_MAX_NSJOIN],
 	}
 	for (size_t i = 0; i < p->nns_join; i++) {
 		const struct sbx_nsjoin *n = &p->ns_join[i];
-		const char *name = nsjoin_name(n->type);
-		if (!strcmp(name, "?") || (p->ns_flags & n->type)) {
+		const char *name = sbx_ns_name(n->type);
+		if (!name)
+			name = "?";
+		if (!joinable(n->type) || (p->ns_flags & n->type)) {
 			sbx_err_set(e, EINVAL, "namespaces", "join.%s: %s", name,
-				    !strcmp(name, "?") ? "only net, ipc, uts and pid "
+				    !joinable(n->type) ? "only net, ipc, uts and pid "
 				    "namespaces are joined by path"
 				    : "the jail makes that namespace itself");
 			return -1;
@@ -719,7 +721,7 @@ static void ns_leave(struct ns_saved *s)
 			/* this thread would go on in the jail's namespace */
 			fprintf(stderr, "sandboxlua: cannot return to the "
 				"host's %s namespace: %s\n",
-				nsjoin_name(s->type[s->n]), strerror(errno));
+				sbx_ns_name(s->type[s->n]), strerror(errno));
 			abort();
 		}
 		close(s->fd[s->n]);
@@ -733,7 +735,7 @@ static int ns_enter(const struct sbx_plan *p, const int nsfd[SBX_MAX_NSJOIN],
 	s->n = 0;
 	for (size_t i = 0; i < p->nns_join; i++) {
 		const struct sbx_nsjoin *n = &p->ns_join[i];
-		const char *name = nsjoin_name(n->type);
+		const char *name = sbx_ns_name(n->type); /* joinable */
 		char self[64];
 		snprintf(self, sizeof self, "/proc/thread-self/ns/%s%s", name,
 			 n->type == CLONE_NEWPID ? "_for_children" : "");

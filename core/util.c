@@ -1,6 +1,7 @@
 #include "util.h"
 #include "sbx.h"
 #include <fcntl.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <sys/syscall.h>
 #include <string.h>
@@ -148,4 +149,38 @@ char *sbx_read_whole(int dirfd, const char *name, size_t *len)
 	buf[got] = '\0';
 	*len = got;
 	return buf;
+}
+
+static const struct { int flag; const char *name; } ns_types[] = {
+	{ CLONE_NEWUSER, "user" },   { CLONE_NEWNS, "mount" },
+	{ CLONE_NEWPID, "pid" },     { CLONE_NEWNET, "net" },
+	{ CLONE_NEWUTS, "uts" },     { CLONE_NEWIPC, "ipc" },
+	{ CLONE_NEWCGROUP, "cgroup" }, { CLONE_NEWTIME, "time" },
+};
+
+int sbx_ns_at(size_t i, const char **name)
+{
+	if (i >= sizeof ns_types / sizeof ns_types[0])
+		return 0;
+	*name = ns_types[i].name;
+	return ns_types[i].flag;
+}
+
+const char *sbx_ns_name(int flag)
+{
+	const char *n;
+	for (size_t i = 0; sbx_ns_at(i, &n); i++)
+		if (ns_types[i].flag == flag)
+			return n;
+	return NULL;
+}
+
+int sbx_ns_flag(const char *name)
+{
+	const char *n;
+	int f;
+	for (size_t i = 0; (f = sbx_ns_at(i, &n)); i++)
+		if (!strcmp(n, name))
+			return f;
+	return 0;
 }

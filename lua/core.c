@@ -196,17 +196,6 @@ static int lookup(const struct named *t, size_t len, const char *n, int def)
 }
 #define LOOKUP(t, n, def) lookup(t, sizeof t / sizeof t[0], n, def)
 
-static int ns_flag(const char *n)
-{
-	static const struct named t[] = {
-		{ "pid", CLONE_NEWPID }, { "mount", CLONE_NEWNS },
-		{ "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
-		{ "net", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP },
-		{ "user", CLONE_NEWUSER }, { "time", CLONE_NEWTIME },
-	};
-	return LOOKUP(t, n, 0);
-}
-
 static int rlimit_res(const char *n)
 {
 	static const struct named t[] = {
@@ -469,7 +458,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 						     : SBX_ROOT_PIVOT;
 	const char *const *ns = str_list(L, t, "namespaces", &n);
 	for (size_t i = 0; i < n; i++) {
-		int f = ns_flag(ns[i]);
+		int f = sbx_ns_flag(ns[i]);
 		if (!f)
 			luaL_error(L, "plan.namespaces: unknown %s", ns[i]);
 		p->ns_flags |= f;
@@ -488,7 +477,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 				luaL_error(L, "plan.join[%d]: expected a table",
 					   (int)i + 1);
 			const char *ty = opt_str(L, e, "type");
-			js[i].type = ty ? ns_flag(ty) : 0;
+			js[i].type = ty ? sbx_ns_flag(ty) : 0;
 			js[i].path = opt_str(L, e, "path");
 			if ((js[i].type != CLONE_NEWNET &&
 			     js[i].type != CLONE_NEWIPC &&
