@@ -362,7 +362,7 @@ describe("doc/result.schema.json", function()
   it("accepts a real run's timeline, io, limits and clock fields, and refuses a malformed timeline", function()
     local dir = H.tmpdir()
     finally(function() os.execute("rm -rf " .. dir) end)
-    local rf = H.recipe_file(("return { { rootfs = %q, command = { '/bin/sh', '-c', 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done' }, "
+    local rf = H.recipe_file(("return { { rootfs = %q, command = { '/bin/sh', '-c', 'sleep 0.1; i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done' }, "
                               .. "limits = { memory = '64M', pids = 16, cpu = 1, optional = true } }, "
                               .. "{ rootfs = %q, command = { '/bin/true' } } }"):format(H.busybox, H.busybox))
     local out, rc = H.sh(("%s -q --sample 10ms --json %s/r.json %s"):format(H.bin, dir, rf))
