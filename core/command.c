@@ -41,6 +41,35 @@ void sbx_msg_send(int sock, int type, int status, int fd)
 	sendmsg(sock, &mh, MSG_NOSIGNAL);
 }
 
+/* The kernel gives the receiver an SCM_CREDENTIALS pid in its own pid
+ * namespace, and keeps the number after the command is reaped (its pidfd's
+ * fdinfo then says -1): the host needs it to find a seccomp kill's audit
+ * record of a command that died at once.  Naming another process takes
+ * CAP_SYS_ADMIN over init's pid namespace, so init sends it before it
+ * drops; where it cannot (a pid namespace joined from outside), the host
+ * reads the pidfd instead. */
+void sbx_msg_send_pid(int sock, pid_t pid)
+{
+	struct sbx_msg m = { .type = SBX_MSG_PID };
+	struct ucred uc = { .pid = pid, .uid = getuid(), .gid = getgid() };
+	union {
+		char b[CMSG_SPACE(sizeof uc)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { &m, sizeof m };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = sizeof ctl.b };
+
+	memset(&ctl, 0, sizeof ctl);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_CREDENTIALS;
+	c->cmsg_len = CMSG_LEN(sizeof uc);
+	memcpy(CMSG_DATA(c), &uc, sizeof uc);
+	sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
 /* every mount made, the old root still there: the runtime's hooks run
  * now (they see the container's namespaces as they are before
  * pivot_root); RESUME goes on, anything else ends the jail */

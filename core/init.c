@@ -545,6 +545,7 @@ int main(int argc, char **argv)
 	pid_t cmd = sbx_command_fork(&ip, &cx, &release, &done, &e);
 	if (cmd < 0)
 		fail(sock, &e);
+	sbx_msg_send_pid(sock, cmd);
 	sbx_trace_mark("fork");
 	int pidfd = (int)syscall(SYS_pidfd_open, cmd, 0);
 	for (int i = 0; i < 3; i++)

@@ -37,6 +37,7 @@ enum sbx_msg_type {
 	SBX_MSG_CREATED,     /* plan->detached: built, waiting on the fifo */
 	SBX_MSG_PAUSED,      /* plan->pause_before_root: mounts made, waiting
 			      * for RESUME before pivot_root */
+	SBX_MSG_PID,         /* SCM_CREDENTIALS: the command's pid */
 };
 struct sbx_msg {
 	int type;
@@ -192,4 +193,6 @@ ssize_t sbx_rec_send(int sock, uint32_t type, const void *p, size_t n,
 /* plan->pause_before_root, in init: PAUSED, then RESUME or the end */
 int sbx_init_pause(int sock, struct sbx_err *e);
 void sbx_msg_send(int sock, int type, int status, int fd);
+/* init: PID with the command's pid as credentials (needs init's caps) */
+void sbx_msg_send_pid(int sock, pid_t pid);
 #endif

@@ -461,6 +461,9 @@ struct sbx_jail {
 	siginfo_t si;                /* init's end, once reaped */
 	int64_t oom_seen;            /* oom_kill count last seen */
 	bool oom_queued;             /* an OOM event waits to be popped */
+	int64_t culprit_end_ns;      /* a seccomp kill: wait for its audit
+				      * record until then (0: not yet) */
+	int64_t culprit_next_ns;     /* ... and look for it again then */
 	int64_t force_eof_ns;        /* killed without a cgroup: stop waiting
 				      * for the pipes then (stragglers) */
 	size_t tty_out_off, tty_out_len, tty_in_off, tty_in_len;
@@ -500,6 +503,12 @@ void sbx_jail_detach(struct sbx_jail *j);
 int sbx_jail_kill(struct sbx_jail *j, int sig, struct sbx_err *e);
 /* init's end, without waiting unless wait: true once reaped */
 bool sbx_jail_reap(struct sbx_jail *j, bool wait);
+/* the command was killed by seccomp and the kernel has not logged which
+ * call yet (kauditd prints on its own time): true until it has, or for at
+ * most SBX_CULPRIT_WAIT_MS; look again at culprit_next_ns.  Waits for
+ * nothing. */
+#define SBX_CULPRIT_WAIT_MS 100
+bool sbx_jail_culprit_pending(struct sbx_jail *j, int64_t now);
 /* the result now (from init's EXIT record, or init reaped): no waiting */
 void sbx_jail_complete(struct sbx_jail *j);
 /* reap init, remove the leaf: with wait, blocks until done; else returns

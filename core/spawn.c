@@ -389,7 +389,8 @@ static void take_fd(struct sbx_jail *j, const struct sbx_msg *m, int fd)
 		j->ttyfd = fd; /* the console's master */
 	} else if (m->type == SBX_MSG_READY && j->cmd_pidfd < 0) {
 		j->cmd_pidfd = fd;
-		j->cmd_pid = pidfd_pid(fd);
+		if (j->cmd_pid <= 0) /* no PID record: init could not name it */
+			j->cmd_pid = pidfd_pid(fd);
 	} else {
 		close(fd);
 	}
@@ -399,12 +400,17 @@ static void take_fd(struct sbx_jail *j, const struct sbx_msg *m, int fd)
 static void drain_msgs(struct sbx_jail *j, bool block)
 {
 	struct sbx_msg m;
-	char ctl[CMSG_SPACE(sizeof(int))];
+	/* SO_PASSCRED: every record comes with credentials, room for both */
+	union {
+		char b[CMSG_SPACE(sizeof(struct ucred)) +
+		       CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
 	for (;;) {
 		struct iovec iov = { &m, sizeof m };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = ctl,
-				     .msg_controllen = sizeof ctl };
+				     .msg_control = ctl.b,
+				     .msg_controllen = sizeof ctl.b };
 		ssize_t n = recvmsg(j->sockfd, &mh, MSG_CMSG_CLOEXEC |
 						    (block ? 0 : MSG_DONTWAIT));
 		if (n < 0 && errno == EINTR)
@@ -416,11 +422,18 @@ static void drain_msgs(struct sbx_jail *j, bool block)
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
 		     c = CMSG_NXTHDR(&mh, c)) {
 			int fd;
-			if (c->cmsg_level != SOL_SOCKET ||
-			    c->cmsg_type != SCM_RIGHTS)
+			struct ucred uc;
+			if (c->cmsg_level != SOL_SOCKET)
 				continue;
-			memcpy(&fd, CMSG_DATA(c), sizeof fd);
-			take_fd(j, &m, fd);
+			if (c->cmsg_type == SCM_RIGHTS) {
+				memcpy(&fd, CMSG_DATA(c), sizeof fd);
+				take_fd(j, &m, fd);
+			} else if (c->cmsg_type == SCM_CREDENTIALS &&
+				   m.type == SBX_MSG_PID) {
+				memcpy(&uc, CMSG_DATA(c), sizeof uc);
+				if (uc.pid > 0)
+					j->cmd_pid = uc.pid;
+			}
 		}
 		m.step[sizeof m.step - 1] = m.msg[sizeof m.msg - 1] = '\0';
 		if (m.type == SBX_MSG_ERROR &&
@@ -472,16 +485,16 @@ void sbx_jail_tty_resize(struct sbx_jail *j)
 /* A seccomp kill is logged by the kernel (audit type 1326) with the
  * syscall and its arch; the kernel log is the only place that says which.
  * Readable as root (or with CAP_SYSLOG); otherwise the name stays unknown. */
-static void seccomp_culprit(struct sbx_jail *j)
+static int seccomp_culprit(struct sbx_jail *j)
 {
 	char rec[2048], pat[32];
 	cleanup_fd int fd = -1;
 
 	if (j->cmd_pid <= 0)
-		return;
+		return -1;
 	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return;
+		return -1;
 	snprintf(pat, sizeof pat, " pid=%d ", (int)j->cmd_pid);
 	for (;;) {
 		ssize_t n = read(fd, rec, sizeof rec - 1);
@@ -498,6 +511,26 @@ static void seccomp_culprit(struct sbx_jail *j)
 		j->res.syscall_arch = (uint32_t)strtoul(a + 6, NULL, 16);
 		j->res.syscall = atoi(sc + 9); /* the last one wins */
 	}
+	return 0;
+}
+
+bool sbx_jail_culprit_pending(struct sbx_jail *j, int64_t now)
+{
+	if (j->done || j->res.syscall >= 0)
+		return false;
+	if (j->sockfd >= 0)
+		drain_msgs(j, false); /* the EXIT record */
+	if (!j->got_exit_record || !WIFSIGNALED(j->wait_status) ||
+	    WTERMSIG(j->wait_status) != SIGSYS || j->cmd_pid <= 0)
+		return false;
+	if (now < j->culprit_next_ns)
+		return true;
+	if (seccomp_culprit(j) < 0 || j->res.syscall >= 0)
+		return false; /* no log to read, or found */
+	if (!j->culprit_end_ns)
+		j->culprit_end_ns = now + SBX_CULPRIT_WAIT_MS * 1000000LL;
+	j->culprit_next_ns = now + 2000000; /* 2 ms */
+	return now < j->culprit_end_ns;
 }
 
 /* init's end (into j->si); without wait only if it has ended */
@@ -897,12 +930,15 @@ int sbx_jail_spawn(struct sbx_ctx *c, const struct sbx_plan *p,
 	hmark(j, "host", "stdio+seccomp+encode");
 
 	bool into = j->has_cg && !p->no_into_cgroup;
+	const int one = 1; /* SO_PASSCRED: init's PID record */
 	for (;;) {
 		/* GO first when init must wait: for its cgroup (kernel < 5.7)
 		 * or for its id maps */
 		bool go = userns || (j->has_cg && !into) ||
 			  (j->has_cg && p->cgroup_delegate);
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+		    setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one,
+			       sizeof one) < 0 ||
 		    (sv[1] = fd_above(sv[1], SBX_INIT_IMAGE + 1)) < 0) {
 			sbx_err_set(e, errno, "spawn", "socketpair");
 			goto fail;
@@ -1242,6 +1278,12 @@ void sbx_jail_finish(struct sbx_jail *j)
 	if (j->has_cg) {
 		sbx_cgroup_kill(&j->cg, NULL);
 		sbx_cgroup_wait_empty(&j->cg, 1000);
+	}
+	int64_t now;
+	while (sbx_jail_culprit_pending(j, now = sbx_now_ns())) {
+		int64_t d = j->culprit_next_ns - now;
+		struct timespec ts = { 0, d > 0 ? d : 0 };
+		nanosleep(&ts, NULL);
 	}
 	sbx_jail_complete(j);
 	sbx_jail_cleanup(j, true);

@@ -408,6 +408,8 @@ static void maybe_finish(struct sbx_sup *s, struct sbx_jail *j)
 			return;
 		if (!j->got_exit_record && !sbx_jail_reap(j, false))
 			return;
+		if (sbx_jail_culprit_pending(j, sbx_now_ns()))
+			return; /* next_wake and retry_culprits come back */
 		/* an OOM kill whose notice came after (or with) the exit is
 		 * still an OOM event, before the EXIT */
 		check_oom(s, j);
@@ -671,6 +673,18 @@ static void check_limits(struct sbx_sup *s, int64_t now)
 	}
 }
 
+/* jails that ended by seccomp before the kernel logged the culprit */
+static void retry_culprits(struct sbx_sup *s)
+{
+	for (size_t i = 0; i < s->n;) {
+		struct sbx_jail *j = s->jails[i];
+		if (j->culprit_end_ns && !j->done)
+			maybe_finish(s, j);
+		if (i < s->n && s->jails[i] == j)
+			i++; /* else dropped: another one took its place */
+	}
+}
+
 static int64_t next_wake(struct sbx_sup *s, int64_t now)
 {
 	int64_t w = -1;
@@ -679,6 +693,9 @@ static int64_t next_wake(struct sbx_sup *s, int64_t now)
 		int64_t t = -1;
 		if (j->force_eof_ns && !j->done && (w < 0 || j->force_eof_ns < w))
 			w = j->force_eof_ns;
+		if (j->culprit_end_ns && !j->done &&
+		    (w < 0 || j->culprit_next_ns < w))
+			w = j->culprit_next_ns;
 		if (j->killed_timeout || j->exited || j->done)
 			continue;
 		if (j->deadline_ns)
@@ -727,6 +744,7 @@ static int pump(struct sbx_sup *s, int64_t lim, struct sbx_err *e)
 	}
 	io_uring_cq_advance(&s->ring, n);
 	check_limits(s, sbx_now_ns());
+	retry_culprits(s);
 	io_uring_submit(&s->ring);
 	return 0;
 }
