@@ -518,8 +518,8 @@ bool sbx_jail_culprit_pending(struct sbx_jail *j, int64_t now)
 {
 	if (j->done || j->res.syscall >= 0)
 		return false;
-	if (j->sockfd >= 0)
-		drain_msgs(j, false); /* the EXIT record */
+	if (!j->got_exit_record && j->sockfd >= 0)
+		drain_msgs(j, false); /* the EXIT record, if it came */
 	if (!j->got_exit_record || !WIFSIGNALED(j->wait_status) ||
 	    WTERMSIG(j->wait_status) != SIGSYS || j->cmd_pid <= 0)
 		return false;
