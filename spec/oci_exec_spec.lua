@@ -35,6 +35,17 @@ local function bundle(cmd, opts)
   end)
 end
 
+-- a bundle whose config joins the namespace of type ty by path; the config
+-- comes back (not yet written) for the spec's own changes
+local function join_bundle(cmd, ty, path)
+  local d = bundle(cmd)
+  local c = assert(oci.load(d))
+  for _, n in ipairs(c.linux.namespaces) do
+    if n.type == ty then n.path = path end
+  end
+  return d, c
+end
+
 local function ns_of(pid)
   local out = {}
   for _, n in ipairs(H.core.listdir("/proc/" .. pid .. "/ns")) do
@@ -434,11 +445,8 @@ describe("joining a namespace by path", function()
   it("OCI: a user namespace of the container's own and the netns by path, init and exec in both, as runc", function()
     root = H.tmpdir()
     local rroot = runc_root()
-    dir = bundle("exec sleep 100")
-    local c = assert(oci.load(dir))
-    for _, n in ipairs(c.linux.namespaces) do
-      if n.type == "network" then n.path = file end
-    end
+    local c
+    dir, c = join_bundle("exec sleep 100", "network", file)
     c.linux.namespaces[#c.linux.namespaces + 1] = O { type = "user" }
     c.linux.uidMappings = A { O { containerID = 0, hostID = 100000, size = 65536 } }
     c.linux.gidMappings = A { O { containerID = 0, hostID = 100000, size = 65536 } }
@@ -515,11 +523,8 @@ describe("joining a namespace by path", function()
     root = H.tmpdir()
     local rroot = runc_root()
     local _, path = pid_target()
-    dir = bundle("exec sleep 100")
-    local c = assert(oci.load(dir))
-    for _, n in ipairs(c.linux.namespaces) do
-      if n.type == "pid" then n.path = path end
-    end
+    local c
+    dir, c = join_bundle("exec sleep 100", "pid", path)
     H.write(dir .. "/config.json", oci.encode(c, oci.KEY_ORDER))
     local want = H.trim(H.sh("readlink " .. path))
     for _, r in ipairs(runtimes(rroot)) do
@@ -538,11 +543,8 @@ describe("joining a namespace by path", function()
 
   it("OCI linux.namespaces[].path: the container's init and an exec'd process are in the netns", function()
     root = H.tmpdir()
-    dir = bundle("exec sleep 100")
-    local c = assert(oci.load(dir))
-    for _, n in ipairs(c.linux.namespaces) do
-      if n.type == "network" then n.path = file end
-    end
+    local c
+    dir, c = join_bundle("exec sleep 100", "network", file)
     H.write(dir .. "/config.json", oci.encode(c, oci.KEY_ORDER))
     local out, rc = rt(OURS, root, dir, "run --detach j1")
     assert.are.equal(0, rc, out)

@@ -44,11 +44,13 @@ local function procs_of(cg, n)
 end
 
 -- a network namespace of its own (ip netns add), deleted after the spec
+-- a named netns for one spec, removed after it: its name and its
+-- /proc/*/ns/net link as a process in it reads it
 local function netns_for_spec(prefix)
   local name = prefix .. H.core.getpid()
   assert.are.equal(0, select(2, H.sh("ip netns add " .. name)))
   finally(function() H.sh("ip netns delete " .. name) end)
-  return name
+  return name, trim(H.sh("ip netns exec " .. name .. " readlink /proc/self/ns/net"))
 end
 
 describe("podman with sandboxlua as its runtime #podman", function()
@@ -319,12 +321,11 @@ describe("podman with sandboxlua as its runtime #podman", function()
 
   it("a network namespace joined by path (a pod's), with podman's default seccomp profile and a sysctl written in it", function()
     local p = podman()
-    local netns = netns_for_spec("sbxspec-")
+    local netns, want = netns_for_spec("sbxspec-")
     local out, rc = p:podman(("run --rm %s --network ns:/run/netns/%s --sysctl net.ipv4.ip_unprivileged_port_start=79 %s "
       .. "sh -c 'grep Seccomp: /proc/self/status; readlink /proc/self/ns/net'"):format(p:base_flags(), netns, p.image))
     assert.are.equal(0, rc, out)
     assert.truthy(out:find("Seccomp:\t2", 1, true), out)
-    local want = trim(H.sh("ip netns exec " .. netns .. " readlink /proc/self/ns/net"))
     assert.truthy(out:find(want, 1, true), out)
     assert.are.equal("79\n", H.sh("ip netns exec " .. netns .. " cat /proc/sys/net/ipv4/ip_unprivileged_port_start"))
     assert.are_not.equal("79\n", read("/proc/sys/net/ipv4/ip_unprivileged_port_start"))
@@ -379,11 +380,10 @@ describe("podman with sandboxlua as its runtime #podman", function()
 
   it("--uidmap with a network namespace joined by path: the container's root is 100000, in that netns", function()
     local p = podman()
-    local netns = netns_for_spec("sbxspecu-")
+    local netns, want = netns_for_spec("sbxspecu-")
     local out, rc = p:podman(("run --rm --uidmap 0:100000:65536 --gidmap 0:100000:65536 %s --network ns:/run/netns/%s "
       .. "%s sh -c 'readlink /proc/self/ns/net; cat /proc/self/uid_map; id -u'"):format(p:base_flags(), netns, p.image))
     assert.are.equal(0, rc, out)
-    local want = trim(H.sh("ip netns exec " .. netns .. " readlink /proc/self/ns/net"))
     assert.truthy(out:match("^" .. want:gsub("%p", "%%%0") .. "\n%s*0%s+100000%s+65536\n0\n$"), out)
   end)
 end)
