@@ -21,24 +21,36 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* one record with one control message (SCM_RIGHTS, SCM_CREDENTIALS) */
+static void send_with(int sock, const struct sbx_msg *m, int type,
+		      const void *data, size_t len)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { (void *)m, sizeof *m };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = (socklen_t)CMSG_SPACE(len) };
+
+	memset(&ctl, 0, sizeof ctl);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = type;
+	c->cmsg_len = (socklen_t)CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
 void sbx_msg_send(int sock, int type, int status, int fd)
 {
 	struct sbx_msg m = { .type = type, .status = status };
-	char ctl[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &m, sizeof m };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (fd >= 0) {
-		memset(ctl, 0, sizeof ctl);
-		mh.msg_control = ctl;
-		mh.msg_controllen = sizeof ctl;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	}
-	sendmsg(sock, &mh, MSG_NOSIGNAL);
+	if (fd >= 0)
+		send_with(sock, &m, SCM_RIGHTS, &fd, sizeof fd);
+	else
+		send(sock, &m, sizeof m, MSG_NOSIGNAL);
 }
 
 /* The kernel gives the receiver an SCM_CREDENTIALS pid in its own pid
@@ -52,22 +64,8 @@ void sbx_msg_send_pid(int sock, pid_t pid)
 {
 	struct sbx_msg m = { .type = SBX_MSG_PID };
 	struct ucred uc = { .pid = pid, .uid = getuid(), .gid = getgid() };
-	union {
-		char b[CMSG_SPACE(sizeof uc)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { &m, sizeof m };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl.b,
-			     .msg_controllen = sizeof ctl.b };
 
-	memset(&ctl, 0, sizeof ctl);
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_CREDENTIALS;
-	c->cmsg_len = CMSG_LEN(sizeof uc);
-	memcpy(CMSG_DATA(c), &uc, sizeof uc);
-	sendmsg(sock, &mh, MSG_NOSIGNAL);
+	send_with(sock, &m, SCM_CREDENTIALS, &uc, sizeof uc);
 }
 
 /* every mount made, the old root still there: the runtime's hooks run

@@ -1217,8 +1217,8 @@ void sbx_jail_complete(struct sbx_jail *j)
 		j->res.exit_code = 128 + j->res.signal;
 		j->res.core_dumped = WCOREDUMP(st);
 	}
-	if (j->res.signal == SIGSYS)
-		seccomp_culprit(j);
+	if (j->res.signal == SIGSYS && j->res.syscall < 0)
+		seccomp_culprit(j); /* unless the wait for it found it */
 	if (j->killed_timeout) {
 		j->res.status = SBX_ST_TIMEOUT;
 		j->res.timeout_cpu = j->killed_cpu;
