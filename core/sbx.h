@@ -362,6 +362,9 @@ int sbx_cap_from_name(const char *name); /* "net_bind_service" -> 10; -1 */
 int sbx_ns_at(size_t i, const char **name);
 const char *sbx_ns_name(int flag);
 int sbx_ns_flag(const char *name);
+/* the types a jail joins by path: net, ipc, uts and pid (their names are
+ * their /proc/PID/ns files') */
+bool sbx_ns_joinable(int flag);
 const char *sbx_cap_name(int cap);       /* NULL when out of range */
 int sbx_cap_last(void);                  /* highest cap the kernel knows */
 int sbx_seccomp_check(const struct sbx_seccomp *s, struct sbx_err *e);

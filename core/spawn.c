@@ -620,13 +620,6 @@ int sbx_plan_send(int sock, const struct sbx_wbuf *w, const int *fds,
 			 nfds, &st, false);
 }
 
-/* the types joined by path: their names are their /proc/PID/ns files' */
-static bool joinable(int type)
-{
-	return type == CLONE_NEWNET || type == CLONE_NEWIPC ||
-	       type == CLONE_NEWUTS || type == CLONE_NEWPID;
-}
-
 /* does the plan write a sysctl of this namespace type? (keys as the
  * recipe gives them: dotted, or a path below /proc/sys) */
 static bool sysctl_in(const struct sbx_plan *p, int type)
@@ -675,9 +668,9 @@ static int open_nsjoin(const struct sbx_plan *p, int fds[SBX_MAX_NSJOIN],
 		const char *name = sbx_ns_name(n->type);
 		if (!name)
 			name = "?";
-		if (!joinable(n->type) || (p->ns_flags & n->type)) {
+		if (!sbx_ns_joinable(n->type) || (p->ns_flags & n->type)) {
 			sbx_err_set(e, EINVAL, "namespaces", "join.%s: %s", name,
-				    !joinable(n->type) ? "only net, ipc, uts and pid "
+				    !sbx_ns_joinable(n->type) ? "only net, ipc, uts and pid "
 				    "namespaces are joined by path"
 				    : "the jail makes that namespace itself");
 			return -1;

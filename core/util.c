@@ -184,3 +184,9 @@ int sbx_ns_flag(const char *name)
 			return f;
 	return 0;
 }
+
+bool sbx_ns_joinable(int flag)
+{
+	return flag == CLONE_NEWNET || flag == CLONE_NEWIPC ||
+	       flag == CLONE_NEWUTS || flag == CLONE_NEWPID;
+}

@@ -479,10 +479,7 @@ static void read_plan(lua_State *L, int t, struct sbx_plan *p)
 			const char *ty = opt_str(L, e, "type");
 			js[i].type = ty ? sbx_ns_flag(ty) : 0;
 			js[i].path = opt_str(L, e, "path");
-			if ((js[i].type != CLONE_NEWNET &&
-			     js[i].type != CLONE_NEWIPC &&
-			     js[i].type != CLONE_NEWUTS &&
-			     js[i].type != CLONE_NEWPID) || !js[i].path)
+			if (!sbx_ns_joinable(js[i].type) || !js[i].path)
 				luaL_error(L, "plan.join[%d]: net, ipc, uts or "
 					   "pid, and a path", (int)i + 1);
 			lua_pop(L, 1);
